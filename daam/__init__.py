@@ -1,0 +1,17 @@
+"""DAAM: diffusion attentive attribution maps (Tang et al., ACL 2023).
+
+``daam`` is a pure library: it hooks a diffusers pipeline, observes its cross-attention, and
+returns per-word maps. It knows nothing of the benchmark, the database or the CLI.
+"""
+from daam.adapters import UnsupportedPipelineError
+from daam.maps import TAUS, GenerationMaps, WordMap, overlay
+from daam.trace import TraceError, trace
+from daam.words import PromptTokens, Word, WordNotFoundError, align
+
+__version__ = "0.1.0"
+load = GenerationMaps.load
+
+__all__ = [
+    "trace", "GenerationMaps", "WordMap", "TAUS", "overlay", "load", "align", "PromptTokens", "Word",
+    "WordNotFoundError", "UnsupportedPipelineError", "TraceError",
+]

@@ -1,0 +1,312 @@
+"""Per-image results: word maps, masks, overlays, PNG export, safe save/load."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from daam.aggregation import Resolution, normalise, upscale
+from daam.words import PromptTokens, Word, WordNotFoundError
+
+FORMAT_VERSION = 1
+TAUS = (0.3, 0.4, 0.5)  # the paper's thresholds; 0.4 is its best
+
+
+@dataclass(frozen=True)
+class WordMap:
+    """One word's attribution map over the image.
+
+    ``soft`` is ``float32 [H, W]`` in [0, 1] (min-max normalised after summing); ``raw`` is the
+    unnormalised sum over heads, layers, steps and the word's tokens, upscaled to image size.
+    """
+
+    word: str
+    token_indices: tuple[int, ...]
+    soft: torch.Tensor
+    raw: torch.Tensor
+
+    def mask(self, tau: float = 0.4) -> torch.Tensor:
+        """Binary map ``soft >= tau`` (the paper's I(D >= tau)); tau in [0, 1]."""
+        if not 0.0 <= tau <= 1.0:
+            raise ValueError(f"tau must lie in [0, 1], got {tau}")
+        return self.soft >= tau
+
+    def to_png(self, path: str | Path, image=None, alpha: float = 0.5, cmap: str = "jet") -> Path:
+        """Write the heat map as an 8-bit grey PNG, or as an overlay on ``image`` when given."""
+        from PIL import Image
+
+        path = Path(path)
+        if image is None:
+            Image.fromarray((self.soft.numpy() * 255).round().astype(np.uint8), mode="L").save(path)
+        else:
+            Image.fromarray(overlay(image, self.soft, alpha=alpha, cmap=cmap)).save(path)
+        return path
+
+    def plot(self, image=None, ax=None, alpha: float = 0.5, cmap: str = "jet", title: str | None = None):
+        """Draw the map (over ``image`` when given) on a matplotlib axis and return the axis."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        if image is not None:
+            ax.imshow(_as_array(image))
+            ax.imshow(self.soft.numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+        else:
+            ax.imshow(self.soft.numpy(), cmap=cmap, vmin=0, vmax=1)
+        ax.set_title(self.word if title is None else title)
+        ax.axis("off")
+        return ax
+
+
+def _as_array(image) -> np.ndarray:
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
+    return arr[..., :3] if arr.ndim == 3 else np.stack([arr] * 3, -1)
+
+
+def overlay(image, soft: torch.Tensor, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+    """Blend a colour-mapped heat map over an RGB image (uint8 result)."""
+    import matplotlib
+
+    base = _as_array(image).astype(np.float32)
+    if base.shape[:2] != tuple(soft.shape):
+        raise ValueError(f"image is {base.shape[1]}x{base.shape[0]} but the map is {soft.shape[1]}x{soft.shape[0]}")
+    heat = matplotlib.colormaps[cmap](soft.numpy())[..., :3] * 255
+    return (base * (1 - alpha) + heat * alpha).round().astype(np.uint8)
+
+
+StepFilter = Iterable[int] | Callable[[int], bool] | None
+LayerFilter = Iterable[str] | Callable[[str], bool] | None
+
+
+def _accepts(selector, value) -> bool:
+    if selector is None:
+        return True
+    if callable(selector):
+        return bool(selector(value))
+    return value in set(selector)
+
+
+@dataclass
+class GenerationMaps:
+    """The DAAM maps of one generated image.
+
+    ``sums[(h, w)]`` holds ``[n_tokens, h, w]`` at each layer's native size; ``detail`` holds the
+    optional per-step / per-layer / per-head parts (see ``daam.aggregation.Accumulator``).
+    """
+
+    prompt: str | None
+    image_index: int  # position in the pipeline call's output
+    prompt_index: int  # which prompt of the call
+    image_size: Resolution  # (H, W)
+    tokens: PromptTokens | None
+    sums: dict[Resolution, torch.Tensor]
+    layer_resolutions: dict[str, Resolution]
+    n_steps: int
+    detail: dict[tuple[int | None, str], torch.Tensor] = field(default_factory=dict)
+    detail_heads: bool = False
+
+    # -- words -------------------------------------------------------------------------
+    @property
+    def words(self) -> list[str]:
+        return self.tokens.word_texts if self.tokens else []
+
+    def find_word(self, word: str, occurrence: int = 0) -> Word:
+        if self.tokens is None:
+            raise WordNotFoundError(
+                "this generation was traced from prompt embeddings, not text: ask for token indices"
+            )
+        return self.tokens.find(word, occurrence)
+
+    # -- maps --------------------------------------------------------------------------
+    def word_map(
+        self,
+        word: str | int | Iterable[int],
+        occurrence: int = 0,
+        *,
+        steps: StepFilter = None,
+        layers: LayerFilter = None,
+        resolutions: Iterable[Resolution | int] | None = None,
+        heads: Iterable[int] | None = None,
+    ) -> WordMap:
+        """The map of a word (its sub-tokens merged by summation), or of token index(es).
+
+        ``steps``, ``layers``, ``resolutions`` and ``heads`` restrict what is summed (the paper's
+        ablation); steps, layers and heads need the matching detail kept at trace time.
+        """
+        if isinstance(word, str):
+            w = self.find_word(word, occurrence)
+            label, idx = w.text, w.tokens
+        else:
+            idx = (word,) if isinstance(word, int) else tuple(word)
+            n_tok = next(iter(self.sums.values())).shape[0]
+            bad = [i for i in idx if not 0 <= i < n_tok]
+            if bad:
+                raise IndexError(f"token index {bad} out of range: the text encoder has {n_tok} positions")
+            label = f"token{'s' if len(idx) > 1 else ''} {','.join(map(str, idx))}"
+        raw = self._raw(list(idx), steps, layers, resolutions, heads)
+        return WordMap(label, tuple(idx), normalise(raw), raw)
+
+    def token_map(self, index: int) -> WordMap:
+        return self.word_map(index)
+
+    def _raw(self, idx, steps, layers, resolutions, heads) -> torch.Tensor:
+        res_ok = None
+        if resolutions is not None:
+            wanted = {(r, r) if isinstance(r, int) else tuple(r) for r in resolutions}
+            res_ok = wanted
+            unknown = wanted - set(self.sums)
+            if unknown:
+                raise ValueError(f"no layers at {sorted(unknown)}; this model has {sorted(self.sums)}")
+        total = torch.zeros(self.image_size, dtype=torch.float32)
+        if steps is None and layers is None and heads is None:
+            for res, maps in self.sums.items():
+                if res_ok is None or res in res_ok:
+                    total += upscale(maps[idx].sum(0), self.image_size)
+            return total
+        if not self.detail:
+            raise ValueError(
+                "selecting steps, layers or heads needs the detail kept at trace time: "
+                "daam.trace(pipe, keep_steps=True, keep_layers=True, keep_heads=True)"
+            )
+        kept_steps = any(s is not None for s, _ in self.detail)
+        kept_layers = any(name in self.layer_resolutions for _, name in self.detail)
+        if steps is not None and not kept_steps:
+            raise ValueError("steps were not kept: trace with keep_steps=True")
+        if layers is not None and not kept_layers:
+            raise ValueError("layers were not kept: trace with keep_layers=True")
+        if heads is not None and not self.detail_heads:
+            raise ValueError("heads were not kept: trace with keep_heads=True")
+        if layers is not None and not callable(layers):
+            unknown = set(layers) - set(self.layer_resolutions)
+            if unknown:
+                raise ValueError(f"unknown layers {sorted(unknown)}; traced layers: {sorted(self.layer_resolutions)}")
+        for (step, name), maps in self.detail.items():
+            res = self.layer_resolutions[name] if name in self.layer_resolutions else _parse_res(name)
+            if step is not None and not _accepts(steps, step):
+                continue
+            if name in self.layer_resolutions and not _accepts(layers, name):
+                continue
+            if res_ok is not None and res not in res_ok:
+                continue
+            part = maps if heads is None else maps[list(heads)]
+            total += upscale(part[:, idx].sum((0, 1)), self.image_size)
+        return total
+
+    def masks(self, tau: float = 0.4) -> dict[str, torch.Tensor]:
+        """Binary maps of every word of the prompt (first occurrence of each)."""
+        out = {}
+        for w in self.tokens.words if self.tokens else []:
+            out.setdefault(w.text.lower(), self.word_map(w.text, w.occurrence).mask(tau))
+        return out
+
+    def export_pngs(self, folder: str | Path, image=None) -> list[Path]:
+        """One PNG per word (``<index>-<word>.png``): grey heat maps, or overlays on ``image``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for w in self.tokens.words if self.tokens else []:
+            safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in w.text)
+            paths.append(self.word_map(w.text, w.occurrence).to_png(folder / f"{w.index:02d}-{safe}.png", image))
+        return paths
+
+    def plot(self, image, words: Iterable[str] | None = None, cols: int = 4, figsize_per: float = 2.5):
+        """A grid of overlays, one per word; returns the matplotlib figure."""
+        import matplotlib.pyplot as plt
+
+        names = list(words) if words is not None else [w.text for w in self.tokens.words]
+        rows = max(1, -(-len(names) // cols))
+        fig, axes = plt.subplots(rows, cols, figsize=(cols * figsize_per, rows * figsize_per), squeeze=False)
+        for ax in axes.flat:
+            ax.axis("off")
+        for ax, name in zip(axes.flat, names):
+            self.word_map(name).plot(image, ax=ax)
+        fig.suptitle(self.prompt or "")
+        fig.tight_layout()
+        return fig
+
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in list(self.sums.values()) + list(self.detail.values()))
+
+    # -- persistence (safetensors + JSON metadata; no pickle) ------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write ``path`` (a .safetensors file whose header carries the JSON metadata)."""
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        tensors = {f"sum/{h}x{w}": t.contiguous() for (h, w), t in self.sums.items()}
+        detail_keys = []
+        for i, ((step, name), t) in enumerate(self.detail.items()):
+            tensors[f"detail/{i}"] = t.contiguous()
+            detail_keys.append([step, name])
+        meta = {
+            "format": FORMAT_VERSION,
+            "prompt": self.prompt,
+            "image_index": self.image_index,
+            "prompt_index": self.prompt_index,
+            "image_size": list(self.image_size),
+            "n_steps": self.n_steps,
+            "layer_resolutions": {k: list(v) for k, v in self.layer_resolutions.items()},
+            "detail_keys": detail_keys,
+            "detail_heads": self.detail_heads,
+            "tokens": None
+            if self.tokens is None
+            else {
+                "token_ids": list(self.tokens.token_ids),
+                "token_spans": [list(s) for s in self.tokens.token_spans],
+                "words": [[w.text, w.start, w.end, w.index, w.occurrence, list(w.tokens)] for w in self.tokens.words],
+                "cut_words": list(self.tokens.cut_words),
+            },
+        }
+        tmp = path.with_name(path.name + ".tmp")
+        save_file(tensors, str(tmp), metadata={"daam": json.dumps(meta)})
+        tmp.replace(path)  # never leave a half-written file under the final name
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> GenerationMaps:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+            if "daam" not in header:
+                raise ValueError(f"{path} is not a daam maps file (no 'daam' metadata)")
+            meta = json.loads(header["daam"])
+            if meta.get("format") != FORMAT_VERSION:
+                raise ValueError(f"{path}: unsupported maps format {meta.get('format')!r}")
+            sums = {_parse_res(k.split("/", 1)[1]): f.get_tensor(k) for k in f.keys() if k.startswith("sum/")}
+            detail = {
+                (step, name): f.get_tensor(f"detail/{i}") for i, (step, name) in enumerate(meta["detail_keys"])
+            }
+        tok = meta["tokens"]
+        tokens = None
+        if tok is not None:
+            words = tuple(Word(t, s, e, i, o, tuple(ix)) for t, s, e, i, o, ix in tok["words"])
+            tokens = PromptTokens(
+                meta["prompt"],
+                tuple(tok["token_ids"]),
+                tuple(tuple(s) for s in tok["token_spans"]),
+                words,
+                tuple(tok["cut_words"]),
+            )
+        return cls(
+            prompt=meta["prompt"],
+            image_index=meta["image_index"],
+            prompt_index=meta["prompt_index"],
+            image_size=tuple(meta["image_size"]),
+            tokens=tokens,
+            sums=sums,
+            layer_resolutions={k: tuple(v) for k, v in meta["layer_resolutions"].items()},
+            n_steps=meta["n_steps"],
+            detail=detail,
+            detail_heads=meta["detail_heads"],
+        )
+
+
+def _parse_res(text: str) -> Resolution:
+    h, w = text.split("x")
+    return int(h), int(w)

@@ -1,0 +1,135 @@
+"""Prompt words <-> text-encoder token positions, by character offsets.
+
+A *word* is a run of letters/digits joined by hyphens or apostrophes ("ice-cream", "1girl",
+"dog's") or a single punctuation mark (so attention checks can target ","). A word's tokens are
+the tokens whose character span overlaps the word's span, so multi-token words, repeated words
+and punctuation all resolve without guessing from decoded strings.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+WORD_PATTERN = re.compile(r"\w+(?:[-'\u2019]\w+)*|[^\w\s]", re.UNICODE)
+
+
+class WordNotFoundError(KeyError):
+    """A word asked for is not in the prompt (or was cut off by the tokenizer's limit)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: int  # character span in the prompt
+    end: int
+    index: int  # position among the prompt's words
+    occurrence: int  # 0 for the first time this (lower-cased) word appears, 1 for the second...
+    tokens: tuple[int, ...]  # positions in the encoded sequence (0 is the start token)
+
+
+@dataclass(frozen=True)
+class PromptTokens:
+    """A prompt as the text encoder saw it."""
+
+    prompt: str
+    token_ids: tuple[int, ...]  # the kept sequence, start and end tokens included, no padding
+    token_spans: tuple[tuple[int, int], ...]  # character span per token; (0, 0) for specials
+    words: tuple[Word, ...]  # words with at least one kept token
+    cut_words: tuple[str, ...] = ()  # words lost to truncation
+
+    @property
+    def word_texts(self) -> list[str]:
+        return [w.text for w in self.words]
+
+    def find(self, word: str, occurrence: int = 0) -> Word:
+        """The ``occurrence``-th appearance of ``word`` (case-insensitive)."""
+        key = word.strip().lower()
+        matches = [w for w in self.words if w.text.lower() == key]
+        if len(matches) > occurrence:
+            return matches[occurrence]
+        if key in (c.lower() for c in self.cut_words):
+            raise WordNotFoundError(
+                f"word {word!r} was cut off: it lies past the text encoder's token limit "
+                f"for prompt {self.prompt!r}"
+            )
+        if matches:
+            raise WordNotFoundError(
+                f"word {word!r} occurs {len(matches)} time(s) in {self.prompt!r}; "
+                f"occurrence={occurrence} asked (occurrences count from 0)"
+            )
+        raise WordNotFoundError(
+            f"word {word!r} is not in the prompt {self.prompt!r}; its words are: "
+            + ", ".join(repr(t) for t in self.word_texts)
+        )
+
+
+def split_words(prompt: str) -> list[tuple[str, int, int]]:
+    return [(m.group(), m.start(), m.end()) for m in WORD_PATTERN.finditer(prompt)]
+
+
+def _offsets_from_tokens(tokenizer, prompt: str, ids: list[int]) -> list[tuple[int, int]]:
+    """Fallback for tokenizers without offset mapping: locate each decoded token in the text."""
+    lowered = prompt.lower()
+    spans, pos = [], 0
+    special = set(getattr(tokenizer, "all_special_ids", []))
+    for tid in ids:
+        if tid in special:
+            spans.append((0, 0))
+            continue
+        piece = tokenizer.decode([tid]).strip().lower()
+        at = lowered.find(piece, pos) if piece else -1
+        if at < 0:
+            spans.append((pos, pos))
+            continue
+        spans.append((at, at + len(piece)))
+        pos = at + len(piece)
+    return spans
+
+
+def align(tokenizer, prompt: str, max_length: int | None = None, warn: bool = True) -> PromptTokens:
+    """Tokenize ``prompt`` as a diffusers pipeline does and map words to token positions.
+
+    ``max_length`` defaults to the tokenizer's ``model_max_length`` (77 for CLIP). Tokens past the
+    limit are dropped, as the pipeline drops them, with a warning that names the cut text.
+    """
+    limit = max_length or int(getattr(tokenizer, "model_max_length", 77))
+    if limit > 100_000:  # tokenizers without a limit report a huge sentinel
+        limit = 77
+    try:
+        enc = tokenizer(prompt, add_special_tokens=True, truncation=False, return_offsets_mapping=True)
+        ids = list(enc["input_ids"])
+        spans = [tuple(s) for s in enc["offset_mapping"]]
+    except (NotImplementedError, TypeError, ValueError):
+        ids = list(tokenizer(prompt, add_special_tokens=True, truncation=False)["input_ids"])
+        spans = _offsets_from_tokens(tokenizer, prompt, ids)
+    special = set(getattr(tokenizer, "all_special_ids", []))
+    cut_at = None
+    if len(ids) > limit:
+        content = [i for i in range(len(ids)) if ids[i] not in special]
+        kept_content = limit - (len(ids) - len(content))  # room left beside start/end tokens
+        first_cut = content[kept_content]
+        cut_at = spans[first_cut][0]
+        ids = ids[:first_cut] + [t for t in ids[first_cut:] if t in special][-1:]
+        spans = spans[:first_cut] + [(0, 0)] * (len(ids) - first_cut)
+        if warn:
+            warnings.warn(
+                f"prompt is {len(content) + 2} tokens, over the text encoder's limit of {limit}: "
+                f"the pipeline ignores {prompt[cut_at:]!r}; maps cover the kept tokens only",
+                stacklevel=3,
+            )
+    words, cut, seen = [], [], {}
+    for idx, (text, start, end) in enumerate(split_words(prompt)):
+        toks = tuple(
+            t for t, (s, e) in enumerate(spans) if ids[t] not in special and s < end and e > start
+        )
+        if not toks:
+            cut.append(text)
+            continue
+        occ = seen.get(text.lower(), 0)
+        seen[text.lower()] = occ + 1
+        words.append(Word(text, start, end, idx, occ, toks))
+    return PromptTokens(prompt, tuple(ids), tuple(spans), tuple(words), tuple(cut))

@@ -1,0 +1,30 @@
+"""daam-bench store: SQLAlchemy models, Alembic migrations and a typed Store API.
+
+Callers use ``connect()`` and the ``Store`` methods and get frozen dataclass
+records back.  This package imports no other project package.
+"""
+
+from .errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+from .records import (
+    Annotation,
+    Generation,
+    GenerationSpec,
+    Mask,
+    Model,
+    Prompt,
+    PromptSpec,
+    Rater,
+    Run,
+    Score,
+    ScoreSpec,
+    WordMap,
+    WordMapSpec,
+)
+from .rle import decode_mask, encode_mask
+from .store import Store, connect
+
+__all__ = [
+    "Annotation", "ConflictError", "Generation", "GenerationSpec", "InvalidInputError", "Mask",
+    "Model", "NotFoundError", "Prompt", "PromptSpec", "Rater", "Run", "Score", "ScoreSpec",
+    "Store", "StoreError", "WordMap", "WordMapSpec", "connect", "decode_mask", "encode_mask",
+]

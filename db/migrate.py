@@ -1,0 +1,80 @@
+"""Programmatic Alembic: the migration scripts ship inside the package.
+
+No alembic.ini is needed; ``script_location`` points at ``db/migrations`` so it
+works from a checkout or an installed wheel.  The upgrade runs in one
+``BEGIN IMMEDIATE`` transaction, so two processes opening a fresh SQLite file
+at once do not both create tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+
+from .engine import WRITE_OPTION
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_PG_LOCK_KEY = 0x62656E6368  # "bench": arbitrary constant shared by all processes
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """An in-memory Alembic config for this package's migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest revision shipped with the package."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the database to ``revision`` (default: head) in one transaction.
+
+    A database already at head is left alone without taking a write lock, so
+    opening a busy database stays cheap.  On PostgreSQL an advisory lock keeps
+    two processes from migrating at once (SQLite gets that from BEGIN IMMEDIATE).
+    """
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
+    cfg = alembic_config(engine)
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+
+def autogenerate_revision(url: str, message: str, rev_id: str) -> None:
+    """Write a new revision file diffing models.py against a database at head.
+
+    For maintainers after changing models.py, e.g.
+    ``autogenerate_revision("sqlite:////tmp/scratch.sqlite", "add x", "0003")``;
+    review the generated file before committing it.
+    """
+    from .engine import make_engine
+
+    engine = make_engine(url)
+    upgrade(engine)
+    cfg = alembic_config(engine)
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
+    engine.dispose()
