@@ -1,0 +1,127 @@
+"""Ad-hoc prompts: a user's own file, as a split.
+
+``.txt``: one prompt per line; blank lines and lines starting with ``#`` are skipped.
+``.jsonl``: one object per line, ``{"text": ..., "words": [...], "key": ..., "seed": ...}``, all
+but ``text`` optional. Words default to the prompt's nouns (spaCy), or, where spaCy finds none,
+to every word with a letter in it. Keys default to a hash of the text, so editing other lines
+leaves an item's key alone.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.splits.base import SplitItem, SplitOptions
+from benchmark.splits.errors import SplitError
+from benchmark.splits.nlp import parse
+from benchmark.splits.nouns import caption_nouns
+from benchmark.splits.options import flag, require_file
+from benchmark.splits.text import PromptWords, dedupe, normalise
+
+SPLIT = "prompts"
+SUFFIXES = (".txt", ".jsonl")
+_FIELDS = {"text", "words", "key", "seed"}
+
+
+class PromptsFileError(SplitError, ValueError):
+    """A line of the user's prompts file is malformed."""
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    text: str
+    words: tuple[str, ...] | None = None
+    key: str | None = None
+    seed: int | None = None
+
+
+def _txt(path: Path, lines: list[str]) -> list[_Line]:
+    return [
+        _Line(n, normalise(line)) for n, line in enumerate(lines, 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def _jsonl(path: Path, lines: list[str]) -> list[_Line]:
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise PromptsFileError(f"{where}: not valid JSON ({err.msg})") from None
+        if not isinstance(obj, dict):
+            raise PromptsFileError(f"{where}: expected a JSON object like {{\"text\": \"a dog\"}}")
+        unknown = sorted(set(obj) - _FIELDS)
+        if unknown:
+            raise PromptsFileError(f"{where}: unknown fields {unknown}; allowed: {sorted(_FIELDS)}")
+        text = obj.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise PromptsFileError(f"{where}: 'text' must be a non-empty string")
+        words = obj.get("words")
+        if words is not None and (
+            not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words)
+        ):
+            raise PromptsFileError(f"{where}: 'words' must be a non-empty list of strings")
+        key = obj.get("key")
+        if key is not None and (not isinstance(key, str) or not key.strip()):
+            raise PromptsFileError(f"{where}: 'key' must be a non-empty string")
+        seed = obj.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise PromptsFileError(f"{where}: 'seed' must be a non-negative integer")
+        out.append(_Line(n, normalise(text), tuple(w.strip() for w in words) if words else None, key, seed))
+    return out
+
+
+def read_prompts(path: Path) -> list[_Line]:
+    path = Path(path)
+    if path.suffix not in SUFFIXES:
+        raise PromptsFileError(f"{flag('prompts_file')} {path}: expected a .txt or .jsonl file")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise PromptsFileError(f"{flag('prompts_file')} {path}: not UTF-8 text ({err})") from None
+    parsed = (_txt if path.suffix == ".txt" else _jsonl)(path, lines)
+    if not parsed:
+        raise PromptsFileError(f"{flag('prompts_file')} {path} has no prompts")
+    return parsed
+
+
+def _default_words(doc, words: PromptWords) -> tuple[str, ...]:
+    nouns = dedupe(n.text for n in caption_nouns(doc, words))
+    return nouns or dedupe(w for w, _, _ in words.words if any(c.isalpha() for c in w))
+
+
+def build_prompts(options: SplitOptions) -> list[SplitItem]:
+    path = require_file(options, "prompts_file", SPLIT)
+    lines = read_prompts(path)
+    docs = parse(options.spacy_model, [line.text for line in lines])
+    items, keys = [], {}
+    for line, doc in zip(lines, docs):
+        words = PromptWords.of(line.text)
+        if line.words is not None:
+            missing = [w for w in line.words if w.lower() not in words.lower_set()]
+            if missing:
+                raise PromptsFileError(
+                    f"{path}, line {line.number}: words {missing} are not words of {line.text!r}; its words are "
+                    + ", ".join(w for w, _, _ in words.words)
+                )
+        key = line.key or "prompt-" + hashlib.sha1(line.text.encode()).hexdigest()[:10]
+        if key in keys:
+            raise PromptsFileError(
+                f"{path}, line {line.number}: key {key!r} repeats line {keys[key]} (a repeated prompt needs its own 'key')"
+            )
+        keys[key] = line.number
+        items.append(SplitItem(
+            key=key,
+            text=line.text,
+            words=dedupe(line.words) if line.words is not None else _default_words(doc, words),
+            seed=line.seed,
+            provenance={"file": path.name, "line": line.number},
+        ))
+    return items
