@@ -1,0 +1,13 @@
+from benchmark.metrics.coco import COCO80, is_coco_class, normalise_label
+
+
+def test_eighty_distinct_classes():
+    assert len(COCO80) == len(set(COCO80)) == 80
+
+
+def test_membership_with_plurals_and_spacing():
+    assert is_coco_class("dog") and is_coco_class("Dogs") and is_coco_class("buses")
+    assert is_coco_class("Hot  Dog") and is_coco_class("cell phones")
+    assert not is_coco_class("spaceship") and not is_coco_class("shed")
+    assert not is_coco_class("knives")  # irregular plural: callers pass lemmas
+    assert normalise_label("  Teddy   Bear ") == "teddy bear"
