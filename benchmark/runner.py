@@ -163,14 +163,12 @@ def generate_batch(pipe, store, run, config: RunConfig, batch, prompts, workspac
         _write_atomic(workspace / rel_img, data)
         (workspace / rel_map).parent.mkdir(parents=True, exist_ok=True)
         maps.save(workspace / rel_map)
-        specs = []
-        for word in prompts[g.prompt_id].words:
-            try:
-                w = maps.find_word(word)
-            except KeyError:
-                continue  # e.g. cut off by the token limit: scored as missing, not as an error
-            specs.append(WordMapSpec(word=word, occurrence=w.occurrence, token_indices=w.tokens,
-                                     path=str(rel_map), method="daam"))
+        # every occurrence of each listed word: studies may target the second "a" of a caption;
+        # words cut off by the token limit have no tokens and so no row (scored as missing)
+        wanted = {w.lower() for w in prompts[g.prompt_id].words}
+        specs = [WordMapSpec(word=w.text, occurrence=w.occurrence, token_indices=w.tokens, path=str(rel_map),
+                             method="daam")
+                 for w in (maps.tokens.words if maps.tokens else ()) if w.text.lower() in wanted]
         if specs:
             store.add_word_maps(g.id, specs)
         store.record_generation(run.id, g.prompt_id, g.image_index, seed=g.seed, image_path=str(rel_img),

@@ -1,0 +1,36 @@
+"""Every paper split through `bench run` on a tiny real pipeline, from a synthetic captions file."""
+import pytest
+
+import daam
+import db
+from benchmark.runner import RunConfig, run
+from tests.splits.conftest import write_coco
+
+
+@pytest.fixture(scope="module")
+def captions(tmp_path_factory):
+    path = tmp_path_factory.mktemp("coco") / "captions.json"
+    write_coco(path)
+    return path
+
+
+@pytest.mark.parametrize("split, size", [("coco-gen", 6), ("unreal-gen", 6), ("pos", 2), ("syntax", 20),
+                                         ("cohyponym", 4), ("adjective", None)])
+def test_split_end_to_end(split, size, tmp_path, captions, sd_path, sd_pipe):
+    config = RunConfig(split=split, model=str(sd_path), coco_captions=captions, size=size, limit=3, steps=2,
+                       height=64, width=64, batch_size=3, workspace=tmp_path, progress=False)
+    summary = run(config, pipe=sd_pipe)
+    assert summary.done == summary.generations == 3 and summary.failed == 0
+    store = db.connect(None, workspace=tmp_path)
+    gens = store.generations(store.get_run(summary.run).id)
+    mapped = 0
+    for g in gens:
+        prompt = store.get_prompt(g.prompt_id)
+        rows = store.word_maps(g.id)
+        assert {r.word for r in rows} <= set(prompt.words)
+        for r in rows:
+            m = daam.load(tmp_path / r.path).word_map(r.word, r.occurrence)
+            assert m.soft.shape == (64, 64)
+            mapped += 1
+    assert mapped > 0
+    store.close()
