@@ -167,7 +167,7 @@ def _toy(args) -> int:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"run": _run, "splits": _splits, "perf": _perf, "toy": _toy}
-    handler = handlers.get(args.command) or getattr(args, "handler", None)
+    handler = handlers.get(args.command) or getattr(args, "handler", None) or getattr(args, "func", None)
     try:
         return handler(args)
     except KeyboardInterrupt:
