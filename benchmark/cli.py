@@ -79,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default="training/toy")
     p.add_argument("--dest", default=None, help="default: the package's toy/weights folder")
 
-    for module in ("annotation.commands", "baselines.commands", "benchmark.report.commands"):
+    for module in ("annotation.commands", "baselines.commands", "benchmark.report.commands",
+                   "benchmark.importers.commands"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:

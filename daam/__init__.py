@@ -5,6 +5,7 @@ returns per-word maps. It knows nothing of the benchmark, the database or the CL
 """
 from daam.adapters import UnsupportedPipelineError
 from daam.maps import TAUS, GenerationMaps, WordMap, overlay
+from daam.inject import fix_layout
 from daam.trace import TraceError, trace
 from daam.words import PromptTokens, Word, WordNotFoundError, align
 
@@ -12,6 +13,6 @@ __version__ = "0.1.0"
 load = GenerationMaps.load
 
 __all__ = [
-    "trace", "GenerationMaps", "WordMap", "TAUS", "overlay", "load", "align", "PromptTokens", "Word",
+    "trace", "fix_layout", "GenerationMaps", "WordMap", "TAUS", "overlay", "load", "align", "PromptTokens", "Word",
     "WordNotFoundError", "UnsupportedPipelineError", "TraceError",
 ]
