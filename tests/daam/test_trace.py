@@ -4,7 +4,6 @@ import torch
 
 import daam
 from daam.trace import trace as Trace
-from tests.pipelines import load
 
 KW = dict(num_inference_steps=3, height=64, width=64, output_type="np")
 

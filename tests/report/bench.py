@@ -9,15 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 import db
-import db.store as db_store
 
 HOSTILE_PROMPT = 'a dog <script>alert(1)</script> & "quotes"'
 HOSTILE_SUBSET = "<img src=x onerror=alert(2)>"
-REPORT_STUDIES = ("segmentation", "shapes", "rating", "syntax", "cohyponym", "adjective")
 SIZE = 32
 
 
