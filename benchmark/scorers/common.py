@@ -1,0 +1,194 @@
+"""What every study scorer shares: reading a run's stored data and writing score rows.
+
+Scorers read generations, word maps, masks and annotations through the store, compute with the
+pure functions of ``benchmark.metrics`` and ``benchmark.stats``, and store one row per score.
+Nothing here does maths; it only finds inputs and keeps undefined numbers out of the store
+(the store rejects NaN: a NaN value means "nothing to score", a NaN interval is stored as none).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import db
+from benchmark.stats import Estimate
+
+TAU = 0.4  # the paper's best threshold (3.1), used wherever a study needs one binary map per word
+DAAM = "daam"  # the word-map method of DAAM's own maps
+
+
+class ScoringError(ValueError):
+    """Stored data a scorer cannot use; the message names the run, generation or prompt."""
+
+
+def check_study(run: db.Run, study: str) -> None:
+    """Refuse a run of another study (a scorer called by hand on the wrong run)."""
+    from benchmark.splits import split_info
+
+    found = split_info(run.split).study
+    if found != study:
+        raise ScoringError(f"run {run.name!r} is split {run.split!r} of study {found!r}, not {study!r}")
+
+
+def done_generations(store: db.Store, run: db.Run) -> list[tuple[db.Generation, db.Prompt]]:
+    """The run's finished generations with their prompts, in generation order."""
+    prompts: dict[int, db.Prompt] = {}
+    out = []
+    for g in store.generations(run.id, "done"):
+        if g.prompt_id not in prompts:
+            prompts[g.prompt_id] = store.get_prompt(g.prompt_id)
+        out.append((g, prompts[g.prompt_id]))
+    return out
+
+
+def provenance_field(prompt: db.Prompt, key: str) -> Any:
+    """``prompt.provenance[key]``, or a ScoringError naming the prompt and the split's fields."""
+    if key not in prompt.provenance:
+        raise ScoringError(f"prompt {prompt.key!r} of split {prompt.split!r} has no provenance field {key!r} "
+                           f"(its fields: {', '.join(sorted(prompt.provenance)) or 'none'})")
+    return prompt.provenance[key]
+
+
+class DaamMaps:
+    """Loads each generation's saved DAAM maps once (one ``GenerationMaps`` file per image)."""
+
+    def __init__(self, store: db.Store, workspace: Path):
+        self.store, self.workspace = store, Path(workspace)
+        self._cache: dict[int, Any] = {}
+
+    def get(self, generation_id: int):
+        """The generation's ``daam.GenerationMaps``, or None when no DAAM maps are stored."""
+        import daam
+
+        if generation_id in self._cache:
+            return self._cache[generation_id]
+        paths = sorted({row.path for row in self.store.word_maps(generation_id, method=DAAM)})
+        if len(paths) > 1:
+            raise ScoringError(f"generation {generation_id} has {len(paths)} DAAM maps files ({paths}); "
+                               "expected one GenerationMaps per image")
+        maps = None
+        if paths:
+            path = self.workspace / paths[0]
+            if not path.is_file():
+                raise ScoringError(f"DAAM maps of generation {generation_id} are missing: {path}")
+            maps = daam.load(path)
+        self._cache = {generation_id: maps}  # one image at a time: maps files are megabytes each
+        return maps
+
+
+def word_soft(maps, word: str, occurrence: int) -> np.ndarray | None:
+    """A word's soft DAAM map as float32 numpy, or None when the word was not traced (cut off)."""
+    from daam import WordNotFoundError
+
+    try:
+        return maps.word_map(word, occurrence).soft.numpy()
+    except WordNotFoundError:
+        return None
+
+
+def word_mask(maps, word: str, occurrence: int, tau: float = TAU) -> np.ndarray | None:
+    """A word's binary DAAM map ``soft >= tau``, or None when the word was not traced."""
+    from benchmark.metrics import binarize
+
+    soft = word_soft(maps, word, occurrence)
+    return None if soft is None else binarize(soft, tau)
+
+
+def load_image(workspace: Path, generation: db.Generation) -> np.ndarray:
+    """The generated image as uint8 RGB ``[H, W, 3]``."""
+    from PIL import Image
+
+    if not generation.image_path:
+        raise ScoringError(f"generation {generation.id} is done but has no image_path")
+    path = Path(workspace) / generation.image_path
+    if not path.is_file():
+        raise ScoringError(f"image of generation {generation.id} is missing: {path}")
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def excluded_raters(store: db.Store) -> set[int]:
+    return {r.id for r in store.raters() if r.excluded}
+
+
+def human_masks(store: db.Store, generation_id: int,
+                excluded: set[int]) -> dict[tuple[str, int], dict[int, np.ndarray]]:
+    """(word, occurrence) -> {rater id: that rater's newest human mask}, excluded raters left out."""
+    out: dict[tuple[str, int], dict[int, np.ndarray]] = {}
+    for m in store.masks(generation_id, source="human", latest_only=True):
+        if m.rater_id in excluded:
+            continue
+        out.setdefault((m.word, m.occurrence), {})[m.rater_id if m.rater_id is not None else -1] = db.decode_mask(m)
+    return out
+
+
+def current_annotations(store: db.Store, study: str, run: db.Run,
+                        include_excluded: bool = False) -> list[db.Annotation]:
+    """The annotations that count (newest valid version, one per task and rater), in submission order.
+
+    The rules live in ``annotation.judgements``, so scores and ``bench annotate status`` agree.
+    """
+    from annotation.judgements import current_annotations as current
+
+    return current(store, study, run.name, include_excluded=include_excluded)
+
+
+def json_safe(value: Any) -> Any:
+    """Details as plain JSON: tuples become lists, non-finite floats None (the store rejects NaN)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def score(study: str, method: str, metric: str, subset: str, estimate: Estimate,
+          details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One score dict (the shape ``benchmark.scoring`` returns and stores) from an estimate."""
+    return {"study": study, "method": method, "metric": metric, "subset": subset, "value": float(estimate.value),
+            "ci_low": estimate.ci_low, "ci_high": estimate.ci_high, "n": int(estimate.n), "details": details or {}}
+
+
+def value_score(study: str, method: str, metric: str, subset: str, value: float, n: int | None,
+                details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A score without an interval (a p-value, an agreement coefficient, the best point of a curve)."""
+    return {"study": study, "method": method, "metric": metric, "subset": subset, "value": float(value),
+            "ci_low": None, "ci_high": None, "n": n, "details": details or {}}
+
+
+def _finite_or_none(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def store_scores(store: db.Store, run: db.Run, scores: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the scores with a defined value, clean their intervals and details, and upsert them."""
+    kept = []
+    for s in scores:
+        if not math.isfinite(s["value"]):
+            continue  # nothing to score (no pairs, no items): not a number to store
+        s = dict(s, ci_low=_finite_or_none(s["ci_low"]), ci_high=_finite_or_none(s["ci_high"]),
+                 details=json_safe(s["details"]))
+        kept.append(s)
+    if kept:
+        store.upsert_scores([db.ScoreSpec(run_id=run.id, **s) for s in kept])
+    return kept
+
+
+def count_note(what: str, n: int, why: str) -> list[str]:
+    """A note only when something was left out."""
+    return [f"{n} {what} {why}"] if n else []
+
+
+def ranked_examples(rows: Sequence[dict[str, Any]], key: str, k: int = 5) -> dict[str, list[dict[str, Any]]]:
+    """The ``k`` best and worst rows by ``key`` (ties broken by generation, then word)."""
+    ordered = sorted(rows, key=lambda r: (-r[key], r["generation_id"], r.get("word", "")))
+    worst = sorted(rows, key=lambda r: (r[key], r["generation_id"], r.get("word", "")))
+    return {"best": list(ordered[:k]), "worst": list(worst[:k])}
