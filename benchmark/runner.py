@@ -146,34 +146,85 @@ def generate_batch(pipe, store, run, config: RunConfig, batch, prompts, workspac
     import torch
 
     import daam
-    from db import WordMapSpec
 
     texts = [prompts[g.prompt_id].text for g in batch]
     gens = [torch.Generator(device="cpu").manual_seed(int(g.seed)) for g in batch]
     with daam.trace(pipe) as tc:
         out = pipe(prompt=texts, num_inference_steps=config.steps, guidance_scale=config.guidance,
                    height=config.height, width=config.width, generator=gens, output_type="pil")
-    results = tc.results()
-    for g, image, maps in zip(batch, out.images, results):
-        rel_img = Path("images") / run.name / f"{g.id}.png"
-        rel_map = Path("maps") / run.name / f"{g.id}.safetensors"
-        buf = io.BytesIO()
-        image.save(buf, format="PNG")
-        data = buf.getvalue()
-        _write_atomic(workspace / rel_img, data)
-        (workspace / rel_map).parent.mkdir(parents=True, exist_ok=True)
-        maps.save(workspace / rel_map)
-        # every occurrence of each listed word: studies may target the second "a" of a caption;
-        # words cut off by the token limit have no tokens and so no row (scored as missing)
-        wanted = {w.lower() for w in prompts[g.prompt_id].words}
-        specs = [WordMapSpec(word=w.text, occurrence=w.occurrence, token_indices=w.tokens, path=str(rel_map),
-                             method="daam")
-                 for w in (maps.tokens.words if maps.tokens else ()) if w.text.lower() in wanted]
-        if specs:
-            store.add_word_maps(g.id, specs)
-        store.record_generation(run.id, g.prompt_id, g.image_index, seed=g.seed, image_path=str(rel_img),
-                                image_sha256=hashlib.sha256(data).hexdigest(), height=image.height,
-                                width=image.width, status="done")
+    for g, image, maps in zip(batch, out.images, tc.results()):
+        _store_generation(store, run, g, prompts[g.prompt_id], image, maps, workspace)
+
+
+def _store_generation(store, run, g, prompt, image, maps, workspace: Path) -> None:
+    """Files first (atomic), then the word-map rows, then the generation marked done."""
+    from db import WordMapSpec
+
+    rel_img = Path("images") / run.name / f"{g.id}.png"
+    rel_map = Path("maps") / run.name / f"{g.id}.safetensors"
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    data = buf.getvalue()
+    _write_atomic(workspace / rel_img, data)
+    (workspace / rel_map).parent.mkdir(parents=True, exist_ok=True)
+    maps.save(workspace / rel_map)
+    # every occurrence of each listed word: studies may target the second "a" of a caption;
+    # words cut off by the token limit have no tokens and so no row (scored as missing)
+    wanted = {w.lower() for w in prompt.words}
+    specs = [WordMapSpec(word=w.text, occurrence=w.occurrence, token_indices=w.tokens, path=str(rel_map),
+                         method="daam")
+             for w in (maps.tokens.words if maps.tokens else ()) if w.text.lower() in wanted]
+    if specs:
+        store.add_word_maps(g.id, specs)
+    store.record_generation(run.id, g.prompt_id, g.image_index, seed=g.seed, image_path=str(rel_img),
+                            image_sha256=hashlib.sha256(data).hexdigest(), height=image.height,
+                            width=image.width, status="done")
+
+
+def seed_prompt_of(prompt) -> str | None:
+    """The prompt whose layout an adjective variant reuses (paper 5.2), if it is one."""
+    import re
+
+    prov = prompt.provenance
+    if prov.get("seed_prompt"):
+        return prov["seed_prompt"]
+    if prov.get("seed_colour") and prov.get("colour"):  # the toy world's colour groups
+        return re.sub(rf"\b{re.escape(prov['colour'])}\b", prov["seed_colour"], prompt.text, count=1)
+    return None
+
+
+def generate_fixed_layout(pipe, store, run, config: RunConfig, batch, prompts, workspace: Path, cache: dict) -> None:
+    """Adjective variants: generate the group's seed prompt once with full detail, then each
+    variant with the seed's cross-attention (``daam.fix_layout``), from the same noise."""
+    import torch
+
+    import daam
+
+    for g in batch:
+        prompt = prompts[g.prompt_id]
+        seed_text = seed_prompt_of(prompt) or prompt.text
+        key = (seed_text, int(g.seed))
+        if key not in cache:
+            cache.clear()  # one group at a time: full detail is large
+            with daam.trace(pipe, keep_steps=True, keep_layers=True, keep_heads=True) as tc:
+                out = pipe(prompt=seed_text, num_inference_steps=config.steps, guidance_scale=config.guidance,
+                           height=config.height, width=config.width,
+                           generator=torch.Generator().manual_seed(int(g.seed)), output_type="pil")
+            cache[key] = (out.images[0], tc.results()[0])
+        seed_image, seed_maps = cache[key]
+        if prompt.text == seed_text:
+            image = seed_image
+        else:
+            with daam.fix_layout(pipe, seed_maps):
+                image = pipe(prompt=prompt.text, num_inference_steps=config.steps, guidance_scale=config.guidance,
+                             height=config.height, width=config.width,
+                             generator=torch.Generator().manual_seed(int(g.seed)), output_type="pil").images[0]
+        # under a fixed layout the variant's attention is the seed's: its maps are the seed's,
+        # read through the variant's own words
+        tokens = daam.align(pipe.tokenizer, prompt.text, warn=False)
+        maps = daam.GenerationMaps(prompt.text, 0, 0, seed_maps.image_size, tokens, seed_maps.sums,
+                                   seed_maps.layer_resolutions, seed_maps.n_steps)
+        _store_generation(store, run, g, prompt, image, maps, workspace)
 
 
 def run(config: RunConfig, pipe=None) -> RunSummary:
@@ -194,6 +245,11 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
         todo = [g for g in store.generations(run_rec.id, "pending")
                 if shard is None or g.id % shard[1] == shard[0]]
         made = 0
+        from benchmark.splits import split_info
+
+        # the adjective study holds the layout fixed across a group's variants
+        fixed_layout = split_info(run_rec.split).study == "adjective"
+        layout_cache: dict = {}
         if todo:
             if pipe is None:
                 pipe = load_pipeline(config.model, config.scheduler, device or config.device, config.dtype)
@@ -203,7 +259,10 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
                 if not batch:
                     break
                 try:
-                    generate_batch(pipe, store, run_rec, config, batch, prompts, workspace)
+                    if fixed_layout:
+                        generate_fixed_layout(pipe, store, run_rec, config, batch, prompts, workspace, layout_cache)
+                    else:
+                        generate_batch(pipe, store, run_rec, config, batch, prompts, workspace)
                 except Exception as e:
                     for g in batch:  # a failing batch does not stop the run; its rows say why
                         store.record_generation(run_rec.id, g.prompt_id, g.image_index, status="failed",
