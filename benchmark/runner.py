@@ -276,7 +276,11 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
         if config.score:
             from benchmark.scoring import score_run
 
-            scores, notes = score_run(store, workspace, run_rec, pipe=pipe, config=config)
+            def pipe_loader():  # scorers that re-run the model (the toy's real renders) load it on demand
+                return pipe if pipe is not None else load_pipeline(config.model, config.scheduler,
+                                                                   device or config.device, config.dtype)
+
+            scores, notes = score_run(store, workspace, run_rec, pipe=pipe_loader, config=config)
         gens = store.generations(run_rec.id)
         count = {s: sum(g.status == s for g in gens) for s in ("done", "failed", "pending", "claimed")}
         return RunSummary(run=run_rec.name, split=run_rec.split, model=config.model, prompts=len(prompts),

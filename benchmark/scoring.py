@@ -1,7 +1,8 @@
 """Scoring what needs no humans, right after generation; one scorer per study.
 
 Scorers are registered lazily by study name. Each returns score dicts (also stored with
-``store.upsert_score``) and notes for the summary. Studies that need human judgements
+``store.upsert_score``) and notes for the summary. ``pipe`` is a zero-argument function that
+returns the run's pipeline (loading it only if a scorer asks). Studies that need human judgements
 (segmentation on COCO images, Likert ratings, object presence) are scored once annotations
 are pulled in (``bench annotate pull``) by the same functions.
 """
