@@ -136,9 +136,9 @@ def _run(args) -> int:
 
 
 def _splits(args) -> int:
-    from benchmark.splits import list_splits
+    from benchmark.splits import split_sizes
 
-    rows = [(s.name, s.version, s.study, str(s.default_size or "from input"), s.description) for s in list_splits()]
+    rows = [(s.name, s.version, s.study, size, " ".join(s.description.split()).split(": ")[0]) for s, size in split_sizes()]
     widths = [max(len(r[i]) for r in rows + [("split", "version", "study", "size", "")]) for i in range(4)]
     print("  ".join(h.ljust(w) for h, w in zip(("split", "version", "study", "size"), widths)) + "  description")
     for r in rows:
