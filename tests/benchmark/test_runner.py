@@ -115,3 +115,20 @@ def test_shard_argument_is_checked(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--shard", "3/2"])
     assert "--shard" in capsys.readouterr().err
+
+
+def test_distributed_launch_splits_the_work(tmp_path, sd_path, prompts_file):
+    """Under `accelerate launch` / torchrun each process takes its own share; none twice."""
+    ws = tmp_path / "ws"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "benchmark.cli", "run",
+           "--split", "prompts", "--prompts", str(prompts_file), "--limit", "4", "--model", str(sd_path),
+           "--steps", "2", "--height", "64", "--width", "64", "--workspace", str(ws), "--no-score", "--json"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    made = [int(line.split(":")[1].strip(" ,")) for line in out.stdout.splitlines() if '"generated_now"' in line]
+    assert len(made) == 2 and sum(made) == 4  # shards are by row id: sizes may differ, never overlap
+    with sqlite3.connect(ws / "bench.sqlite") as con:
+        rows = con.execute("select status, claimed_by from generations").fetchall()
+    assert len(rows) == 4 and all(s == "done" for s, _ in rows)
+    assert len({c.rsplit(":", 1)[1] for _, c in rows}) == sum(n > 0 for n in made)  # one worker per shard
