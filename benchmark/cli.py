@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     p = toy.add_parser("export", help="write the EMA weights as the shipped pipeline")
     p.add_argument("--out-dir", default="training/toy")
     p.add_argument("--dest", default=None, help="default: the package's toy/weights folder")
+    p = toy.add_parser("figure", help="draw DAAM maps of example prompts on a toy pipeline")
+    p.add_argument("--model", default=None, help="pipeline folder (default: the shipped toy model)")
+    p.add_argument("--out", default="docs/images/example.png")
 
     for module in ("annotation.commands", "baselines.commands", "benchmark.report.commands",
                    "benchmark.importers.commands"):
@@ -165,6 +168,16 @@ def _toy(args) -> int:
 
         train(TrainConfig(out_dir=args.out_dir, steps=args.steps, vae_steps=args.vae_steps,
                           batch_size=args.batch_size, seed=args.seed, threads=args.threads))
+        return 0
+    if args.toy_command == "figure":
+        from benchmark.models import load_pipeline
+        from benchmark.toy.figure import example_figure
+        from benchmark.toy.shipped import shipped_model
+
+        model = args.model or shipped_model()
+        if model is None:
+            raise FileNotFoundError("no toy model is shipped yet: pass --model PATH (e.g. training/toy/pipeline)")
+        print(example_figure(load_pipeline(str(model)), args.out))
         return 0
     from benchmark.toy.shipped import WEIGHTS_DIR
     from benchmark.toy.train import export

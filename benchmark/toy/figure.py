@@ -1,0 +1,50 @@
+"""A picture of DAAM on the toy model: each prompt's image, then one overlay per word."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+EXAMPLE_PROMPTS = (
+    "a red circle and a blue square",
+    "a yellow triangle above a green star",
+    "an orange star, a purple circle and a blue triangle",
+)
+
+
+def example_figure(pipe, out: str | Path, prompts=EXAMPLE_PROMPTS, seed: int = 0, steps: int = 25,
+                   guidance: float = 4.0, size: int = 32) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import torch
+
+    import daam
+
+    rows = []
+    for i, prompt in enumerate(prompts):
+        with daam.trace(pipe) as tc:
+            image = pipe(prompt, num_inference_steps=steps, guidance_scale=guidance, height=size, width=size,
+                         generator=torch.Generator().manual_seed(seed + i)).images[0]
+        rows.append((prompt, np.asarray(image), tc.results()[0]))
+    words = [[w for w in r.tokens.words if w.text.isalpha() and w.text.lower() not in {"a", "an", "and", "the", "of", "to"}]
+             for _, _, r in rows]
+    cols = 1 + max(len(w) for w in words)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(1.6 * cols, 1.75 * len(rows)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for (prompt, image, maps), ws, ax_row in zip(rows, words, axes):
+        ax_row[0].imshow(image, interpolation="nearest")
+        ax_row[0].set_title(textwrap.fill(prompt, 24), fontsize=7)
+        for ax, w in zip(ax_row[1:], ws):
+            ax.imshow(image, interpolation="nearest")
+            ax.imshow(maps.word_map(w.text, w.occurrence).soft.numpy(), cmap="jet", alpha=0.5, vmin=0, vmax=1,
+                      interpolation="bilinear")
+            ax.set_title(w.text, fontsize=8)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
