@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 TORCH_VERSION ?= 2.13.0
-# Where a CPU-only torch comes from when this machine has no local wheel of it.
+# Where a CPU-only torch comes from when no local wheel of it is on pip's find-links path.
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP := $(VENV)/.installed
 
@@ -21,8 +21,12 @@ $(STAMP): pyproject.toml Makefile
 	elif command -v nvidia-smi >/dev/null 2>&1; then \
 		$(PIP) install "torch>=2.1"; \
 	else \
-		$(PIP) install --no-index "torch==$(TORCH_VERSION)" 2>/dev/null \
-		|| $(PIP) install "torch==$(TORCH_VERSION)" --index-url $(TORCH_CPU_INDEX); \
+		if $(PIP) download -q --no-index --no-deps -d $(VENV)/.torch-probe "torch==$(TORCH_VERSION)" >/dev/null 2>&1; then \
+			$(PIP) install "torch==$(TORCH_VERSION)"; \
+		else \
+			$(PIP) install "torch==$(TORCH_VERSION)" --index-url $(TORCH_CPU_INDEX); \
+		fi; \
+		rm -rf $(VENV)/.torch-probe; \
 	fi
 	$(PIP) install -e ".[dev]"
 	@# open_clip ships the CLIP BPE merges file; --no-deps keeps torchvision (and CUDA torch) out.
