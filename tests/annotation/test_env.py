@@ -1,0 +1,114 @@
+"""The server's environment, credentials and redaction, without starting a server."""
+from __future__ import annotations
+
+import json
+import stat
+import threading
+import time
+
+import pytest
+
+from annotation import env
+from annotation.redact import MASK, redact, register_secret
+from annotation.server import Credentials, free_port, load_or_create_credentials
+
+
+def test_redact_masks_every_registered_secret():
+    secret = "s3cr3t-token-0123456789"
+    assert redact(f"token {secret}!") == f"token {secret}!"  # not known yet
+    register_secret(secret)
+    register_secret("abc")  # too short to mask safely: ignored
+    assert redact(f"Authorization: Token {secret}; again {secret}") == (
+        f"Authorization: Token {MASK}; again {MASK}")
+    assert redact("abc def") == "abc def"
+    assert redact(ValueError(secret)) == MASK
+
+
+def test_credentials_file_is_private_and_reused(tmp_path):
+    path = tmp_path / "ls" / "credentials.json"
+    first = load_or_create_credentials(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_credentials(path) == first
+    assert set(json.loads(path.read_text())) == {"email", "password", "token"}
+    assert first.token not in repr(first) and first.password not in repr(first)
+    assert redact(f"x {first.token} {first.password}") == f"x {MASK} {MASK}"
+    path.write_text("{not json")
+    with pytest.raises(Exception, match="not a valid credentials file"):
+        load_or_create_credentials(path)
+
+
+def test_generated_tokens_differ():
+    assert Credentials.generate().token != Credentials.generate().token
+
+
+def test_server_env_drops_bare_settings_and_inherited_label_studio_variables(monkeypatch, tmp_path):
+    for name in ("USERNAME", "PASSWORD", "PORT", "HOST", "DEBUG", "PYTHONPATH"):
+        monkeypatch.setenv(name, "leak")
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "my-own-key-123456")
+    monkeypatch.setenv("KEEP_ME", "1")
+    child = env.server_process_env(tmp_path, {"LABEL_STUDIO_USERNAME": "a@b.c"})
+    for name in ("USERNAME", "PASSWORD", "PORT", "HOST", "DEBUG", "PYTHONPATH", "LABEL_STUDIO_API_KEY"):
+        assert name not in child
+    assert child["KEEP_ME"] == "1" and child["LABEL_STUDIO_USERNAME"] == "a@b.c"
+    assert child["LABEL_STUDIO_BASE_DATA_DIR"] == str(tmp_path)
+
+
+def test_server_env_path_setting(monkeypatch, tmp_path):
+    monkeypatch.delenv(env.VENV_ENV, raising=False)
+    assert env.server_env_path() == env.REPO_ROOT / ".labelstudio-venv"
+    monkeypatch.setenv(env.VENV_ENV, str(tmp_path / "v"))
+    assert env.server_env_path() == tmp_path / "v"
+    assert env.server_env_path(tmp_path / "w") == tmp_path / "w"
+
+
+def test_concurrent_ensure_installs_once(monkeypatch, tmp_path):
+    """Two racing callers: one builds under the lock, the other waits and reuses it."""
+    calls = []
+
+    def fake_run(command, out, venv):
+        calls.append(command[-1])
+        time.sleep(0.2)
+        if command[1:3] == ["-m", "venv"]:
+            (venv / "bin").mkdir(parents=True)
+        else:
+            (venv / "bin" / "label-studio").write_text("#!/bin/sh\n")
+
+    monkeypatch.setattr(env, "_run", fake_run)
+    venv = tmp_path / "server-venv"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(env.ensure_server_env(venv)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [venv / "bin" / "label-studio"] * 2
+    assert calls == [str(venv), f"label-studio=={env.LABEL_STUDIO_VERSION}"]
+    assert env.ensure_server_env(venv) == results[0] and len(calls) == 2  # ready: nothing runs
+
+
+def test_half_built_env_is_rebuilt(monkeypatch, tmp_path):
+    venv = tmp_path / "v"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "label-studio").write_text("")  # no stamp: an interrupted install
+    calls = []
+
+    def fake_run(command, out, venv_):
+        calls.append(command)
+        if command[1:3] == ["-m", "venv"]:
+            assert not venv_.exists()  # the broken one was removed first
+            (venv_ / "bin").mkdir(parents=True)
+        else:
+            (venv_ / "bin" / "label-studio").write_text("")
+
+    monkeypatch.setattr(env, "_run", fake_run)
+    env.ensure_server_env(venv)
+    assert len(calls) == 2
+
+
+def test_free_port_is_bindable():
+    import socket
+
+    port = free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
