@@ -11,3 +11,12 @@ def test_membership_with_plurals_and_spacing():
     assert not is_coco_class("spaceship") and not is_coco_class("shed")
     assert not is_coco_class("knives")  # irregular plural: callers pass lemmas
     assert normalise_label("  Teddy   Bear ") == "teddy bear"
+
+
+def test_one_list_of_coco_names_across_packages():
+    from baselines.coco import COCO_CLASSES
+    from benchmark.metrics.coco import COCO80
+    from benchmark.splits.coco_classes import coco_class_names
+
+    assert COCO_CLASSES is COCO80
+    assert tuple(coco_class_names()) == COCO80
