@@ -79,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     p = toy.add_parser("export", help="write the EMA weights as the shipped pipeline")
     p.add_argument("--out-dir", default="training/toy")
     p.add_argument("--dest", default=None, help="default: the package's toy/weights folder")
+    p = toy.add_parser("publish", help="export the EMA weights, score them on `shapes`, write the model card and figure")
+    p.add_argument("--out-dir", default="training/toy")
+    p.add_argument("--workspace", type=Path, default=Path("training/toy/eval-workspace"))
+    p.add_argument("--size", type=int, default=None, help="shapes split size for the metrics (default: the split's)")
     p = toy.add_parser("figure", help="draw DAAM maps of example prompts on a toy pipeline")
     p.add_argument("--model", default=None, help="pipeline folder (default: the shipped toy model)")
     p.add_argument("--out", default="docs/images/example.png")
@@ -168,6 +172,12 @@ def _toy(args) -> int:
 
         train(TrainConfig(out_dir=args.out_dir, steps=args.steps, vae_steps=args.vae_steps,
                           batch_size=args.batch_size, seed=args.seed, threads=args.threads))
+        return 0
+    if args.toy_command == "publish":
+        from benchmark.toy.publish import publish
+
+        for path in publish(args.out_dir, args.workspace, size=args.size):
+            print(path)
         return 0
     if args.toy_command == "figure":
         from benchmark.models import load_pipeline
