@@ -61,6 +61,7 @@ def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curv
     hours = (unet[-1]["time"] - unet[0]["time"]) / 3600 if len(unet) > 1 else 0.0
     evals = [r for r in log if r.get("phase") == "eval"]
     by = {(s["method"], s["metric"], s["subset"]): s for s in scores}
+    sharpness = ", ".join(f"{r['step']}: {r['sharpness']:.1f}" for r in evals[-6:])
     plot_curves(log, curve)
     rows = []
     for label, key, target in TARGETS:
@@ -111,7 +112,7 @@ def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curv
         f"- {step} UNet steps of {cfg['steps']} planned, {hours:.1f} h of wall time on one CPU thread "
         "(shared 2-core machine)",
         f"- attention sharpness (a word's attention mass inside its object / the object's area fraction; "
-        f"1 = flat): {', '.join(f'{r['step']}: {r['sharpness']:.1f}' for r in evals[-6:])}",
+        f"1 = flat): {sharpness}",
         "",
         f"![training curves]({Path('../../docs/images') / curve.name})",
         "",
