@@ -93,18 +93,23 @@ def generation_seed(base: int, key: str, image_index: int) -> int:
 
 
 def _accelerate_shard(shard):
-    """Under ``accelerate launch`` each process takes its own shard and device."""
-    try:
-        from accelerate import PartialState
-    except ImportError:
+    """Under ``accelerate launch`` or ``torchrun`` each process takes its own shard and device.
+
+    Both launchers set RANK, WORLD_SIZE and LOCAL_RANK; the store's claims coordinate the
+    processes, so no process group is needed.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
         return shard, None
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return shard, None
-    state = PartialState()
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    import torch
+
+    device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
     if shard is None:
-        return (state.process_index, state.num_processes), str(state.device)
+        return (rank, world), device
     i, n = shard  # --shard splits machines; processes split each machine's shard further
-    return (i * state.num_processes + state.process_index, n * state.num_processes), str(state.device)
+    return (i * world + rank, n * world), device
 
 
 def prepare(store, config: RunConfig):
