@@ -22,7 +22,13 @@ def test_bench_run_shapes_end_to_end(tmp_path, capsys):
         assert masks, "scored words have automatic masks"
         for method in ("daam@0.3", "daam@0.4", "daam@0.5", "whole-image", "centre-disc"):
             assert any(m == method and metric == "mIoU" for m, metric, _ in metrics)
-    assert (ws / "report" / out["run"] / "report.html").exists()
+    if any(m == "daam-render@0.4" for m, _, _ in metrics):
+        ablation = [s for s in out["scores"] if s["metric"] == "ablation"]
+        assert {s["details"]["kind"] for s in ablation} == {"steps", "resolutions"}
+        steps = next(s for s in ablation if s["subset"].endswith("steps-up-to"))
+        assert steps["details"]["x"] == sorted(steps["details"]["x"]) and abs(steps["details"]["miou"][-1] - steps["value"]) < 1e-9
+    html = (ws / "report" / out["run"] / "report.html").read_text()
+    assert "ablation over steps" in html
     # again: nothing regenerated, same scores
     assert main(["run", "--split", "shapes", "--limit", "4", "--workspace", str(ws), "--steps", "4", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
