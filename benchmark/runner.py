@@ -47,6 +47,7 @@ class RunConfig:
     size: int | None = None
     score: bool = True
     progress: bool = True
+    methods: tuple[str, ...] = ()  # baselines to run on the generated images before scoring
 
     def generation_settings(self) -> dict:
         return {"steps": self.steps, "scheduler": self.scheduler, "guidance": self.guidance,
@@ -278,6 +279,10 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
             bar.close()
         scores = []
         notes = []
+        for method in config.methods:  # baselines see the same images and are scored beside DAAM
+            from baselines.runner import run_baseline
+
+            run_baseline(store, workspace, run_rec.name, method, progress=config.progress)
         if config.score:
             from benchmark.scoring import score_run
 

@@ -132,3 +132,13 @@ def test_distributed_launch_splits_the_work(tmp_path, sd_path, prompts_file):
         rows = con.execute("select status, claimed_by from generations").fetchall()
     assert len(rows) == 4 and all(s == "done" for s, _ in rows)
     assert len({c.rsplit(":", 1)[1] for _, c in rows}) == sum(n > 0 for n in made)  # one worker per shard
+
+
+def test_run_with_baseline_methods(tmp_path, sd_path, prompts_file, sd_pipe):
+    summary = run(_config(tmp_path, sd_path, prompts_file, limit=2, methods=("centre-disc", "whole-image")),
+                  pipe=sd_pipe)
+    store = db.connect(None, workspace=tmp_path / "ws")
+    for g in store.generations(store.get_run(summary.run).id):
+        methods = {r.method for r in store.word_maps(g.id)}
+        assert {"daam", "centre-disc", "whole-image"} <= methods
+    store.close()
