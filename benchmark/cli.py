@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="hub id or local pipeline folder (default: the shipped toy model "
                    "for toy splits, stabilityai/stable-diffusion-2-base otherwise)")
     p.add_argument("--steps", type=int, default=None, help="denoising steps (paper: 30)")
-    p.add_argument("--scheduler", default="dpm", help="dpm (paper), ddim, euler, euler-a, pndm")
+    p.add_argument("--scheduler", default=None, help="dpm (paper), ddim, euler, euler-a, pndm, or 'model' for the "
+                   "pipeline's own (default: the toy model's own for toy splits, dpm otherwise)")
     p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (paper: 7.5)")
     p.add_argument("--height", type=int, default=None)
     p.add_argument("--width", type=int, default=None)
@@ -116,10 +117,12 @@ def _run(args) -> int:
         from benchmark.models import PAPER_MODEL
 
         model = PAPER_MODEL
-    defaults = (dict(steps=25, guidance=4.0, height=32, width=32, batch_size=16) if toy
-                else dict(steps=30, guidance=7.5, height=512, width=512, batch_size=1))
+    defaults = (dict(steps=50, guidance=3.0, height=32, width=32, batch_size=16, scheduler="model") if toy
+                else dict(steps=30, guidance=7.5, height=512, width=512, batch_size=1, scheduler="dpm"))
     pick = lambda name: getattr(args, name) if getattr(args, name) is not None else defaults[name]  # noqa: E731
-    config = RunConfig(split=args.split, model=str(model), steps=pick("steps"), scheduler=args.scheduler,
+    scheduler = pick("scheduler")
+    config = RunConfig(split=args.split, model=str(model), steps=pick("steps"),
+                       scheduler=None if scheduler == "model" else scheduler,
                        guidance=pick("guidance"), height=pick("height"), width=pick("width"), limit=args.limit,
                        seed=args.seed, batch_size=pick("batch_size"), images_per_prompt=args.images_per_prompt,
                        workspace=args.workspace, db_url=args.db_url, run_name=args.run_name, shard=args.shard,
@@ -189,7 +192,7 @@ def _toy(args) -> int:
         model = args.model or shipped_model()
         if model is None:
             raise FileNotFoundError("no toy model is shipped yet: pass --model PATH (e.g. training/toy/pipeline)")
-        print(example_figure(load_pipeline(str(model)), args.out))
+        print(example_figure(load_pipeline(str(model), scheduler=None), args.out))
         return 0
     from benchmark.toy.shipped import WEIGHTS_DIR
     from benchmark.toy.train import export

@@ -27,7 +27,7 @@ class RunConfig:
     split: str
     model: str
     steps: int = 30
-    scheduler: str = "dpm"
+    scheduler: str | None = "dpm"  # None: the pipeline's own
     guidance: float = 7.5
     height: int = 512
     width: int = 512

@@ -11,8 +11,8 @@ EXAMPLE_PROMPTS = (
 )
 
 
-def example_figure(pipe, out: str | Path, prompts=EXAMPLE_PROMPTS, seed: int = 0, steps: int = 25,
-                   guidance: float = 4.0, size: int = 32) -> Path:
+def example_figure(pipe, out: str | Path, prompts=EXAMPLE_PROMPTS, seed: int = 0, steps: int = 50,
+                   guidance: float = 3.0, size: int = 32) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -70,13 +70,25 @@ def build_unet(cross_dim: int = 64):
     )
 
 
+SAMPLING_STEPS = 50
+
+
 def build_scheduler(kind: str = "ddpm"):
+    """``ddpm`` for training; ``sample`` for generation.
+
+    The cosine schedule drives alpha_bar to ~0 at the last timesteps, so an x0 estimate made
+    from pure noise divides by almost zero. Sampling therefore clips x0 to the latents' range
+    (unit variance, |z| <= 3): ancestral DDPM with clipping gives clean backgrounds where
+    DPM-Solver++ (even with lambda clipping) and Euler gave textured noise on this model.
+    """
     from diffusers import DDPMScheduler, DPMSolverMultistepScheduler
 
     common = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="epsilon")
     if kind == "ddpm":
         return DDPMScheduler(**common, clip_sample=False)
-    return DPMSolverMultistepScheduler(**common)
+    if kind == "sample":
+        return DDPMScheduler(**common, clip_sample=True, clip_sample_range=3.0)
+    return DPMSolverMultistepScheduler(**common, lambda_min_clipped=-5.1)
 
 
 def assemble_pipeline(unet, vae, text_encoder, tokenizer):
@@ -87,7 +99,7 @@ def assemble_pipeline(unet, vae, text_encoder, tokenizer):
         text_encoder=text_encoder,
         tokenizer=tokenizer,
         unet=unet,
-        scheduler=build_scheduler("dpm"),
+        scheduler=build_scheduler("sample"),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,

@@ -19,9 +19,11 @@ def publish(train_dir: str | Path, workspace: str | Path, size: int | None = Non
     workspace = Path(workspace)
     if workspace.exists():
         shutil.rmtree(workspace)  # the weights changed: score them afresh
-    summary = run(RunConfig(split="shapes", model=str(weights), steps=25, guidance=4.0, height=32, width=32,
-                            batch_size=16, size=size, workspace=workspace, progress=True))
+    from benchmark.toy.model import SAMPLING_STEPS
+
+    summary = run(RunConfig(split="shapes", model=str(weights), scheduler=None, steps=SAMPLING_STEPS, guidance=3.0,
+                            height=32, width=32, batch_size=16, size=size, workspace=workspace, progress=True))
     card = write_model_card(train_dir, weights, summary.scores, Path(__file__).parent / "MODEL_CARD.md",
                             REPO / "docs" / "images" / "toy-training.png")
-    figure = example_figure(load_pipeline(str(weights)), REPO / "docs" / "images" / "example.png")
+    figure = example_figure(load_pipeline(str(weights), scheduler=None), REPO / "docs" / "images" / "example.png")
     return [weights, card, figure]
