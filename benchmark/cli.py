@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     p = toy.add_parser("figure", help="draw DAAM maps of example prompts on a toy pipeline")
     p.add_argument("--model", default=None, help="pipeline folder (default: the shipped toy model)")
     p.add_argument("--out", default="docs/images/example.png")
+    p.add_argument("--renders", action="store_true", help="trace real renders noised and denoised (img2img)")
 
     for module in ("annotation.commands", "baselines.commands", "benchmark.report.commands",
                    "benchmark.importers.commands"):
@@ -192,7 +193,7 @@ def _toy(args) -> int:
         model = args.model or shipped_model()
         if model is None:
             raise FileNotFoundError("no toy model is shipped yet: pass --model PATH (e.g. training/toy/pipeline)")
-        print(example_figure(load_pipeline(str(model), scheduler=None), args.out))
+        print(example_figure(load_pipeline(str(model), scheduler=None), args.out, renders=args.renders))
         return 0
     from benchmark.toy.shipped import WEIGHTS_DIR
     from benchmark.toy.train import export

@@ -12,7 +12,10 @@ EXAMPLE_PROMPTS = (
 
 
 def example_figure(pipe, out: str | Path, prompts=EXAMPLE_PROMPTS, seed: int = 0, steps: int = 50,
-                   guidance: float = 3.0, size: int = 32) -> Path:
+                   guidance: float = 3.0, size: int = 32, renders: bool = False, strength: float = 0.6) -> Path:
+    """With ``renders``, real scenes of 1, 2 and 3 objects are noised to ``strength`` and
+    denoised through the model while tracing (attribution of an existing image); otherwise the
+    prompts are generated from noise."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,7 +26,24 @@ def example_figure(pipe, out: str | Path, prompts=EXAMPLE_PROMPTS, seed: int = 0
     import daam
 
     rows = []
-    for i, prompt in enumerate(prompts):
+    if renders:
+        from diffusers import StableDiffusionImg2ImgPipeline
+        from PIL import Image
+
+        from benchmark.toy.world import SceneSampler, render
+
+        i2i = StableDiffusionImg2ImgPipeline(**pipe.components)
+        i2i.set_progress_bar_config(disable=True)
+        rng = np.random.default_rng(seed)
+        sampler = SceneSampler(size=size)
+        for i, n in enumerate((1, 2, 3)):
+            scene = sampler.sample(rng, n=n)
+            with daam.trace(i2i) as tc:
+                image = i2i(scene.caption, image=Image.fromarray(render(scene)[0]), strength=strength,
+                            num_inference_steps=steps, guidance_scale=guidance,
+                            generator=torch.Generator().manual_seed(seed + i)).images[0]
+            rows.append((scene.caption, np.asarray(image), tc.results()[0]))
+    for i, prompt in enumerate(() if renders else prompts):
         with daam.trace(pipe) as tc:
             image = pipe(prompt, num_inference_steps=steps, guidance_scale=guidance, height=size, width=size,
                          generator=torch.Generator().manual_seed(seed + i)).images[0]

@@ -25,5 +25,6 @@ def publish(train_dir: str | Path, workspace: str | Path, size: int | None = Non
                             height=32, width=32, batch_size=16, size=size, workspace=workspace, progress=True))
     card = write_model_card(train_dir, weights, summary.scores, Path(__file__).parent / "MODEL_CARD.md",
                             REPO / "docs" / "images" / "toy-training.png")
-    figure = example_figure(load_pipeline(str(weights), scheduler=None), REPO / "docs" / "images" / "example.png")
+    figure = example_figure(load_pipeline(str(weights), scheduler=None), REPO / "docs" / "images" / "example.png",
+                            renders=True, seed=1)
     return [weights, card, figure]
