@@ -14,8 +14,10 @@ TARGETS = (
     ("DAAM-0.4 mIoU, shape word (generated images)", ("daam@0.4", "mIoU", "shape"), ">= 0.5 and >= 2x best trivial"),
     ("DAAM-0.4 mIoU, colour word (generated images)", ("daam@0.4", "mIoU", "colour"), "reported"),
     ("DAAM-0.4 mIoU, shape word (real renders)", ("daam-render@0.4", "mIoU", "render/shape"), "reported"),
-    ("whole image, shape word", ("whole-image", "mIoU", "shape"), "reference"),
-    ("centre disc, shape word", ("centre-disc", "mIoU", "shape"), "reference"),
+    ("whole image, shape word (generated)", ("whole-image", "mIoU", "shape"), "reference"),
+    ("centre disc, shape word (generated)", ("centre-disc", "mIoU", "shape"), "reference"),
+    ("whole image, shape word (real renders)", ("whole-image", "mIoU", "render/shape"), "reference"),
+    ("centre disc, shape word (real renders)", ("centre-disc", "mIoU", "render/shape"), "reference"),
 )
 
 

@@ -56,9 +56,8 @@ def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "")
         for sub in subsets:
             for tau in PAPER_TAUS:
                 by[(f"{method_prefix}@{tau}", sub)].append(_iou(p["soft"] >= tau, truth))
-            if method_prefix == "daam":  # references are the same for both paths: score them once
-                by[("whole-image", sub)].append(_iou(np.ones_like(truth), truth))
-                by[("centre-disc", sub)].append(_iou(disc, truth))
+            by[("whole-image", sub)].append(_iou(np.ones_like(truth), truth))  # references, per path
+            by[("centre-disc", sub)].append(_iou(disc, truth))
     scores = []
     for (method, sub), values in sorted(by.items()):
         est = mean_iou(values, n_resamples=1000)
