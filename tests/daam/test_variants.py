@@ -121,3 +121,12 @@ def test_prompt_embeds_without_text(sd_pipe):
     assert r.word_map(2).soft.shape == (64, 64)
     with pytest.raises(daam.WordNotFoundError, match="embeddings"):
         r.word_map("dog")
+
+
+def test_v_prediction_768_style(sd_pipe):
+    """SD 2.x 768 models predict v: the scheduler changes, the tracing does not."""
+    from diffusers import DDIMScheduler
+
+    sd_pipe.scheduler = DDIMScheduler.from_config(sd_pipe.scheduler.config, prediction_type="v_prediction")
+    r = _same_with_and_without_trace(sd_pipe, prompt="a dog", height=64, width=64, **KW)[0]
+    assert r.word_map("dog").soft.shape == (64, 64)
