@@ -74,15 +74,6 @@ def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "")
     return scores
 
 
-def _finite(score: dict) -> dict:
-    """Intervals that could not be computed (n < 2) are stored as missing, not NaN."""
-    for key in ("ci_low", "ci_high"):
-        v = score.get(key)
-        if v is not None and v != v:
-            score[key] = None
-    return score
-
-
 def _accuracy(records: list[dict]) -> list[dict]:
     from benchmark.stats import proportion_ci
 
@@ -135,11 +126,9 @@ def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[di
         model = pipe if hasattr(pipe, "components") else pipe()  # a pipeline or a loader of one
         rendered = _render_pairs(store, run, model, config)
         scores += _score_pairs(rendered, "daam-render", "render/") + _ablation_scores(rendered)
-    from db import ScoreSpec
+    from benchmark.scorers.common import store_scores
 
-    scores = [_finite(s) for s in scores if s["value"] == s["value"]]  # NaN: nothing to score
-    store.upsert_scores([ScoreSpec(run_id=run.id, **s) for s in scores])
-    return scores, notes
+    return store_scores(store, run, scores), notes
 
 
 def _render_pairs(store, run, pipe, config) -> list[dict]:
