@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.metrics.overlap import iou as _iou
 from benchmark.metrics.segmentation import PAPER_TAUS, SWEEP_TAUS, iou_by_tau
 from benchmark.toy.world import COLOURS
 
@@ -27,11 +28,6 @@ RENDER_LIMIT = 64  # real renders scored per run (each is one img2img generation
 
 def _word_kind(word: str) -> str:
     return "colour" if word in COLOURS else "shape"
-
-
-def _iou(pred: np.ndarray, truth: np.ndarray) -> float:
-    union = np.logical_or(pred, truth).sum()
-    return float(np.logical_and(pred, truth).sum() / union) if union else float("nan")
 
 
 def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "") -> list[dict]:
