@@ -109,7 +109,7 @@ def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curv
         f"- grounding: token-mass loss x{cfg['ground_weight']} and pixel BCE x{cfg['pixel_weight']} on every"
         f" cross-attention layer, conditional captions only, t < {cfg['ground_max_t']}",
         f"- seed {cfg['seed']}; `bench toy train` resumes from `training/toy/state.pt`",
-        "- sampling: ancestral DDPM with x0 clipped to the latents' range, 50 steps, guidance 3 (the cosine",
+        "- sampling: ancestral DDPM with x0 clipped to the latents' range, 50 steps, guidance 5 (the cosine",
         "  schedule's near-zero alpha_bar makes DPM-Solver++ and Euler produce textured noise on this model)",
         "",
         "## Training so far",

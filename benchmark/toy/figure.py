@@ -12,7 +12,7 @@ EXAMPLE_PROMPTS = (
 
 
 def example_figure(pipe, out: str | Path, prompts=EXAMPLE_PROMPTS, seed: int = 0, steps: int = 50,
-                   guidance: float = 3.0, size: int = 32, renders: bool = False, strength: float = 0.6) -> Path:
+                   guidance: float = 5.0, size: int = 32, renders: bool = False, strength: float = 0.6) -> Path:
     """With ``renders``, real scenes of 1, 2 and 3 objects are noised to ``strength`` and
     denoised through the model while tracing (attribution of an existing image); otherwise the
     prompts are generated from noise."""
