@@ -47,6 +47,7 @@ class TrainConfig:
     checkpoint_every: int = 250
     eval_every: int = 500
     threads: int = 1
+    device: str = "auto"  # "auto": CUDA when available (a lent GPU trains this in minutes), else CPU
 
 
 class GroundingAttnProcessor:
@@ -109,9 +110,10 @@ def grounding_losses(probs_per_layer: list[torch.Tensor], targets, keep: torch.T
     if not rows:
         z = torch.zeros(())
         return z, z
-    bidx = torch.tensor([targets[i][0] for i in rows])
-    tidx = torch.tensor([targets[i][1] for i in rows])
-    masks = torch.from_numpy(np.stack([targets[i][2] for i in rows])).float()[:, None]
+    device = probs_per_layer[0].device
+    bidx = torch.tensor([targets[i][0] for i in rows], device=device)
+    tidx = torch.tensor([targets[i][1] for i in rows], device=device)
+    masks = torch.from_numpy(np.stack([targets[i][2] for i in rows])).float()[:, None].to(device)
     tok_losses, pix_losses = [], []
     for probs in probs_per_layer:
         n = probs.shape[1]
@@ -136,6 +138,12 @@ def _log(out: Path, record: dict):
         f.write(json.dumps(record) + "\n")
 
 
+def _device(cfg: TrainConfig) -> torch.device:
+    if cfg.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(cfg.device)
+
+
 def train_vae(cfg: TrainConfig, out: Path, sampler: SceneSampler):
     from tqdm import tqdm
 
@@ -143,23 +151,24 @@ def train_vae(cfg: TrainConfig, out: Path, sampler: SceneSampler):
     if (vae_dir / "config.json").exists():
         from diffusers import AutoencoderKL
 
-        return AutoencoderKL.from_pretrained(vae_dir)
+        return AutoencoderKL.from_pretrained(vae_dir).to(_device(cfg))
+    device = _device(cfg)
     torch.manual_seed(cfg.seed)
-    vae = toy_model.build_vae()
+    vae = toy_model.build_vae().to(device)
     opt = torch.optim.AdamW(vae.parameters(), lr=1e-3, weight_decay=0.0)
     state_path = out / "vae_state.pt"
     start = 0
     if state_path.exists():
-        st = torch.load(state_path, weights_only=True)
+        st = torch.load(state_path, weights_only=True, map_location=device)
         vae.load_state_dict(st["vae"])
         opt.load_state_dict(st["opt"])
         start = st["step"]
     bar = tqdm(range(start, cfg.vae_steps), desc="vae", initial=start, total=cfg.vae_steps)
     for step in bar:
-        x = _vae_batch(sampler, cfg, step)
+        x = _vae_batch(sampler, cfg, step).to(device)
         post = vae.encode(x).latent_dist
         g = torch.Generator().manual_seed(step)
-        z = post.mean + post.std * torch.randn(post.mean.shape, generator=g)
+        z = post.mean + post.std * torch.randn(post.mean.shape, generator=g).to(device)
         rec = vae.decode(z).sample
         kl = post.kl().mean() / x[0].numel()
         loss = F.mse_loss(rec, x) + 0.5 * F.l1_loss(rec, x) + 1e-4 * kl
@@ -173,7 +182,7 @@ def train_vae(cfg: TrainConfig, out: Path, sampler: SceneSampler):
             _atomic_save({"vae": vae.state_dict(), "opt": opt.state_dict(), "step": step + 1}, state_path)
     # scale latents to unit variance, as Stable Diffusion's 0.18215 does for its VAE
     with torch.no_grad():
-        x = torch.cat([_vae_batch(sampler, cfg, 10_000_000 + i) for i in range(8)])
+        x = torch.cat([_vae_batch(sampler, cfg, 10_000_000 + i) for i in range(8)]).to(device)
         std = vae.encode(x).latent_dist.mean.std().item()
     vae.register_to_config(scaling_factor=1.0 / std)
     vae.save_pretrained(vae_dir)
@@ -209,18 +218,21 @@ def attention_sharpness(unet, text_encoder, vae, tokenizer, sampler, seed: int, 
     try:
         held = SceneSampler(size=sampler.size, allowed=None)
         x, ids, targets = make_batch(held, tokenizer, seed + 99, 0, n, 0.0)
+        device = next(unet.parameters()).device
+        x, ids = x.to(device), ids.to(device)
         with torch.no_grad():
             lat = vae.encode(x).latent_dist.mean * vae.config.scaling_factor
             sched = toy_model.build_scheduler("ddpm")
             g = torch.Generator().manual_seed(0)
             tt = torch.full((n,), t, dtype=torch.long)
-            noisy = sched.add_noise(lat, torch.randn(lat.shape, generator=g), tt)
-            unet(noisy, tt, text_encoder(ids)[0])
+            noisy = sched.add_noise(lat, torch.randn(lat.shape, generator=g).to(device), tt.to(device))
+            unet(noisy, tt.to(device), text_encoder(ids)[0])
         ratios = []
         for probs in sink:
             side = int(round(math.sqrt(probs.shape[1])))
             for b, tok, mask in targets:
-                m = F.interpolate(torch.from_numpy(mask)[None, None].float(), size=(side, side), mode="area").flatten()
+                m = F.interpolate(torch.from_numpy(mask)[None, None].float().to(probs.device), size=(side, side),
+                                  mode="area").flatten()
                 a = probs[b, :, tok]
                 ratios.append(((a * m).sum() / a.sum()).item() / max(m.mean().item(), 1e-6))
         return {"sharpness": float(np.mean(ratios)) if ratios else float("nan")}
@@ -246,9 +258,10 @@ def train(cfg: TrainConfig):
     vae = train_vae(cfg, out, sampler)
     vae.requires_grad_(False).eval()
 
+    device = _device(cfg)
     torch.manual_seed(cfg.seed)
-    unet = toy_model.build_unet()
-    text_encoder = toy_model.build_text_encoder()
+    unet = toy_model.build_unet().to(device)
+    text_encoder = toy_model.build_text_encoder().to(device)
     # Word embeddings stay at their random initialisation: distinct random vectors are already
     # separable, and freezing them keeps the optimiser state small. Positions are learnt.
     text_encoder.get_input_embeddings().requires_grad_(False)
@@ -258,7 +271,7 @@ def train(cfg: TrainConfig):
     state_path = out / "state.pt"
     start = 0
     if state_path.exists():
-        st = torch.load(state_path, weights_only=True)
+        st = torch.load(state_path, weights_only=True, map_location=device)
         unet.load_state_dict(st["unet"])
         text_encoder.load_state_dict(st["text_encoder"])
         ema_unet.load_state_dict(st["ema_unet"])
@@ -277,17 +290,18 @@ def train(cfg: TrainConfig):
         for group in opt.param_groups:
             group["lr"] = lr
         x, ids, targets = make_batch(sampler, tokenizer, cfg.seed, step, cfg.batch_size, cfg.caption_dropout)
-        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+        x, ids = x.to(device), ids.to(device)
+        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # noise drawn on the CPU: same on any device
         with torch.no_grad():
             post = vae.encode(x).latent_dist
-            lat = (post.mean + post.std * torch.randn(post.mean.shape, generator=g)) * vae.config.scaling_factor
-        noise = torch.randn(lat.shape, generator=g)
-        t = torch.randint(0, sched.config.num_train_timesteps, (lat.shape[0],), generator=g)
+            lat = (post.mean + post.std * torch.randn(post.mean.shape, generator=g).to(device)) * vae.config.scaling_factor
+        noise = torch.randn(lat.shape, generator=g).to(device)
+        t = torch.randint(0, sched.config.num_train_timesteps, (lat.shape[0],), generator=g).to(device)
         noisy = sched.add_noise(lat, noise, t)
         sink.clear()
         pred = unet(noisy, t, text_encoder(ids)[0]).sample
         diff = F.mse_loss(pred, noise)
-        keep = t < cfg.ground_max_t
+        keep = (t < cfg.ground_max_t).cpu()
         tok_loss, pix_loss = grounding_losses(sink, targets, keep)
         loss = diff + cfg.ground_weight * tok_loss + cfg.pixel_weight * pix_loss
         opt.zero_grad(set_to_none=True)
@@ -321,7 +335,7 @@ def export(out_dir: str | Path, dest: str | Path, fp16: bool = True):
     from transformers import CLIPTokenizer
 
     out = Path(out_dir)
-    st = torch.load(out / "state.pt", weights_only=True)
+    st = torch.load(out / "state.pt", weights_only=True, map_location="cpu")
     unet, text_encoder = toy_model.build_unet(), toy_model.build_text_encoder()
     unet.load_state_dict(st["ema_unet"])
     text_encoder.load_state_dict({**st["text_encoder"], **st["ema_text"]})
