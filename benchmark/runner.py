@@ -121,9 +121,7 @@ def prepare(store, config: RunConfig):
     info = split_info(config.split)
     options = SplitOptions(seed=config.seed, limit=config.limit, coco_captions=config.coco_captions,
                            prompts_file=config.prompts_file, spacy_model=config.spacy_model, size=config.size)
-    items = build_split(config.split, options)
-    if config.limit is not None:
-        items = items[: config.limit]
+    items = build_split(config.split, options)  # --limit already applied by the split
     specs = [PromptSpec(key=i.key, text=i.text, provenance={**i.provenance, "seed": i.seed}, words=tuple(i.words))
              for i in items]
     prompts = store.add_prompts(info.name, info.version, specs)
