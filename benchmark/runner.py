@@ -48,6 +48,7 @@ class RunConfig:
     score: bool = True
     progress: bool = True
     methods: tuple[str, ...] = ()  # baselines to run on the generated images before scoring
+    keep_detail: bool = False  # per-step maps (by resolution) for the time-step ablation (appendix A.1)
 
     def generation_settings(self) -> dict:
         return {"steps": self.steps, "scheduler": self.scheduler, "guidance": self.guidance,
@@ -153,11 +154,12 @@ def generate_batch(pipe, store, run, config: RunConfig, batch, prompts, workspac
 
     texts = [prompts[g.prompt_id].text for g in batch]
     gens = [torch.Generator(device="cpu").manual_seed(int(g.seed)) for g in batch]
-    with daam.trace(pipe) as tc:
+    with daam.trace(pipe, keep_steps=config.keep_detail) as tc:
         out = pipe(prompt=texts, num_inference_steps=config.steps, guidance_scale=config.guidance,
                    height=config.height, width=config.width, generator=gens, output_type="pil")
     for g, image, maps in zip(batch, out.images, tc.results()):
-        _store_generation(store, run, g, prompts[g.prompt_id], image, maps, workspace)
+        # detail is per step and resolution; only the prompt's own tokens are kept (not the padding)
+        _store_generation(store, run, g, prompts[g.prompt_id], image, maps.trim_detail(), workspace)
 
 
 def _store_generation(store, run, g, prompt, image, maps, workspace: Path) -> None:

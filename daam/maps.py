@@ -1,6 +1,7 @@
 """Per-image results: word maps, masks, overlays, PNG export, safe save/load."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -185,6 +186,11 @@ class GenerationMaps:
             unknown = set(layers) - set(self.layer_resolutions)
             if unknown:
                 raise ValueError(f"unknown layers {sorted(unknown)}; traced layers: {sorted(self.layer_resolutions)}")
+        n_detail = next(iter(self.detail.values())).shape[1]
+        if max(idx) >= n_detail:
+            raise IndexError(f"token index {max(idx)} has no detail: the detail was trimmed to the prompt's "
+                             f"{n_detail} tokens (GenerationMaps.trim_detail)")
+        native: dict[Resolution, torch.Tensor] = {}  # selected parts summed at native size
         for (step, name), maps in self.detail.items():
             res = self.layer_resolutions[name] if name in self.layer_resolutions else _parse_res(name)
             if step is not None and not _accepts(steps, step):
@@ -193,9 +199,23 @@ class GenerationMaps:
                 continue
             if res_ok is not None and res not in res_ok:
                 continue
-            part = maps if heads is None else maps[list(heads)]
-            total += upscale(part[:, idx].sum((0, 1)), self.image_size)
+            part = (maps if heads is None else maps[list(heads)])[:, idx].sum((0, 1))
+            native[res] = native[res] + part if res in native else part.clone()
+        for res, part in native.items():  # upscaling is linear: one upscale per resolution
+            total += upscale(part, self.image_size)
         return total
+
+    def trim_detail(self) -> GenerationMaps:
+        """A copy whose detail keeps only the prompt's own tokens (start to end token).
+
+        Padding positions carry no word, and a 77-token encoder pads most prompts to 5-8 times
+        their length, so trimming shrinks stored detail as much. Sums are kept whole.
+        """
+        if not self.detail or self.tokens is None:
+            return self
+        n = len(self.tokens.token_ids)
+        detail = {key: t[:, :n].clone() for key, t in self.detail.items()}
+        return dataclasses.replace(self, detail=detail)
 
     def masks(self, tau: float = 0.4) -> dict[str, torch.Tensor]:
         """Binary maps of every word of the prompt (first occurrence of each)."""

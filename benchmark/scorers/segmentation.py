@@ -12,7 +12,8 @@ every cluster baseline (STEGO) found under ``<workspace>/baselines/<label>/``, i
 given to nouns by Hungarian matching against each rater's masks of the image. mIoU80 keeps the
 nouns the split resolved to a COCO class (provenance ``coco_classes``; splits without it use the
 class-name rule). The tau sweep ("mIoU-sweep", method "daam") and the best and worst daam@0.4
-pairs (``details["examples"]`` of its mIoU-all score) feed the report.
+pairs (``details["examples"]`` of its mIoU-all score) feed the report. Runs generated with
+``--keep-detail`` also get appendix A.1's time-step and resolution ablation ("ablation" scores).
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from benchmark.metrics import (
     resize_soft,
     tau_curve,
 )
+from benchmark.metrics.ablation import ablation_ious, ablation_scores, has_step_detail
 from benchmark.scorers.common import (
     DAAM,
     TAU,
@@ -137,6 +139,23 @@ def _daam_curves(pairs: list[Pair], maps: DaamMaps, resized: _Resized) -> np.nda
             soft = resized.soft(soft, p.size)
             out[i] = _mean_over_raters([iou_by_tau(soft, t, SWEEP_TAUS) for t in p.truths.values()])
     return out
+
+
+def _ablation(pairs: list[Pair], maps: DaamMaps) -> tuple[list[dict], int]:
+    """Appendix A.1's curves (steps up to / from j, one resolution) over the pairs whose maps kept
+    per-step detail (``bench run --keep-detail``); and how many pairs that was."""
+    from daam import WordNotFoundError
+
+    records = []
+    for p in pairs:
+        found = maps.get(p.generation_id)
+        if found is None or not has_step_detail(found):
+            continue
+        try:
+            records.append(ablation_ious(found, p.word, p.occurrence, list(p.truths.values()), fit=resize_soft))
+        except WordNotFoundError:  # cut off by the token limit: no map, as in the main scores
+            continue
+    return ablation_scores(records, STUDY, DAAM, "all/"), len(records)
 
 
 def _tau_column(tau: float) -> int:
@@ -274,6 +293,8 @@ def score_segmentation(store: db.Store, workspace, run: db.Run, pipe=None, confi
         ious = curves[:, _tau_column(tau)]
         scores += _method_scores(f"{DAAM}@{tau}", ious, pairs, {**common, "tau": tau}, math.isclose(tau, TAU))
     scores += _sweep_scores(curves, pairs)
+    ablation, n_ablation = _ablation(pairs, DaamMaps(store, workspace))
+    scores += ablation
     soft = _soft_baselines(store, workspace, run, pairs, resized)
     for method, ious in soft.items():
         scores += _method_scores(method, ious, pairs, {**common, "tau": BASELINE_TAU})
@@ -286,5 +307,7 @@ def score_segmentation(store: db.Store, workspace, run: db.Run, pipe=None, confi
                     f"{n_raters} rater(s); methods: daam, {baselines}")
     notes += count_note("nouns", absent, "were marked absent (empty masks) and are not scored")
     notes += count_note("nouns", int(np.isnan(curves).all(axis=1).sum()), "have no DAAM map and are not scored by DAAM")
+    if n_ablation:
+        notes.append(f"time-step/resolution ablation over {n_ablation} pair(s) whose maps kept per-step detail")
     notes += count_note("predictions", resized.count, "were resized to their truth mask's size")
     return store_scores(store, run, scores), notes

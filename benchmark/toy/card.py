@@ -11,6 +11,9 @@ from pathlib import Path
 TARGETS = (
     ("generation accuracy, single objects", ("model", "generation-accuracy", "1-object"), ">= 0.9"),
     ("generation accuracy, pairs", ("model", "generation-accuracy", "2-object"), ">= 0.6"),
+    ("... single objects, held-out combinations only", ("model", "generation-accuracy", "1-object/held-out"),
+     "reported"),
+    ("... pairs, held-out combinations only", ("model", "generation-accuracy", "2-object/held-out"), "reported"),
     ("DAAM-0.4 mIoU, shape word (generated images)", ("daam@0.4", "mIoU", "shape"), ">= 0.5 and >= 2x best trivial"),
     ("DAAM-0.4 mIoU, colour word (generated images)", ("daam@0.4", "mIoU", "colour"), "reported"),
     ("DAAM-0.4 mIoU, shape word (real renders)", ("daam-render@0.4", "mIoU", "render/shape"), "reported"),
@@ -26,7 +29,17 @@ def read_log(train_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-def plot_curves(log: list[dict], out: Path) -> Path:
+CARD_GUIDANCE = 5.0  # the shipped sampling setting; the curve shows checkpoints evaluated at it
+
+
+def _accuracy_curve(records: list[dict]) -> list[tuple[int, dict[str, float]]]:
+    """(step, {subset: accuracy}) at CARD_GUIDANCE, newest record per step, by step."""
+    by_step = {r["step"]: {k: v["value"] for k, v in r["accuracy"].items()}
+               for r in records if r.get("guidance") == CARD_GUIDANCE}
+    return sorted(by_step.items())
+
+
+def plot_curves(log: list[dict], out: Path, accuracy: list[dict] | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -34,7 +47,7 @@ def plot_curves(log: list[dict], out: Path) -> Path:
 
     unet = [r for r in log if r.get("phase") == "unet"]
     evals = [r for r in log if r.get("phase") == "eval"]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.2))
     for key, label in (("diffusion", "diffusion (MSE)"), ("token", "token grounding"), ("pixel", "pixel BCE")):
         a.plot([r["step"] for r in unet], [r[key] for r in unet], label=label, lw=1)
     a.set_xlabel("step")
@@ -45,6 +58,18 @@ def plot_curves(log: list[dict], out: Path) -> Path:
     b.axhline(1.0, color="grey", lw=0.8, ls="--")
     b.set_xlabel("step")
     b.set_title("attention sharpness (1 = flat)")
+    curve = _accuracy_curve(accuracy or [])
+    for subset, label in (("1-object", "single objects"), ("2-object", "pairs"), ("3-object", "triples")):
+        points = [(step, v) for step, by in curve for s, v in by.items() if s == subset]
+        if points:
+            c.plot(*zip(*points), marker="o", label=label)
+    for target in (0.9, 0.6):
+        c.axhline(target, color="grey", lw=0.8, ls="--")
+    c.set_ylim(0, 1)
+    c.set_xlabel("step")
+    c.set_title(f"generation accuracy (guidance {CARD_GUIDANCE:g})")
+    if curve:
+        c.legend(fontsize=7)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
@@ -64,7 +89,16 @@ def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curv
     evals = [r for r in log if r.get("phase") == "eval"]
     by = {(s["method"], s["metric"], s["subset"]): s for s in scores}
     sharpness = ", ".join(f"{r['step']}: {r['sharpness']:.1f}" for r in evals[-6:])
-    plot_curves(log, curve)
+    from benchmark.toy.evaluate import read_accuracy
+
+    accuracy = read_accuracy(train_dir)
+    plot_curves(log, curve, accuracy)
+    checkpoints = []
+    for r in accuracy:
+        a = r["accuracy"]
+        cell = lambda k: f"{a[k]['value']:.3f} (n={a[k]['n']})" if k in a else "-"  # noqa: E731
+        checkpoints.append(f"| {r['step']} | {r['guidance']:g} | {cell('1-object')} | {cell('2-object')} | "
+                           f"{cell('2-object/held-out')} | {cell('3-object')} |")
     rows = []
     for label, key, target in TARGETS:
         s = by.get(key)
@@ -131,5 +165,17 @@ def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curv
         "denoised through the model while tracing, and scored against the renderer's exact masks.",
         "",
     ]
+    if checkpoints:
+        lines += [
+            "## Generation accuracy by checkpoint (`bench toy eval`)",
+            "",
+            "The `shapes` split generated from each checkpoint's EMA weights, judged by the automatic",
+            "annotator (no DAAM); also how the sampling guidance was chosen.",
+            "",
+            "| step | guidance | single | pairs | pairs, held-out | triples |",
+            "|---|---|---|---|---|---|",
+            *checkpoints,
+            "",
+        ]
     out.write_text("\n".join(lines))
     return out

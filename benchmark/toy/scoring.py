@@ -77,7 +77,9 @@ def _accuracy(records: list[dict]) -> list[dict]:
     for r in records:
         groups["all"].append(r["correct"])
         groups[f"{r['n']}-object"].append(r["correct"])
-        groups["held-out" if r["held_out"] else "seen"].append(r["correct"])
+        held = "held-out" if r["held_out"] else "seen"
+        groups[held].append(r["correct"])
+        groups[f"{r['n']}-object/{held}"].append(r["correct"])
     out = []
     for sub, values in sorted(groups.items()):
         est = proportion_ci(int(sum(values)), len(values))
@@ -121,7 +123,11 @@ def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[di
     if pipe is not None and config is not None:
         model = pipe if hasattr(pipe, "components") else pipe()  # a pipeline or a loader of one
         rendered = _render_pairs(store, run, model, config)
-        scores += _score_pairs(rendered, "daam-render", "render/") + _ablation_scores(rendered)
+        from benchmark.metrics.ablation import ablation_scores
+
+        shape = [p["ablation"] for p in rendered if p["kind"] == "shape"]
+        scores += _score_pairs(rendered, "daam-render", "render/") + ablation_scores(
+            shape, STUDY, "daam-render", "render/shape/")
     from benchmark.scorers.common import store_scores
 
     return store_scores(store, run, scores), notes
@@ -134,6 +140,7 @@ def _render_pairs(store, run, pipe, config) -> list[dict]:
     from PIL import Image
 
     import daam
+    from benchmark.metrics.ablation import ablation_ious
     from benchmark.toy.splits import scene_from_provenance
     from benchmark.toy.world import render
 
@@ -161,42 +168,5 @@ def _render_pairs(store, run, pipe, config) -> list[dict]:
                     pairs.append({"soft": maps.word_map(word, occ).soft.numpy(), "truth": mask,
                                   "kind": _word_kind(word), "n": len(scene.objects),
                                   "held_out": bool(prompt.provenance.get("held_out", False)),
-                                  "ablation": _ablation_ious(maps, word, occ, mask)})
+                                  "ablation": ablation_ious(maps, word, occ, [mask])})
     return pairs
-
-
-ABLATION_TAU = 0.4
-
-
-def _ablation_ious(maps, word: str, occurrence: int, truth: np.ndarray) -> dict[str, list[float]]:
-    """IoU at tau 0.4 when DAAM sums only early steps, only late steps, or one resolution (A.1)."""
-    n = maps.n_steps
-    cuts = sorted({max(1, round(n * f)) for f in (0.1, 0.25, 0.5, 0.75, 0.9)} | {n})
-    iou = lambda **sel: _iou(maps.word_map(word, occurrence, **sel).soft.numpy() >= ABLATION_TAU, truth)  # noqa: E731
-    return {
-        "steps-up-to": [iou(steps=lambda s, j=j: s < j) for j in cuts],
-        "steps-from": [iou(steps=lambda s, j=j: s >= n - j) for j in cuts],
-        "resolutions": [iou(resolutions=[r]) for r in sorted(maps.sums)],
-        "_cuts": cuts,
-        "_res": [f"{h}x{w}" for h, w in sorted(maps.sums)],
-    }
-
-
-def _ablation_scores(pairs: list[dict]) -> list[dict]:
-    """One curve per ablation: mIoU over the shape words of the real renders."""
-    shape = [p for p in pairs if p["kind"] == "shape" and p.get("ablation")]
-    if not shape:
-        return []
-    first = shape[0]["ablation"]
-    out = []
-    for name, kind, xs in (("steps-up-to", "steps", first["_cuts"]), ("steps-from", "steps", first["_cuts"]),
-                           ("resolutions", "resolutions", first["_res"])):
-        curve = np.nanmean(np.array([p["ablation"][name] for p in shape], dtype=float), 0)
-        full = float(np.nanmean([_iou(p["soft"] >= ABLATION_TAU, p["truth"]) for p in shape]))
-        label = {"steps-up-to": "first j steps only", "steps-from": "last j steps only",
-                 "resolutions": "one resolution only"}[name]
-        out.append(dict(study=STUDY, method=f"daam-render@{ABLATION_TAU}", metric="ablation",
-                        subset=f"render/shape/{name}", value=full, ci_low=None, ci_high=None, n=len(shape),
-                        details={"kind": kind, "x": list(xs), "miou": [float(v) for v in curve], "what": label,
-                                 "value": "mIoU with every step and layer"}))
-    return out

@@ -198,6 +198,23 @@ def test_ablation_selections(sd_pipe):
         r.word_map("dog", heads=[0])
 
 
+def test_trimmed_detail_gives_the_same_maps(sd_pipe, tmp_path):
+    with daam.trace(sd_pipe, keep_steps=True) as tc:
+        sd_pipe("a dog and a cat", generator=_gen(5), **KW)
+    r = tc.results()[0]
+    t = r.trim_detail()
+    n = len(r.tokens.token_ids)
+    assert {d.shape[1] for d in t.detail.values()} == {n} and {d.shape[1] for d in r.detail.values()} == {77}
+    assert t.nbytes() < r.nbytes() and all(torch.equal(t.sums[k], r.sums[k]) for k in r.sums)
+    back = daam.load(t.save(tmp_path / "trimmed.safetensors"))
+    for word in ("dog", "cat"):
+        assert torch.equal(back.word_map(word, steps=[1]).raw, r.word_map(word, steps=[1]).raw)
+        assert torch.equal(back.word_map(word).raw, r.word_map(word).raw)  # sums untouched
+    assert torch.equal(back.token_map(70).raw, r.token_map(70).raw)  # padding: from the sums
+    with pytest.raises(IndexError, match="trimmed"):
+        back.word_map(70, steps=[0])
+
+
 def test_ablation_needs_detail(sd_pipe):
     with daam.trace(sd_pipe) as tc:
         sd_pipe("a dog", generator=_gen(0), **KW)

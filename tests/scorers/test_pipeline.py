@@ -53,4 +53,26 @@ def test_segmentation_of_own_prompts(tmp_path, sd_path, sd_pipe):
     assert by[("daam@0.4", "mIoU-all")]["value"] == pytest.approx(1.0)
     assert by[("daam@0.4", "mIoU80")]["n"] == 1  # "dog" is a COCO class by name (no split decision here)
     assert np.isfinite(by[("daam", "mIoU-sweep")]["value"])
+    assert not [s for s in scores if s["metric"] == "ablation"]  # no per-step detail kept
+    store.close()
+
+
+def test_keep_detail_gives_the_ablation(tmp_path, sd_path, sd_pipe):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"text": "a dog on a bench", "words": ["dog", "bench"]}\n')
+    store, seg = _run(tmp_path, sd_path, sd_pipe, "prompts", prompts_file=prompts, keep_detail=True)
+    g = store.generations(seg.id, "done")[0]
+    import daam
+
+    maps = daam.load(tmp_path / "ws" / store.word_maps(g.id)[0].path)
+    assert {d.shape[1] for d in maps.detail.values()} == {len(maps.tokens.token_ids)}  # trimmed to the prompt
+    assert {step for step, _ in maps.detail} == {0, 1}
+    truth = maps.word_map("dog").mask(0.4).numpy()
+    store.add_mask(g.id, "dog", 0, truth, source="human", rater=store.get_or_create_rater("r"))
+    scores, notes = score_segmentation(store, tmp_path / "ws", seg)
+    ablation = {s["subset"]: s for s in scores if s["metric"] == "ablation"}
+    assert set(ablation) == {"all/steps-up-to", "all/steps-from", "all/resolutions"}
+    steps = ablation["all/steps-up-to"]["details"]
+    assert steps["x"] == [1, 2] and steps["miou"][-1] == pytest.approx(1.0)
+    assert ablation["all/resolutions"]["n"] == 1 and any("ablation over 1 pair" in n for n in notes)
     store.close()

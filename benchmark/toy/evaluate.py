@@ -1,0 +1,115 @@
+"""Generation accuracy of a toy checkpoint, for the training curve and the guidance choice.
+
+``bench toy eval`` exports the EMA weights of the newest checkpoint (``state.pt``, written
+atomically, so a training job can keep running), generates the `shapes` split at each guidance
+scale asked for, and asks the automatic annotator whether every requested object is there. No
+DAAM maps, no database: it is the cheap check that tells whether more training still helps.
+Each result is appended to ``<train dir>/accuracy.jsonl``; the model card draws the curve.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ACCURACY_LOG = "accuracy.jsonl"
+
+
+def accuracy_by_subset(pipe, items, guidance: float, steps: int, batch_size: int = 64,
+                       progress: bool = True) -> dict[str, dict]:
+    """Share of images showing every requested object, per subset, with Wilson 95% intervals.
+
+    Subsets: ``all``, ``<n>-object``, ``held-out``/``seen`` and ``<n>-object/held-out|seen``.
+    Each item is generated from its own seed, so batching does not change the images.
+    """
+    import torch
+    from tqdm import tqdm
+
+    from benchmark.stats import proportion_ci
+    from benchmark.toy.annotate import annotate
+    from benchmark.toy.splits import scene_from_provenance
+
+    groups: dict[str, list[bool]] = defaultdict(list)
+    bar = tqdm(total=len(items), desc=f"guidance {guidance:g}", unit="img", disable=not progress)
+    for start in range(0, len(items), batch_size):
+        chunk = items[start:start + batch_size]
+        generators = [torch.Generator().manual_seed(int(it.seed)) for it in chunk]
+        images = pipe([it.text for it in chunk], num_inference_steps=steps, guidance_scale=guidance,
+                      generator=generators, output_type="np").images
+        for it, image in zip(chunk, images):
+            scene = scene_from_provenance(it.provenance)
+            ok = annotate((image * 255).round().astype(np.uint8), scene.words()).all_present
+            n, held = len(scene.objects), "held-out" if it.provenance.get("held_out") else "seen"
+            for subset in ("all", f"{n}-object", held, f"{n}-object/{held}"):
+                groups[subset].append(ok)
+        bar.update(len(chunk))
+    bar.close()
+    out = {}
+    for subset, values in sorted(groups.items()):
+        est = proportion_ci(int(sum(values)), len(values))
+        out[subset] = {"value": est.value, "ci_low": est.ci_low, "ci_high": est.ci_high, "n": est.n}
+    return out
+
+
+def evaluate_checkpoint(train_dir: str | Path, guidances=(5.0,), size: int | None = None, steps: int | None = None,
+                        seed: int = 0, progress: bool = True, weights: str | Path | None = None) -> list[dict]:
+    """Accuracy of the newest checkpoint's EMA weights at each guidance; appended to accuracy.jsonl.
+
+    ``weights``: an exported pipeline folder (``bench toy export``, the shipped weights) to
+    evaluate instead of the newest checkpoint; its ``training_step.txt`` names the step.
+    """
+    import torch
+
+    from benchmark.models import load_pipeline
+    from benchmark.splits import build_split
+    from benchmark.splits.base import SplitOptions
+    from benchmark.toy.model import SAMPLING_STEPS
+    from benchmark.toy.train import export
+
+    train_dir = Path(train_dir)
+    if weights is not None and not (Path(weights) / "training_step.txt").is_file():
+        raise FileNotFoundError(f"{weights} is not an exported toy pipeline (no training_step.txt)")
+    if weights is None and not (train_dir / "state.pt").is_file():
+        raise FileNotFoundError(f"no training state in {train_dir} (expected state.pt): run `bench toy train` first")
+    steps = steps or SAMPLING_STEPS
+    items = build_split("shapes", SplitOptions(seed=seed, size=size))
+    records = []
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(weights) if weights is not None else export(train_dir, Path(tmp) / "pipeline")
+        step = int((weights / "training_step.txt").read_text())
+        pipe = load_pipeline(str(weights), scheduler=None, device="cpu", dtype="fp32")
+        pipe.set_progress_bar_config(disable=True)
+        for guidance in guidances:
+            started = time.time()
+            with torch.inference_mode():
+                subsets = accuracy_by_subset(pipe, items, float(guidance), steps, progress=progress)
+            record = {"step": step, "guidance": float(guidance), "sampling_steps": steps, "split_size": len(items),
+                      "seed": seed, "seconds": round(time.time() - started, 1), "accuracy": subsets}
+            with open(train_dir / ACCURACY_LOG, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            records.append(record)
+    return records
+
+
+def read_accuracy(train_dir: str | Path) -> list[dict]:
+    path = Path(train_dir) / ACCURACY_LOG
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def format_records(records: list[dict]) -> str:
+    """A plain table: step, guidance, then accuracy for single objects, pairs, triples and all."""
+    cols = ("1-object", "2-object", "3-object", "2-object/held-out", "all")
+    lines = ["step    guidance  " + "  ".join(f"{c:>17}" for c in cols)]
+    for r in records:
+        cells = []
+        for c in cols:
+            a = r["accuracy"].get(c)
+            cells.append(f"{a['value']:.3f} (n={a['n']:>3})".rjust(17) if a else "-".rjust(17))
+        lines.append(f"{r['step']:<7} {r['guidance']:<9g} " + "  ".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""`bench toy train` on a few steps: seeded, resumable to the bit, exported, evaluated, carded."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from benchmark.toy.train import TrainConfig, export, train
+
+TINY = dict(vae_steps=2, batch_size=4, checkpoint_every=2, eval_every=2, threads=1, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The same recipe run straight to step 4, and run to step 2 then resumed to step 4."""
+    root = tmp_path_factory.mktemp("toy-train")
+    train(TrainConfig(out_dir=str(root / "straight"), steps=4, **TINY))
+    train(TrainConfig(out_dir=str(root / "resumed"), steps=2, **TINY))
+    mid = torch.load(root / "resumed" / "state.pt", weights_only=True)
+    train(TrainConfig(out_dir=str(root / "resumed"), steps=4, **TINY))
+    return root, mid
+
+
+def test_resume_is_bitwise_the_straight_run(trained):
+    root, mid = trained
+    a = torch.load(root / "straight" / "state.pt", weights_only=True)
+    b = torch.load(root / "resumed" / "state.pt", weights_only=True)
+    assert mid["step"] == 2 and a["step"] == b["step"] == 4
+    for part in ("unet", "text_encoder", "ema_unet", "ema_text"):
+        assert a[part].keys() == b[part].keys()
+        for key in a[part]:
+            assert torch.equal(a[part][key], b[part][key]), f"{part}.{key} differs after resuming"
+    assert any(not torch.equal(mid["unet"][k], a["unet"][k]) for k in a["unet"]), "steps 3-4 changed the weights"
+
+
+def test_log_checkpoints_and_export(trained, tmp_path):
+    root, _ = trained
+    log = [json.loads(line) for line in (root / "resumed" / "log.jsonl").read_text().splitlines()]
+    evals = [r for r in log if r["phase"] == "eval"]
+    assert [r["step"] for r in evals] == [2, 4] and all(r["sharpness"] > 0 for r in evals)
+    assert json.loads((root / "resumed" / "config.json").read_text())["steps"] == 4
+    from benchmark.toy.model import load_pipeline
+
+    dest = export(root / "resumed", tmp_path / "weights")
+    assert (dest / "training_step.txt").read_text() == "4"
+    assert not list(dest.rglob("*.bin")) and list(dest.rglob("*.safetensors"))
+    pipe = load_pipeline(dest)
+    image = pipe("a red circle", num_inference_steps=2, height=32, width=32, output_type="np",
+                 generator=torch.Generator().manual_seed(0)).images[0]
+    assert image.shape == (32, 32, 3)
+
+
+def test_eval_appends_accuracy_and_the_card_shows_it(trained, tmp_path, capsys):
+    root, _ = trained
+    from benchmark.cli import main
+    from benchmark.toy.card import write_model_card
+    from benchmark.toy.evaluate import read_accuracy
+
+    train_dir = root / "resumed"
+    assert main(["toy", "eval", "--out-dir", str(train_dir), "--size", "6", "--steps", "2",
+                 "--guidance", "3", "5"]) == 0
+    printed = capsys.readouterr().out
+    records = read_accuracy(train_dir)
+    assert [(r["step"], r["guidance"]) for r in records] == [(4, 3.0), (4, 5.0)]
+    acc = records[1]["accuracy"]
+    assert acc["all"]["n"] == 6 and sum(acc[k]["n"] for k in acc if k.endswith("-object")) == 6
+    assert sum(acc[k]["n"] for k in ("seen", "held-out") if k in acc) == 6
+    assert all(0.0 <= a["value"] <= 1.0 for a in acc.values())
+    assert printed.splitlines()[0].startswith("step") and len(printed.splitlines()) == 3
+    weights = export(train_dir, tmp_path / "weights")
+    scores = [{"method": "model", "metric": "generation-accuracy", "subset": "2-object", "value": 0.5,
+               "ci_low": 0.4, "ci_high": 0.6, "n": 10}]
+    card = write_model_card(train_dir, weights, scores, tmp_path / "CARD.md", tmp_path / "curves.png")
+    text = card.read_text()
+    assert "| generation accuracy, pairs | 0.500 | [0.40, 0.60] n=10 | >= 0.6 |" in text
+    assert "## Generation accuracy by checkpoint" in text and "| 4 | 5 |" in text
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    assert main(["toy", "eval", "--out-dir", str(tmp_path / "nothing")]) != 0
+    assert "expected state.pt" in capsys.readouterr().err
