@@ -83,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda:0, ...")
+    p.add_argument("--accuracy-every", type=int, default=2500,
+                   help="log generation accuracy of the EMA weights every N steps (0: never; ~1 min on CPU)")
     p = toy.add_parser("export", help="write the EMA weights as the shipped pipeline")
     p.add_argument("--out-dir", default="training/toy")
     p.add_argument("--dest", default=None, help="default: the package's toy/weights folder")
@@ -189,7 +191,8 @@ def _toy(args) -> int:
         from benchmark.toy.train import TrainConfig, train
 
         train(TrainConfig(out_dir=args.out_dir, steps=args.steps, vae_steps=args.vae_steps,
-                          batch_size=args.batch_size, seed=args.seed, threads=args.threads, device=args.device))
+                          batch_size=args.batch_size, seed=args.seed, threads=args.threads, device=args.device,
+                          accuracy_every=args.accuracy_every))
         return 0
     if args.toy_command == "publish":
         from benchmark.toy.publish import publish

@@ -87,12 +87,19 @@ def evaluate_checkpoint(train_dir: str | Path, guidances=(5.0,), size: int | Non
             started = time.time()
             with torch.inference_mode():
                 subsets = accuracy_by_subset(pipe, items, float(guidance), steps, progress=progress)
-            record = {"step": step, "guidance": float(guidance), "sampling_steps": steps, "split_size": len(items),
-                      "seed": seed, "seconds": round(time.time() - started, 1), "accuracy": subsets}
-            with open(train_dir / ACCURACY_LOG, "a") as f:
-                f.write(json.dumps(record) + "\n")
-            records.append(record)
+            records.append(append_accuracy(train_dir, step, float(guidance), steps, len(items), seed,
+                                           time.time() - started, subsets, by="bench toy eval"))
     return records
+
+
+def append_accuracy(train_dir: str | Path, step: int, guidance: float, steps: int, split_size: int, seed: int,
+                    seconds: float, subsets: dict, by: str) -> dict:
+    """Append one evaluation to ``<train_dir>/accuracy.jsonl`` and return it."""
+    record = {"step": step, "guidance": guidance, "sampling_steps": steps, "split_size": split_size, "seed": seed,
+              "seconds": round(seconds, 1), "by": by, "accuracy": subsets}
+    with open(Path(train_dir) / ACCURACY_LOG, "a") as f:
+        f.write(json.dumps(record) + "\n")
+    return record
 
 
 def read_accuracy(train_dir: str | Path) -> list[dict]:

@@ -47,7 +47,9 @@ class TrainConfig:
     checkpoint_every: int = 250
     eval_every: int = 500
     threads: int = 1
-    device: str = "auto"  # "auto": CUDA when available (a lent GPU trains this in minutes), else CPU
+    device: str = "auto"
+    accuracy_every: int = 2500  # generation accuracy of the EMA weights (`bench toy eval`); 0: never
+    accuracy_size: int = 100  # shapes items generated for it (guidance 5, the shipped sampler)  # "auto": CUDA when available (a lent GPU trains this in minutes), else CPU
 
 
 class GroundingAttnProcessor:
@@ -240,6 +242,22 @@ def attention_sharpness(unet, text_encoder, vae, tokenizer, sampler, seed: int, 
         unet.set_attn_processor(procs)
 
 
+def _log_accuracy(cfg: TrainConfig, out: Path, step: int, unet, text_encoder, vae, tokenizer) -> None:
+    """Generation accuracy of the EMA weights on the first ``accuracy_size`` shapes items."""
+    from benchmark.splits import build_split
+    from benchmark.splits.base import SplitOptions
+    from benchmark.toy.evaluate import accuracy_by_subset, append_accuracy
+
+    started = time.time()
+    items = build_split("shapes", SplitOptions(size=cfg.accuracy_size))
+    pipe = toy_model.assemble_pipeline(unet, vae, text_encoder, tokenizer)
+    pipe.set_progress_bar_config(disable=True)
+    with torch.no_grad():
+        subsets = accuracy_by_subset(pipe, items, 5.0, toy_model.SAMPLING_STEPS, progress=False)
+    append_accuracy(out, step, 5.0, toy_model.SAMPLING_STEPS, len(items), 0, time.time() - started, subsets,
+                    by="bench toy train")
+
+
 def train(cfg: TrainConfig):
     from tqdm import tqdm
     from transformers import CLIPTokenizer
@@ -322,6 +340,8 @@ def train(cfg: TrainConfig):
                        "time": now})
         if done % cfg.eval_every == 0 or done == cfg.steps:
             _log(out, {"phase": "eval", "step": done, **attention_sharpness(ema_unet, ema_text, vae, tokenizer, sampler, cfg.seed)})
+        if cfg.accuracy_every and done % cfg.accuracy_every == 0:
+            _log_accuracy(cfg, out, done, ema_unet, ema_text, vae, tokenizer)
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
             _atomic_save({"unet": unet.state_dict(), "text_encoder": text_encoder.state_dict(),
                           "ema_unet": ema_unet.state_dict(), "ema_text": _without_frozen(ema_text),

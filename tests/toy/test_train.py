@@ -8,7 +8,8 @@ import torch
 
 from benchmark.toy.train import TrainConfig, export, train
 
-TINY = dict(vae_steps=2, batch_size=4, checkpoint_every=2, eval_every=2, threads=1, device="cpu")
+TINY = dict(vae_steps=2, batch_size=4, checkpoint_every=2, eval_every=2, threads=1, device="cpu",
+            accuracy_every=4, accuracy_size=3)
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +63,10 @@ def test_eval_appends_accuracy_and_the_card_shows_it(trained, tmp_path, capsys):
                  "--guidance", "3", "5"]) == 0
     printed = capsys.readouterr().out
     records = read_accuracy(train_dir)
-    assert [(r["step"], r["guidance"]) for r in records] == [(4, 3.0), (4, 5.0)]
-    acc = records[1]["accuracy"]
+    assert [(r["step"], r["guidance"], r["by"]) for r in records] == [
+        (4, 5.0, "bench toy train"), (4, 3.0, "bench toy eval"), (4, 5.0, "bench toy eval")]
+    assert records[0]["accuracy"]["all"]["n"] == 3  # logged while training, on accuracy_size items
+    acc = records[2]["accuracy"]
     assert acc["all"]["n"] == 6 and sum(acc[k]["n"] for k in acc if k.endswith("-object")) == 6
     assert sum(acc[k]["n"] for k in ("seen", "held-out") if k in acc) == 6
     assert all(0.0 <= a["value"] <= 1.0 for a in acc.values())
