@@ -98,14 +98,10 @@ class fix_layout(trace):
             raise TraceError(f"no recorded attention for layer {layer!r} at step {step}: "
                              f"the source had {self.source.n_steps} steps") from None
 
-    def _install(self) -> None:
-        super()._install()
-        # swap the observers installed by trace for injectors (trace restores the originals)
-        for name, attn in self.adapter.cross_attention_layers().items():
-            attn.set_processor(_Injector(name, self))
+    _observes = False  # no q/k capture hooks: the injector computes attention itself
 
-    def _observe(self, *args, **kwargs) -> None:  # injection replaces; it records nothing
-        return None
+    def _processor_for(self, inner, layer_name: str):
+        return _Injector(layer_name, self)  # trace restores the original processors on exit
 
     def results(self):
         raise TraceError("fix_layout edits generation; trace the edited pipeline separately to get maps")

@@ -150,11 +150,19 @@ class trace:
 
         for layer_name, attn in adapter.cross_attention_layers().items():
             inner = attn.processor
-            attn.set_processor(_observer_class(type(inner))(inner, layer_name, self))
+            attn.set_processor(self._processor_for(inner, layer_name))
             self._undo.append(functools.partial(attn.set_processor, inner))
+            if not self._observes:
+                continue
             for proj, key in ((attn.to_q, "q"), (attn.to_k, "k")):
                 h = proj.register_forward_hook(functools.partial(self._capture, attn, key))
                 self._undo.append(h.remove)
+
+    _observes = True  # subclasses that replace attention (daam.fix_layout) capture nothing
+
+    def _processor_for(self, inner, layer_name: str):
+        """The processor installed on a cross-attention layer: an observer wrapping its own."""
+        return _observer_class(type(inner))(inner, layer_name, self)
 
     def _uninstall(self) -> None:
         errors = []
