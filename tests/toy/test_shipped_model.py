@@ -25,3 +25,24 @@ def test_shipped_model_generates_deterministically_and_traces():
     r = tc.results()[0]
     assert set(r.sums) == {(16, 16), (8, 8)}
     assert r.word_map("square").soft.shape == (32, 32)
+
+
+def test_checkpoint_eval_scores_what_the_annotator_finds():
+    from benchmark.splits import build_split
+    from benchmark.splits.base import SplitOptions
+    from benchmark.toy.annotate import annotate
+    from benchmark.toy.evaluate import accuracy_by_subset
+    from benchmark.toy.splits import scene_from_provenance
+
+    pipe = load_pipeline(WEIGHTS_DIR)
+    items = build_split("shapes", SplitOptions(size=6))
+    accuracy, miou = accuracy_by_subset(pipe, items, 5.0, 20, batch_size=4, progress=False)
+    present, correct = 0, 0
+    for it in items:  # the same images untraced, one by one: tracing and batching change nothing
+        image = pipe(it.text, num_inference_steps=20, guidance_scale=5.0, output_type="np",
+                     generator=torch.Generator().manual_seed(int(it.seed))).images[0]
+        found = annotate((image * 255).round().astype(np.uint8), scene_from_provenance(it.provenance).words())
+        present += sum(o.present for o in found.objects)
+        correct += found.all_present
+    assert accuracy["all"]["n"] == 6 and accuracy["all"]["value"] == correct / 6
+    assert miou.get("shape", {}).get("n", 0) == miou.get("colour", {}).get("n", 0) == present

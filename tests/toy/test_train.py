@@ -70,6 +70,8 @@ def test_eval_appends_accuracy_and_the_card_shows_it(trained, tmp_path, capsys):
     assert acc["all"]["n"] == 6 and sum(acc[k]["n"] for k in acc if k.endswith("-object")) == 6
     assert sum(acc[k]["n"] for k in ("seen", "held-out") if k in acc) == 6
     assert all(0.0 <= a["value"] <= 1.0 for a in acc.values())
+    miou = records[2]["daam_miou"]  # words of the objects found (none may be found this early)
+    assert set(miou) <= {"shape", "colour"} and all(0.0 <= m["value"] <= 1.0 for m in miou.values())
     assert printed.splitlines()[0].startswith("step") and len(printed.splitlines()) == 3
     weights = export(train_dir, tmp_path / "weights")
     scores = [{"method": "model", "metric": "generation-accuracy", "subset": "2-object", "value": 0.5,
