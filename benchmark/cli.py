@@ -85,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda:0, ...")
     p.add_argument("--accuracy-every", type=int, default=2500,
                    help="log generation accuracy of the EMA weights every N steps (0: never; ~1 min on CPU)")
+    p.add_argument("--ground-weight", type=float, default=0.2,
+                   help="token-grounding loss weight (0 with --pixel-weight 0: the unsupervised comparison variant)")
+    p.add_argument("--pixel-weight", type=float, default=0.1, help="per-pixel attention BCE weight")
+    p.add_argument("--vae-from", default=None,
+                   help="reuse a trained VAE folder (e.g. training/toy/vae) so variants share their latent space")
     p = toy.add_parser("export", help="write the EMA weights as the shipped pipeline")
     p.add_argument("--out-dir", default="training/toy")
     p.add_argument("--dest", default=None, help="default: the package's toy/weights folder")
@@ -190,9 +195,18 @@ def _toy(args) -> int:
     if args.toy_command == "train":
         from benchmark.toy.train import TrainConfig, train
 
+        if args.vae_from:
+            import shutil
+
+            dest = Path(args.out_dir) / "vae"
+            if not dest.exists():
+                if not (Path(args.vae_from) / "config.json").is_file():
+                    raise FileNotFoundError(f"--vae-from {args.vae_from}: not a VAE folder (no config.json)")
+                shutil.copytree(args.vae_from, dest)
         train(TrainConfig(out_dir=args.out_dir, steps=args.steps, vae_steps=args.vae_steps,
                           batch_size=args.batch_size, seed=args.seed, threads=args.threads, device=args.device,
-                          accuracy_every=args.accuracy_every))
+                          accuracy_every=args.accuracy_every, ground_weight=args.ground_weight,
+                          pixel_weight=args.pixel_weight))
         return 0
     if args.toy_command == "publish":
         from benchmark.toy.publish import publish

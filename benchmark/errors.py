@@ -19,6 +19,9 @@ def user_error_message(e: BaseException) -> str | None:
         known += (SplitError,)
     except ImportError:
         pass
+    from benchmark.toy.train import RecipeMismatchError
+
+    known += (RecipeMismatchError,)
     if isinstance(e, known):
         return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return None

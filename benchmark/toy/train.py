@@ -258,6 +258,29 @@ def _log_accuracy(cfg: TrainConfig, out: Path, step: int, unet, text_encoder, va
                     miou, by="bench toy train")
 
 
+# What a resumed run must share with the run it continues (steps, threads, device, checkpoint and
+# evaluation cadence may change).
+RECIPE_FIELDS = ("seed", "vae_steps", "batch_size", "lr", "warmup", "ema_decay", "caption_dropout", "ground_weight",
+                 "pixel_weight", "ground_max_t")
+
+
+class RecipeMismatchError(ValueError):
+    """A training folder holds a run made with other settings than the ones given."""
+
+
+def _check_resumable(cfg: TrainConfig, out: Path) -> None:
+    """Refuse to resume a run under a different recipe: the result would match neither."""
+    saved_path = out / "config.json"
+    if not (out / "state.pt").exists() or not saved_path.exists():
+        return
+    saved = json.loads(saved_path.read_text())
+    changed = [f"{k} {saved[k]!r} -> {getattr(cfg, k)!r}" for k in RECIPE_FIELDS
+               if k in saved and saved[k] != getattr(cfg, k)]
+    if changed:
+        raise RecipeMismatchError(f"{out} holds a run trained with another recipe ({'; '.join(changed)}): resume it with "
+                         "the same settings, or train into a new --out-dir")
+
+
 def train(cfg: TrainConfig):
     from tqdm import tqdm
     from transformers import CLIPTokenizer
@@ -265,6 +288,7 @@ def train(cfg: TrainConfig):
     torch.set_num_threads(cfg.threads)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _check_resumable(cfg, out)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     tok_dir = out / "tokenizer"
     if not (tok_dir / "vocab.json").exists():

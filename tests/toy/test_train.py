@@ -35,6 +35,17 @@ def test_resume_is_bitwise_the_straight_run(trained):
     assert any(not torch.equal(mid["unet"][k], a["unet"][k]) for k in a["unet"]), "steps 3-4 changed the weights"
 
 
+def test_resuming_under_another_recipe_is_refused(trained, capsys):
+    root, _ = trained
+    with pytest.raises(ValueError, match="ground_weight 0.2 -> 0.0"):
+        train(TrainConfig(out_dir=str(root / "resumed"), steps=6, **{**TINY, "ground_weight": 0.0}))
+    from benchmark.cli import main
+
+    assert main(["toy", "train", "--out-dir", str(root / "resumed"), "--batch-size", "8", "--vae-steps", "2"]) != 0
+    assert "batch_size 4 -> 8" in capsys.readouterr().err
+    assert json.loads((root / "resumed" / "config.json").read_text())["batch_size"] == 4  # nothing overwritten
+
+
 def test_log_checkpoints_and_export(trained, tmp_path):
     root, _ = trained
     log = [json.loads(line) for line in (root / "resumed" / "log.jsonl").read_text().splitlines()]
