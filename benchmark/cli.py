@@ -101,7 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default="training/toy")
     p.add_argument("--guidance", type=float, nargs="+", default=[5.0], help="guidance scales to try (default 5)")
     p.add_argument("--size", type=int, default=None, help="shapes split size (default: the split's)")
-    p.add_argument("--steps", type=int, default=None, help="sampling steps (default: the toy model's 50)")
+    p.add_argument("--steps", type=int, nargs="+", default=None, help="sampling steps to try (default: the toy model's)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="shapes split seed; tune settings on another seed than the published scores' (0)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     p.add_argument("--weights", default=None, help="an exported pipeline folder instead of the newest checkpoint")
     p = toy.add_parser("figure", help="draw DAAM maps of example prompts on a toy pipeline")
@@ -222,7 +224,7 @@ def _toy(args) -> int:
 
             torch.set_num_threads(args.threads)
         records = evaluate_checkpoint(args.out_dir, args.guidance, size=args.size, steps=args.steps,
-                                      weights=args.weights)
+                                      seed=args.seed, weights=args.weights)
         print(format_records(records))
         return 0
     if args.toy_command == "figure":

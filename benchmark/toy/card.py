@@ -33,9 +33,13 @@ CARD_GUIDANCE = 5.0  # the shipped sampling setting; the curve shows checkpoints
 
 
 def _accuracy_curve(records: list[dict]) -> list[tuple[int, dict[str, float]]]:
-    """(step, {subset: accuracy}) at CARD_GUIDANCE, newest record per step, by step."""
-    by_step = {r["step"]: {k: v["value"] for k, v in r["accuracy"].items()}
-               for r in records if r.get("guidance") == CARD_GUIDANCE}
+    """(step, {subset: accuracy}) at the shipped sampling settings on the published split (seed 0),
+    the newest record per step, by step."""
+    from benchmark.toy.model import SAMPLING_STEPS
+
+    by_step = {r["step"]: {k: v["value"] for k, v in r["accuracy"].items()} for r in records
+               if r.get("guidance") == CARD_GUIDANCE and r.get("sampling_steps") == SAMPLING_STEPS
+               and r.get("seed", 0) == 0}
     return sorted(by_step.items())
 
 
@@ -67,7 +71,9 @@ def plot_curves(log: list[dict], out: Path, accuracy: list[dict] | None = None) 
         c.axhline(target, color="grey", lw=0.8, ls="--")
     c.set_ylim(0, 1)
     c.set_xlabel("step")
-    c.set_title(f"generation accuracy (guidance {CARD_GUIDANCE:g})")
+    from benchmark.toy.model import SAMPLING_STEPS
+
+    c.set_title(f"generation accuracy (guidance {CARD_GUIDANCE:g}, {SAMPLING_STEPS} steps)")
     if curve:
         c.legend(fontsize=7)
     fig.tight_layout()
@@ -97,7 +103,8 @@ def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curv
     for r in accuracy:
         a, m = r["accuracy"], r.get("daam_miou", {})
         cell = lambda d, k: f"{d[k]['value']:.3f} (n={d[k]['n']})" if k in d else "-"  # noqa: E731
-        checkpoints.append(f"| {r['step']} | {r['guidance']:g} | {cell(a, '1-object')} | {cell(a, '2-object')} | "
+        checkpoints.append(f"| {r['step']} | {r['guidance']:g} | {r['sampling_steps']} | {r['seed']} | "
+                           f"{cell(a, '1-object')} | {cell(a, '2-object')} | "
                            f"{cell(a, '2-object/held-out')} | {cell(a, '3-object')} | {cell(m, 'shape')} | "
                            f"{cell(m, 'colour')} |")
     rows = []
@@ -174,8 +181,9 @@ def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curv
             "by the automatic annotator, with DAAM-0.4 mIoU of the words of the objects found; rows at",
             "several guidance scales show how the sampling guidance was chosen.",
             "",
-            "| step | guidance | single | pairs | pairs, held-out | triples | DAAM-0.4 shape | DAAM-0.4 colour |",
-            "|---|---|---|---|---|---|---|---|",
+            "| step | guidance | sampling steps | split seed | single | pairs | pairs, held-out | triples | "
+            "DAAM-0.4 shape | DAAM-0.4 colour |",
+            "|---|---|---|---|---|---|---|---|---|---|",
             *checkpoints,
             "",
         ]

@@ -71,7 +71,7 @@ def test_eval_appends_accuracy_and_the_card_shows_it(trained, tmp_path, capsys):
 
     train_dir = root / "resumed"
     assert main(["toy", "eval", "--out-dir", str(train_dir), "--size", "6", "--steps", "2",
-                 "--guidance", "3", "5"]) == 0
+                 "--guidance", "3", "5", "--seed", "1"]) == 0
     printed = capsys.readouterr().out
     records = read_accuracy(train_dir)
     assert [(r["step"], r["guidance"], r["by"]) for r in records] == [
@@ -90,7 +90,8 @@ def test_eval_appends_accuracy_and_the_card_shows_it(trained, tmp_path, capsys):
     card = write_model_card(train_dir, weights, scores, tmp_path / "CARD.md", tmp_path / "curves.png")
     text = card.read_text()
     assert "| generation accuracy, pairs | 0.500 | [0.40, 0.60] n=10 | >= 0.6 |" in text
-    assert "## Generation accuracy by checkpoint" in text and "| 4 | 5 |" in text
+    assert "## Generation accuracy by checkpoint" in text and "| 4 | 5 | 2 | 1 |" in text
+    assert records[1]["seed"] == 1 and records[0]["seed"] == 0 and records[1]["sampling_steps"] == 2
     assert (tmp_path / "curves.png").stat().st_size > 0
     assert main(["toy", "eval", "--out-dir", str(tmp_path / "nothing")]) != 0
     assert "expected state.pt" in capsys.readouterr().err
