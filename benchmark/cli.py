@@ -138,7 +138,10 @@ def _run(args) -> int:
         from benchmark.models import PAPER_MODEL
 
         model = PAPER_MODEL
-    defaults = (dict(steps=50, guidance=5.0, height=32, width=32, batch_size=16, scheduler="model") if toy
+    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
+
+    defaults = (dict(steps=SAMPLING_STEPS, guidance=SAMPLING_GUIDANCE, height=32, width=32, batch_size=16,
+                     scheduler="model") if toy
                 else dict(steps=30, guidance=7.5, height=512, width=512, batch_size=1, scheduler="dpm"))
     pick = lambda name: getattr(args, name) if getattr(args, name) is not None else defaults[name]  # noqa: E731
     scheduler = pick("scheduler")

@@ -29,16 +29,15 @@ def read_log(train_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-CARD_GUIDANCE = 5.0  # the shipped sampling setting; the curve shows checkpoints evaluated at it
 
 
 def _accuracy_curve(records: list[dict]) -> list[tuple[int, dict[str, float]]]:
     """(step, {subset: accuracy}) at the shipped sampling settings on the published split (seed 0),
     the newest record per step, by step."""
-    from benchmark.toy.model import SAMPLING_STEPS
+    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
 
     by_step = {r["step"]: {k: v["value"] for k, v in r["accuracy"].items()} for r in records
-               if r.get("guidance") == CARD_GUIDANCE and r.get("sampling_steps") == SAMPLING_STEPS
+               if r.get("guidance") == SAMPLING_GUIDANCE and r.get("sampling_steps") == SAMPLING_STEPS
                and r.get("seed", 0) == 0}
     return sorted(by_step.items())
 
@@ -71,9 +70,9 @@ def plot_curves(log: list[dict], out: Path, accuracy: list[dict] | None = None) 
         c.axhline(target, color="grey", lw=0.8, ls="--")
     c.set_ylim(0, 1)
     c.set_xlabel("step")
-    from benchmark.toy.model import SAMPLING_STEPS
+    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
 
-    c.set_title(f"generation accuracy (guidance {CARD_GUIDANCE:g}, {SAMPLING_STEPS} steps)")
+    c.set_title(f"generation accuracy (guidance {SAMPLING_GUIDANCE:g}, {SAMPLING_STEPS} steps)")
     if curve:
         c.legend(fontsize=7)
     fig.tight_layout()
@@ -84,6 +83,7 @@ def plot_curves(log: list[dict], out: Path, accuracy: list[dict] | None = None) 
 
 
 def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curve: Path) -> Path:
+    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
     from benchmark.toy.train import TrainConfig
     from benchmark.toy.world import COLOURS, HELD_OUT, SHAPES, WORLD_VERSION
 
@@ -151,8 +151,9 @@ def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curv
         f"- grounding: token-mass loss x{cfg['ground_weight']} and pixel BCE x{cfg['pixel_weight']} on every"
         f" cross-attention layer, conditional captions only, t < {cfg['ground_max_t']}",
         f"- seed {cfg['seed']}; `bench toy train` resumes from `training/toy/state.pt`",
-        "- sampling: ancestral DDPM with x0 clipped to the latents' range, 50 steps, guidance 5 (the cosine",
-        "  schedule's near-zero alpha_bar makes DPM-Solver++ and Euler produce textured noise on this model)",
+        f"- sampling: ancestral DDPM with x0 clipped to the latents' range, {SAMPLING_STEPS} steps, guidance "
+        f"{SAMPLING_GUIDANCE:g} (chosen with `bench toy eval` on the split's seed 1; the cosine schedule's",
+        "  near-zero alpha_bar makes DPM-Solver++ and Euler produce textured noise on this model)",
         "",
         "## Training so far",
         f"- {step} UNet steps of {cfg['steps']} planned, {hours:.1f} h of wall time on one CPU thread "

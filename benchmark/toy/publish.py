@@ -19,9 +19,10 @@ def publish(train_dir: str | Path, workspace: str | Path, size: int | None = Non
     workspace = Path(workspace)
     if workspace.exists():
         shutil.rmtree(workspace)  # the weights changed: score them afresh
-    from benchmark.toy.model import SAMPLING_STEPS
+    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
 
-    summary = run(RunConfig(split="shapes", model=str(weights), scheduler=None, steps=SAMPLING_STEPS, guidance=5.0,
+    summary = run(RunConfig(split="shapes", model=str(weights), scheduler=None, steps=SAMPLING_STEPS,
+                            guidance=SAMPLING_GUIDANCE,
                             height=32, width=32, batch_size=16, size=size, workspace=workspace, progress=True))
     card = write_model_card(train_dir, weights, summary.scores, Path(__file__).parent / "MODEL_CARD.md",
                             REPO / "docs" / "images" / "toy-training.png")

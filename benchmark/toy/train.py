@@ -253,8 +253,9 @@ def _log_accuracy(cfg: TrainConfig, out: Path, step: int, unet, text_encoder, va
     pipe = toy_model.assemble_pipeline(unet, vae, text_encoder, tokenizer)
     pipe.set_progress_bar_config(disable=True)
     with torch.no_grad():
-        subsets, miou = accuracy_by_subset(pipe, items, 5.0, toy_model.SAMPLING_STEPS, progress=False)
-    append_accuracy(out, step, 5.0, toy_model.SAMPLING_STEPS, len(items), 0, time.time() - started, subsets,
+        subsets, miou = accuracy_by_subset(pipe, items, toy_model.SAMPLING_GUIDANCE, toy_model.SAMPLING_STEPS,
+                                           progress=False)
+    append_accuracy(out, step, toy_model.SAMPLING_GUIDANCE, toy_model.SAMPLING_STEPS, len(items), 0, time.time() - started, subsets,
                     miou, by="bench toy train")
 
 
