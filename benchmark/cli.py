@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default="training/toy")
     p.add_argument("--workspace", type=Path, default=Path("training/toy/eval-workspace"))
     p.add_argument("--size", type=int, default=None, help="shapes split size for the metrics (default: the split's)")
+    p = toy.add_parser("card", help="rewrite the model card from the published run's scores and the current logs")
+    p.add_argument("--out-dir", default="training/toy")
+    p.add_argument("--workspace", type=Path, default=Path("training/toy/eval-workspace"))
     p = toy.add_parser("eval", help="generation accuracy of the newest checkpoint (appended to accuracy.jsonl)")
     p.add_argument("--out-dir", default="training/toy")
     p.add_argument("--guidance", type=float, nargs="+", default=[5.0], help="guidance scales to try (default 5)")
@@ -218,6 +221,11 @@ def _toy(args) -> int:
 
         for path in publish(args.out_dir, args.workspace, size=args.size):
             print(path)
+        return 0
+    if args.toy_command == "card":
+        from benchmark.toy.publish import rewrite_card
+
+        print(rewrite_card(args.out_dir, args.workspace))
         return 0
     if args.toy_command == "eval":
         from benchmark.toy.evaluate import evaluate_checkpoint, format_records

@@ -24,6 +24,19 @@ TARGETS = (
 )
 
 
+MAX_LOG_GAP_S = 600  # longer gaps between log lines are pauses (a session ended), not training
+
+
+def training_hours(unet_log: list[dict]) -> float:
+    """Time spent training: the gaps between consecutive loss lines, pauses and restarts left out."""
+    total = 0.0
+    for a, b in zip(unet_log, unet_log[1:]):
+        dt = b["time"] - a["time"]
+        if b["step"] > a["step"] and 0 < dt < MAX_LOG_GAP_S:
+            total += dt
+    return total / 3600
+
+
 def read_log(train_dir: Path) -> list[dict]:
     path = Path(train_dir) / "log.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
@@ -91,7 +104,7 @@ def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curv
     cfg = {**TrainConfig().__dict__, **json.loads((Path(train_dir) / "config.json").read_text())}
     unet = [r for r in log if r.get("phase") == "unet"]
     step = int((Path(weights_dir) / "training_step.txt").read_text()) if (Path(weights_dir) / "training_step.txt").exists() else 0
-    hours = (unet[-1]["time"] - unet[0]["time"]) / 3600 if len(unet) > 1 else 0.0
+    hours = training_hours(unet)
     evals = [r for r in log if r.get("phase") == "eval"]
     by = {(s["method"], s["metric"], s["subset"]): s for s in scores}
     sharpness = ", ".join(f"{r['step']}: {r['sharpness']:.1f}" for r in evals[-6:])
@@ -156,7 +169,7 @@ def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curv
         "  near-zero alpha_bar makes DPM-Solver++ and Euler produce textured noise on this model)",
         "",
         "## Training so far",
-        f"- {step} UNet steps of {cfg['steps']} planned, {hours:.1f} h of wall time on one CPU thread "
+        f"- {step} UNet steps of {cfg['steps']} planned, {hours:.1f} h of training on one CPU thread "
         "(shared 2-core machine)",
         f"- attention sharpness (a word's attention mass inside its object / the object's area fraction; "
         f"1 = flat): {sharpness}",

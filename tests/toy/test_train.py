@@ -95,3 +95,21 @@ def test_eval_appends_accuracy_and_the_card_shows_it(trained, tmp_path, capsys):
     assert (tmp_path / "curves.png").stat().st_size > 0
     assert main(["toy", "eval", "--out-dir", str(tmp_path / "nothing")]) != 0
     assert "expected state.pt" in capsys.readouterr().err
+
+
+def test_training_hours_leave_pauses_and_restarts_out():
+    from benchmark.toy.card import training_hours
+
+    log = [{"step": 50, "time": 0.0}, {"step": 100, "time": 40.0}, {"step": 150, "time": 4000.0},  # session gap
+           {"step": 200, "time": 4045.0}, {"step": 150, "time": 4100.0}, {"step": 200, "time": 4140.0}]  # restart
+    assert training_hours(log) == pytest.approx((40 + 45 + 40) / 3600)
+
+
+def test_card_rewrite_needs_the_published_run(tmp_path, capsys):
+    from benchmark.cli import main
+
+    assert main(["toy", "card", "--workspace", str(tmp_path)]) != 0
+    assert "bench toy publish" in capsys.readouterr().err
+    (tmp_path / "scored_step.txt").write_text("1")  # scored other weights than the shipped ones
+    assert main(["toy", "card", "--workspace", str(tmp_path)]) != 0
+    assert "shipped weights are from step" in capsys.readouterr().err
