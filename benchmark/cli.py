@@ -136,8 +136,7 @@ def _run(args) -> int:
     if args.device in ("auto", "cpu"):
         _, note = configure_threads(args.threads)
         if note:
-            notes.append(note)
-            print(note, file=sys.stderr)
+            notes.append(note)  # shown with the run's summary (errors stay one line)
     if model is None and toy:
         from benchmark.toy.shipped import shipped_or_random
 

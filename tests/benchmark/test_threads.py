@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from benchmark.threads import configure_threads, idle_threads
+from benchmark.threads import busy_cores, configure_threads, idle_threads
 
 
 def test_idle_threads_leave_busy_cores_alone():
@@ -22,8 +22,17 @@ def test_configure_threads(monkeypatch):
         assert configure_threads(None)[1] is None  # the user's environment decides
         monkeypatch.delenv("OMP_NUM_THREADS")
         monkeypatch.setattr("benchmark.threads.available_cores", lambda: 4)
-        monkeypatch.setattr("os.getloadavg", lambda: (2.0, 2.0, 2.0))
+        monkeypatch.setattr("benchmark.threads.busy_cores", lambda: 2.0)
         n, note = configure_threads(None)
         assert n == 2 == torch.get_num_threads() and "2 of 4 cores are busy" in note
     finally:
         torch.set_num_threads(before)
+
+
+def test_busy_cores_do_not_count_this_process():
+    import os
+
+    busy = busy_cores(0.2)
+    if busy is None:
+        pytest.skip("no /proc/stat here")
+    assert 0.0 <= busy <= len(os.sched_getaffinity(0)) + 0.5  # this process sleeps while it samples
