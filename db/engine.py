@@ -63,6 +63,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+def _set_wal(cursor: Any) -> None:
+    """Switch to WAL, retrying while another connection holds the lock: the switch can report
+    "database is locked" at once, without the busy handler, when several processes open a fresh
+    file together (seen in CI: test_concurrent_first_open_migrates_once)."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _install_sqlite_listeners(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -71,7 +89,7 @@ def _install_sqlite_listeners(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _set_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
