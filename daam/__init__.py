@@ -3,16 +3,16 @@
 ``daam`` is a pure library: it hooks a diffusers pipeline, observes its cross-attention, and
 returns per-word maps. It knows nothing of the benchmark, the database or the CLI.
 """
-from daam.adapters import UnsupportedPipelineError
+from daam.adapters import UnsupportedPipelineError, supported_pipelines
 from daam.maps import TAUS, GenerationMaps, WordMap, overlay
 from daam.inject import fix_layout
 from daam.trace import TraceError, trace
-from daam.words import PromptTokens, Word, WordNotFoundError, align
+from daam.words import PromptTokens, TokenSegment, Word, WordNotFoundError, align
 
 __version__ = "0.1.0"
 load = GenerationMaps.load
 
 __all__ = [
     "trace", "fix_layout", "GenerationMaps", "WordMap", "TAUS", "overlay", "load", "align", "PromptTokens", "Word",
-    "WordNotFoundError", "UnsupportedPipelineError", "TraceError",
+    "WordNotFoundError", "UnsupportedPipelineError", "TraceError", "TokenSegment", "supported_pipelines",
 ]

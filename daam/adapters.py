@@ -1,16 +1,27 @@
 """What differs between pipeline families, kept out of the tracing core.
 
 An adapter tells the tracer (1) which module denoises and which of its attention layers attend
-from image to text, (2) which pipeline method encodes the prompt and where the conditional
-embeddings are in its result, and (3) how to get text-token probabilities out of one layer.
-UNet pipelines (SD 1.x/2.x, SDXL and their img2img/inpaint variants, InstructPix2Pix) share
-one adapter. A joint-attention DiT (SD3, FLUX) would add an adapter whose layers are the joint
-blocks and whose ``attention_probs`` takes image queries against the text part of the joint
-key sequence; the tracer itself would not change.
+from image to text, and in which layout (:class:`LayerSpec`), (2) which pipeline method encodes
+the prompt, where the conditional embeddings are in its result and which text segments they
+hold (:class:`TextSegment`: SD3's 77 CLIP tokens then its T5 tokens), and (3) where the image
+grid of a denoiser call is. Adding a family is a small subclass here plus a tiny test pipeline.
+
+Layer kinds:
+- ``cross``: an ordinary cross-attention (UNet attn2, PixArt, Sana): queries are image tokens,
+  keys are text tokens; q and k are read from the layer's ``to_q``/``to_k`` projections.
+- ``joint``: MMDiT joint attention (SD3, FLUX double-stream): the processor gets image
+  ``hidden_states`` and text ``encoder_hidden_states`` and attends over their concatenation;
+  q and k are read where the processor hands them to the attention kernel (after q/k norm and
+  rotary embeddings), and the softmax runs over the whole joint key sequence.
+- ``single``: one concatenated [text; image] sequence without ``encoder_hidden_states`` (FLUX
+  single-stream blocks); otherwise as ``joint``.
 """
 from __future__ import annotations
 
 import inspect
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 
@@ -19,7 +30,111 @@ class UnsupportedPipelineError(TypeError):
     pass
 
 
-class UNetAdapter:
+@dataclass(frozen=True)
+class LayerSpec:
+    module: torch.nn.Module
+    kind: str  # "cross", "joint" or "single"
+    text_first: bool = False  # joint/single: text tokens precede image tokens in the sequence
+
+
+@dataclass(frozen=True)
+class TextSegment:
+    """One text encoder's part of the denoiser's text sequence."""
+
+    name: str  # "clip", "t5", ...
+    tokenizer: object
+    offset: int  # position of the segment's first token in the text sequence
+    max_length: int  # tokens the pipeline keeps for this encoder
+    preprocess: Callable[[str], str] | None = None  # the text the encoder really sees
+
+
+@dataclass
+class EncodeCall:
+    """What one prompt-encoding call tells the tracer."""
+
+    prompts: list[str] | None  # per image, or None when embeddings were passed in
+    prompt_index: list[int]
+    cond: torch.Tensor  # conditional embeddings as the denoiser receives them, [images, tokens, dim]
+    segments: list[TextSegment] = field(default_factory=list)
+
+
+def _bind(method, args, kwargs) -> dict:
+    bound = inspect.signature(method).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def _expand(prompt, per: int, n: int):
+    if prompt is None:
+        return None, list(range(n))
+    prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+    if len(prompts) * per != n:
+        raise RuntimeError(f"{len(prompts)} prompt(s) x {per} images do not match {n} embeddings")
+    return [p for p in prompts for _ in range(per)], [i for i in range(len(prompts)) for _ in range(per)]
+
+
+def _warn_other_prompt(a: dict, name: str, used: str = "prompt") -> None:
+    if a.get(name) not in (None, a.get(used)):
+        warnings.warn(f"{name} differs from {used}: word maps are aligned to `{used}`'s tokens", stacklevel=5)
+
+
+class Adapter:
+    """The common part of every family; subclasses say what differs."""
+
+    families: dict[str, str] = {}  # pipeline class name -> prompt-encoding method
+    trims_padding = True  # keep only the prompts' own token columns (False: every position)
+    separate_negative_call = False  # the negative prompt is encoded and denoised by calls of its own
+
+    def __init__(self, pipe, family: str):
+        self.pipe = pipe
+        self.family = family
+        self.encode_method = self.families[family]
+
+    @classmethod
+    def match(cls, pipe) -> str | None:
+        return next((c.__name__ for c in type(pipe).__mro__ if c.__name__ in cls.families), None)
+
+    # -- modules -------------------------------------------------------------------------
+    def denoiser(self) -> torch.nn.Module:
+        return self.pipe.transformer
+
+    def layers(self) -> dict[str, LayerSpec]:
+        raise NotImplementedError
+
+    def vae_scale_factor(self) -> int:
+        return int(getattr(self.pipe, "vae_scale_factor", 8))
+
+    # -- prompt encoding -----------------------------------------------------------------
+    def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
+        raise NotImplementedError
+
+    # -- denoiser calls ------------------------------------------------------------------
+    @staticmethod
+    def denoiser_inputs(args, kwargs):
+        """(latent sample, encoder hidden states) of a denoiser call."""
+        sample = args[0] if args else kwargs.get("hidden_states", kwargs.get("sample"))
+        ehs = kwargs.get("encoder_hidden_states", args[2] if len(args) > 2 else None)
+        return sample, ehs
+
+    def latent_grid(self, args, kwargs, sample) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(latent h, w) that layer grids derive from, and the generated image's (H, W)."""
+        hw = tuple(sample.shape[-2:])
+        f = self.vae_scale_factor()
+        return hw, (hw[0] * f, hw[1] * f)
+
+
+
+def _cross_attention_modules(denoiser) -> dict[str, LayerSpec]:
+    from diffusers.models.attention_processor import Attention
+
+    return {
+        name: LayerSpec(m, "cross")
+        for name, m in denoiser.named_modules()
+        if isinstance(m, Attention) and getattr(m, "is_cross_attention", False)
+    }
+
+
+class UNetAdapter(Adapter):
     """Pipelines whose UNet has cross-attention layers (diffusers ``Attention``, attn2)."""
 
     families = {
@@ -31,49 +146,19 @@ class UNetAdapter:
         "StableDiffusionXLInpaintPipeline": "encode_prompt",
         "StableDiffusionInstructPix2PixPipeline": "_encode_prompt",
     }
+    trims_padding = False  # maps keep all 77 positions: token indices 0..76 stay addressable
 
-    def __init__(self, pipe):
-        self.family = next((c.__name__ for c in type(pipe).__mro__ if c.__name__ in self.families), None)
-        if self.family is None:
-            raise UnsupportedPipelineError(
-                f"daam.trace does not support {type(pipe).__name__}; supported pipelines: "
-                + ", ".join(sorted(self.families))
-            )
-        self.encode_method = self.families[self.family]
-        self.pipe = pipe
-
-    # -- modules -------------------------------------------------------------------------
     def denoiser(self) -> torch.nn.Module:
         return self.pipe.unet
 
-    def cross_attention_layers(self) -> dict:
-        from diffusers.models.attention_processor import Attention
-
-        layers = {
-            name: m
-            for name, m in self.denoiser().named_modules()
-            if isinstance(m, Attention) and getattr(m, "is_cross_attention", False)
-        }
+    def layers(self) -> dict[str, LayerSpec]:
+        layers = _cross_attention_modules(self.denoiser())
         if not layers:
             raise UnsupportedPipelineError(f"{type(self.denoiser()).__name__} has no cross-attention layers")
         return layers
 
-    def tokenizer(self):
-        tok = getattr(self.pipe, "tokenizer", None) or getattr(self.pipe, "tokenizer_2", None)
-        if tok is None:
-            raise UnsupportedPipelineError("the pipeline has no tokenizer: words cannot be aligned")
-        return tok
-
-    def vae_scale_factor(self) -> int:
-        return int(getattr(self.pipe, "vae_scale_factor", 8))
-
-    # -- prompt encoding -----------------------------------------------------------------
-    def read_encode_call(self, method, args, kwargs, result):
-        """(prompts per image or None, prompt index per image, conditional embeddings)."""
-        bound = inspect.signature(method).bind(*args, **kwargs)
-        bound.apply_defaults()
-        a = bound.arguments
-        prompt = a.get("prompt")
+    def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
+        a = _bind(method, args, kwargs)
         per = int(a.get("num_images_per_prompt") or 1)
         if self.family == "StableDiffusionInstructPix2PixPipeline":
             # _encode_prompt returns [text, negative (image only), negative (none)] concatenated
@@ -81,45 +166,248 @@ class UNetAdapter:
             cond = result[: result.shape[0] // chunks]
         else:
             cond = result[0]
-        n = cond.shape[0]
-        if prompt is None:
-            return None, list(range(n)), cond
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        if len(prompts) * per != n:
-            raise RuntimeError(f"{len(prompts)} prompt(s) x {per} images do not match {n} embeddings")
-        expanded = [p for p in prompts for _ in range(per)]
-        index = [i for i in range(len(prompts)) for _ in range(per)]
-        if self.family.startswith("StableDiffusionXL") and a.get("prompt_2") not in (None, prompt):
-            import warnings
-
-            warnings.warn("prompt_2 differs from prompt: word maps are aligned to `prompt`'s tokens", stacklevel=4)
-        return expanded, index, cond
-
-    @staticmethod
-    def denoiser_inputs(args, kwargs):
-        """(latent sample, encoder hidden states) of a UNet call."""
-        sample = args[0] if args else kwargs["sample"]
-        ehs = kwargs.get("encoder_hidden_states", args[2] if len(args) > 2 else None)
-        return sample, ehs
-
-    # -- one layer -----------------------------------------------------------------------
-    @staticmethod
-    def attention_probs(attn, query, key, attention_mask=None) -> torch.Tensor:
-        """softmax(QK^T / sqrt(d)) per head, ``[batch, heads, pixels, tokens]``, in float32."""
-        b, n, inner = query.shape
-        heads = attn.heads
-        q = query.reshape(b, n, heads, -1).transpose(1, 2)
-        k = key.reshape(b, key.shape[1], heads, -1).transpose(1, 2)
-        if getattr(attn, "norm_q", None) is not None:
-            q = attn.norm_q(q)
-        if getattr(attn, "norm_k", None) is not None:
-            k = attn.norm_k(k)
-        scores = torch.matmul(q.float(), k.float().transpose(-1, -2)) * attn.scale
-        if attention_mask is not None:
-            mask = attn.prepare_attention_mask(attention_mask, key.shape[1], b)
-            scores = scores + mask.view(b, heads, -1, mask.shape[-1]).float()
-        return scores.softmax(-1)
+        prompts, index = _expand(a.get("prompt"), per, cond.shape[0])
+        if self.family.startswith("StableDiffusionXL"):
+            _warn_other_prompt(a, "prompt_2")
+        tok = getattr(self.pipe, "tokenizer", None) or getattr(self.pipe, "tokenizer_2", None)
+        if tok is None and prompts is not None:
+            raise UnsupportedPipelineError("the pipeline has no tokenizer: words cannot be aligned")
+        segments = [TextSegment("clip", tok, 0, cond.shape[1])] if tok is not None else []
+        return EncodeCall(prompts, index, cond, segments)
 
 
-def adapter_for(pipe) -> UNetAdapter:
-    return UNetAdapter(pipe)
+class SD3Adapter(Adapter):
+    """Stable Diffusion 3 / 3.5 (MMDiT): joint attention over [image; CLIP 77; T5]."""
+
+    families = {
+        "StableDiffusion3Pipeline": "encode_prompt",
+        "StableDiffusion3Img2ImgPipeline": "encode_prompt",
+        "StableDiffusion3InpaintPipeline": "encode_prompt",
+    }
+
+    def layers(self) -> dict[str, LayerSpec]:
+        # each block's `attn` is joint; SD3.5's extra `attn2` attends image to image only
+        return {
+            f"transformer_blocks.{i}.attn": LayerSpec(block.attn, "joint", text_first=False)
+            for i, block in enumerate(self.denoiser().transformer_blocks)
+        }
+
+    def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
+        a = _bind(method, args, kwargs)
+        cond = result[0]
+        prompts, index = _expand(a.get("prompt"), int(a.get("num_images_per_prompt") or 1), cond.shape[0])
+        _warn_other_prompt(a, "prompt_2")
+        _warn_other_prompt(a, "prompt_3")
+        t5_len = int(a.get("max_sequence_length") or 256)
+        clip_len = cond.shape[1] - t5_len
+        segments = [TextSegment("clip", self.pipe.tokenizer, 0, clip_len)]
+        if getattr(self.pipe, "text_encoder_3", None) is not None:  # else the T5 part is zeros
+            segments.append(TextSegment("t5", self.pipe.tokenizer_3, clip_len, t5_len))
+        return EncodeCall(prompts, index, cond, segments)
+
+
+
+class FluxAdapter(Adapter):
+    """FLUX.1 (dev, schnell): joint double-stream blocks and single-stream blocks, text first."""
+
+    families = {
+        "FluxPipeline": "encode_prompt",
+        "FluxImg2ImgPipeline": "encode_prompt",
+        "FluxInpaintPipeline": "encode_prompt",
+    }
+    separate_negative_call = True  # true_cfg_scale > 1: encode_prompt(negative_prompt), own transformer call
+
+    def layers(self) -> dict[str, LayerSpec]:
+        t = self.denoiser()
+        layers = {f"transformer_blocks.{i}.attn": LayerSpec(b.attn, "joint", text_first=True)
+                  for i, b in enumerate(t.transformer_blocks)}
+        layers.update({f"single_transformer_blocks.{i}.attn": LayerSpec(b.attn, "single", text_first=True)
+                       for i, b in enumerate(t.single_transformer_blocks)})
+        return layers
+
+    def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
+        a = _bind(method, args, kwargs)
+        cond = result[0]
+        # the transformer sees only T5's encoding of prompt_2 (which defaults to prompt)
+        _warn_other_prompt(a, "prompt_2")
+        prompts, index = _expand(a.get("prompt"), int(a.get("num_images_per_prompt") or 1), cond.shape[0])
+        t5_len = int(a.get("max_sequence_length") or 512)
+        return EncodeCall(prompts, index, cond, [TextSegment("t5", self.pipe.tokenizer_2, 0, t5_len)])
+
+    def latent_grid(self, args, kwargs, sample):
+        # latents arrive packed [B, N, C] (2x2 patches, row-major); img_ids hold (0, row, col)
+        ids = kwargs.get("img_ids")
+        if ids is None:
+            raise UnsupportedPipelineError("the FLUX transformer was called without img_ids: no image grid")
+        ids = ids[0] if ids.ndim == 3 else ids
+        h, w = int(ids[:, 1].max()) + 1, int(ids[:, 2].max()) + 1
+        if h * w != sample.shape[1]:
+            raise UnsupportedPipelineError(
+                f"{sample.shape[1]} image tokens do not form the {h}x{w} grid of img_ids "
+                "(conditioning image tokens, as in Kontext, are not supported)")
+        f = self.vae_scale_factor() * 2
+        return (h, w), (h * f, w * f)
+
+
+class PixArtAdapter(Adapter):
+    """PixArt-Sigma / PixArt-Alpha: cross-attention DiT on a patch grid, T5 text."""
+
+    families = {
+        "PixArtSigmaPipeline": "encode_prompt",
+        "PixArtAlphaPipeline": "encode_prompt",
+    }
+
+    def __init__(self, pipe, family):
+        super().__init__(pipe, family)
+        self._requested: tuple[int, int] | None = None
+        self._generated: tuple[int, int] | None = None
+
+    def layers(self) -> dict[str, LayerSpec]:
+        return _cross_attention_modules(self.denoiser())
+
+    def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
+        a = _bind(method, args, kwargs)
+        cond = result[0]
+        prompts, index = _expand(a.get("prompt"), int(a.get("num_images_per_prompt") or 1), cond.shape[0])
+        clean = bool(a.get("clean_caption"))
+        pipe = self.pipe
+
+        def preprocess(text: str) -> str:  # the pipeline's own lowercasing / caption cleaning
+            import logging
+
+            from diffusers.utils import logging as dlog
+
+            logger = dlog.get_logger("diffusers.pipelines.pixart_alpha.pipeline_pixart_sigma")
+            level = logger.level
+            logger.setLevel(logging.ERROR)  # its bs4/ftfy notice was already printed once
+            try:
+                return pipe._text_preprocessing(text, clean_caption=clean)[0]
+            finally:
+                logger.setLevel(level)
+
+        t5_len = int(a.get("max_sequence_length") or cond.shape[1])
+        return EncodeCall(prompts, index, cond, [TextSegment("t5", pipe.tokenizer, 0, t5_len, preprocess)])
+
+    # resolution binning: the pipeline generates at a binned size and resizes the output back
+    def install_size_probe(self):
+        proc = self.pipe.image_processor
+        original = proc.classify_height_width_bin
+        adapter = self
+
+        def classify(height, width, *args, **kwargs):
+            binned = original(height, width, *args, **kwargs)
+            adapter._requested = (int(height), int(width))
+            adapter._generated = (int(binned[0]), int(binned[1]))
+            return binned
+
+        proc.classify_height_width_bin = classify
+        return lambda: proc.__dict__.pop("classify_height_width_bin", None)
+
+    def take_output_size(self) -> tuple[int, int] | None:
+        """The size this call's output is resized to, when binning changed it (read once per call)."""
+        size = self._requested if self._requested and self._requested != self._generated else None
+        self._requested = self._generated = None
+        return size
+
+
+class SanaAdapter(PixArtAdapter):
+    """Sana: linear-attention DiT whose cross-attention layers see Gemma-2 text."""
+
+    families = {"SanaPipeline": "encode_prompt"}
+
+    def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
+        a = _bind(method, args, kwargs)
+        if a.get("complex_human_instruction"):
+            raise UnsupportedPipelineError(
+                "SanaPipeline with complex_human_instruction: the instruction's tokens crowd the prompt's "
+                "out of its last 300 positions; call the pipeline with complex_human_instruction=None")
+        cond = result[0]
+        prompts, index = _expand(a.get("prompt"), int(a.get("num_images_per_prompt") or 1), cond.shape[0])
+        clean = bool(a.get("clean_caption"))
+        pipe = self.pipe
+        t5_len = int(a.get("max_sequence_length") or cond.shape[1])
+        return EncodeCall(prompts, index, cond, [TextSegment(
+            "gemma", pipe.tokenizer, 0, t5_len, lambda text: pipe._text_preprocessing(text, clean_caption=clean)[0])])
+
+
+ADAPTERS: tuple[type[Adapter], ...] = (UNetAdapter, SD3Adapter, FluxAdapter, PixArtAdapter, SanaAdapter)
+
+
+def supported_pipelines() -> list[str]:
+    return sorted(name for a in ADAPTERS for name in a.families)
+
+
+def adapter_for(pipe) -> Adapter:
+    for cls in ADAPTERS:
+        family = cls.match(pipe)
+        if family is not None:
+            return cls(pipe, family)
+    raise UnsupportedPipelineError(
+        f"daam.trace does not support {type(pipe).__name__}; supported pipelines: " + ", ".join(supported_pipelines())
+    )
+
+
+# -- probabilities -----------------------------------------------------------------------------
+def cross_attention_probs(attn, query, key, attention_mask=None, heads=None) -> torch.Tensor:
+    """softmax(QK^T / sqrt(d)) per head, ``[batch, heads, pixels, tokens]``, in float32.
+
+    ``query``/``key`` as the layer's ``to_q``/``to_k`` return them ([batch, seq, inner]).
+    """
+    b, n, inner = query.shape
+    nh = attn.heads
+    q = query.reshape(b, n, nh, -1).transpose(1, 2)
+    k = key.reshape(b, key.shape[1], nh, -1).transpose(1, 2)
+    if getattr(attn, "norm_q", None) is not None:
+        q = attn.norm_q(q)
+    if getattr(attn, "norm_k", None) is not None:
+        k = attn.norm_k(k)
+    mask = None
+    if attention_mask is not None:
+        mask = attn.prepare_attention_mask(attention_mask, key.shape[1], b)
+        mask = mask.view(b, nh, -1, mask.shape[-1])
+    if heads is not None:
+        q, k = q[:, heads], k[:, heads]
+        mask = mask[:, heads] if mask is not None else None
+    scores = torch.matmul(q.float(), k.float().transpose(-1, -2)) * attn.scale
+    if mask is not None:
+        scores = scores + mask.float()
+    return scores.softmax(-1)
+
+
+_CHUNK_ELEMENTS = 1 << 24  # scores held at once (64 MiB of float32)
+
+
+def kernel_text_probs(q, k, image_q: slice, text_cols: torch.Tensor, scale=None, attn_mask=None) -> torch.Tensor:
+    """Image-query x text-key block of softmax(QK^T * scale + mask) over the full key sequence.
+
+    ``q``/``k`` are ``[batch, heads, seq, dim]`` exactly as the attention kernel received them;
+    the softmax runs over all keys (joint attention: image and text keys together), and only
+    ``text_cols`` of it are returned: ``[batch, heads, image queries, len(text_cols)]``, float32.
+    Queries are processed in chunks, so memory stays bounded at 4096 image tokens.
+    """
+    scale = (q.shape[-1] ** -0.5) if scale is None else scale
+    qi = q[:, :, image_q]
+    b, h, n, _ = qi.shape
+    sk = k.shape[2]
+    kf = k.float()
+    mask = None
+    if attn_mask is not None:
+        mask = attn_mask
+        while mask.ndim < 4:
+            mask = mask.unsqueeze(0)
+        mask = mask[:, :, image_q] if mask.shape[2] == q.shape[2] else mask
+    out = torch.empty(b, h, n, len(text_cols), dtype=torch.float32, device=q.device)
+    text_cols = text_cols.to(q.device)
+    step = max(1, _CHUNK_ELEMENTS // max(1, b * h * sk))
+    for s in range(0, n, step):
+        qc = qi[:, :, s : s + step].float()
+        scores = torch.matmul(qc, kf.transpose(-1, -2)) * scale
+        if mask is not None:
+            m = mask[:, :, s : s + step] if mask.shape[2] != 1 else mask
+            if m.dtype == torch.bool:
+                scores = scores.masked_fill(~m, float("-inf"))
+            else:
+                scores = scores + m.float()
+        lse = torch.logsumexp(scores, dim=-1, keepdim=True)
+        out[:, :, s : s + step] = (scores[..., text_cols] - lse).exp()
+    return out

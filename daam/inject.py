@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import torch
 
+from daam.adapters import UNetAdapter, cross_attention_probs
 from daam.maps import GenerationMaps
 from daam.trace import TraceError, trace
 
@@ -48,7 +49,7 @@ class _Injector:
         q = attn.to_q(hidden_states)
         k = attn.to_k(context)
         v = attn.to_v(context)
-        probs = owner.adapter.attention_probs(attn, q, k, None if attention_mask is None else attention_mask)
+        probs = cross_attention_probs(attn, q, k, attention_mask)
         call = owner._calls[-1] if owner._calls else None
         if encoder_hidden_states is not None and call is not None and call.rows is not None and owner.active(call.step):
             recorded = owner.recorded(self.name, call.step)  # [heads, tokens, h, w]
@@ -79,6 +80,8 @@ class fix_layout(trace):
 
     def __init__(self, pipe, source: GenerationMaps, steps: Callable[[int], bool] | None = None):
         super().__init__(pipe)
+        if not isinstance(self.adapter, UNetAdapter):
+            raise TraceError(f"fix_layout supports UNet pipelines only, not {type(pipe).__name__}")
         if not source.detail or not source.detail_heads:
             raise TraceError("the source must be traced with keep_steps=True, keep_layers=True, keep_heads=True")
         if any(step is None for step, _ in source.detail) or not all(n in source.layer_resolutions for _, n in source.detail):
@@ -100,7 +103,7 @@ class fix_layout(trace):
 
     _observes = False  # no q/k capture hooks: the injector computes attention itself
 
-    def _processor_for(self, inner, layer_name: str):
+    def _processor_for(self, inner, layer_name: str, spec=None):
         return _Injector(layer_name, self)  # trace restores the original processors on exit
 
     def results(self):

@@ -11,9 +11,10 @@ import numpy as np
 import torch
 
 from daam.aggregation import Resolution, normalise, upscale
-from daam.words import PromptTokens, Word, WordNotFoundError
+from daam.words import PromptTokens, TokenSegment, Word, WordNotFoundError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 TAUS = (0.3, 0.4, 0.5)  # the paper's thresholds; 0.4 is its best
 
 
@@ -110,18 +111,57 @@ class GenerationMaps:
     n_steps: int
     detail: dict[tuple[int | None, str], torch.Tensor] = field(default_factory=dict)
     detail_heads: bool = False
+    # Text segments (SD3: CLIP then T5); empty means one segment, ``tokens``, at column 0.
+    segments: tuple[TokenSegment, ...] = ()
+    # The size the pipeline generated at when it resized its output to ``image_size`` (PixArt's
+    # resolution binning); maps then follow the same resize-and-crop.
+    generated_size: Resolution | None = None
 
     # -- words -------------------------------------------------------------------------
     @property
-    def words(self) -> list[str]:
-        return self.tokens.word_texts if self.tokens else []
+    def encoders(self) -> list[str]:
+        """Names of the text segments the maps cover (e.g. ["clip", "t5"] for SD3)."""
+        return [s.name for s in self._segments()]
 
-    def find_word(self, word: str, occurrence: int = 0) -> Word:
+    def _segments(self) -> tuple[TokenSegment, ...]:
+        if self.segments:
+            return self.segments
+        return (TokenSegment("text", 0, self.tokens),) if self.tokens is not None else ()
+
+    def _words(self) -> list[Word]:
+        """The prompt's words (first segment that keeps each), in prompt order."""
+        by_index: dict[int, Word] = {}
+        for seg in self._segments():
+            for w in seg.tokens.words:
+                by_index.setdefault(w.index, w)
+        return [by_index[i] for i in sorted(by_index)]
+
+    @property
+    def words(self) -> list[str]:
+        return [w.text for w in self._words()]
+
+    def find_word(self, word: str, occurrence: int = 0, encoder: str | None = None) -> Word:
+        """The word with its token columns in every segment that carries it (or ``encoder``'s)."""
         if self.tokens is None:
             raise WordNotFoundError(
                 "this generation was traced from prompt embeddings, not text: ask for token indices"
             )
-        return self.tokens.find(word, occurrence)
+        segs = self._segments()
+        if encoder is not None:
+            segs = tuple(s for s in segs if s.name == encoder)
+            if not segs:
+                raise ValueError(f"no text segment {encoder!r}; these maps cover: {', '.join(self.encoders)}")
+        found, first_error = [], None
+        for seg in segs:
+            try:
+                found.append((seg, seg.tokens.find(word, occurrence)))
+            except WordNotFoundError as e:
+                first_error = first_error or e
+        if not found:
+            raise first_error
+        w = found[0][1]
+        columns = tuple(seg.start + t for seg, hit in found for t in hit.tokens)
+        return dataclasses.replace(w, tokens=columns)
 
     # -- maps --------------------------------------------------------------------------
     def word_map(
@@ -133,14 +173,17 @@ class GenerationMaps:
         layers: LayerFilter = None,
         resolutions: Iterable[Resolution | int] | None = None,
         heads: Iterable[int] | None = None,
+        encoder: str | None = None,
     ) -> WordMap:
         """The map of a word (its sub-tokens merged by summation), or of token index(es).
 
-        ``steps``, ``layers``, ``resolutions`` and ``heads`` restrict what is summed (the paper's
-        ablation); steps, layers and heads need the matching detail kept at trace time.
+        A word's map sums its tokens in every text segment that carries it (SD3: CLIP and T5);
+        ``encoder="t5"`` restricts it to one segment. ``steps``, ``layers``, ``resolutions`` and
+        ``heads`` restrict what is summed (the paper's ablation); steps, layers and heads need the
+        matching detail kept at trace time.
         """
         if isinstance(word, str):
-            w = self.find_word(word, occurrence)
+            w = self.find_word(word, occurrence, encoder)
             label, idx = w.text, w.tokens
         else:
             idx = (word,) if isinstance(word, int) else tuple(word)
@@ -163,12 +206,9 @@ class GenerationMaps:
             unknown = wanted - set(self.sums)
             if unknown:
                 raise ValueError(f"no layers at {sorted(unknown)}; this model has {sorted(self.sums)}")
-        total = torch.zeros(self.image_size, dtype=torch.float32)
         if steps is None and layers is None and heads is None:
-            for res, maps in self.sums.items():
-                if res_ok is None or res in res_ok:
-                    total += upscale(maps[idx].sum(0), self.image_size)
-            return total
+            return self._to_image({res: maps[idx].sum(0) for res, maps in self.sums.items()
+                                   if res_ok is None or res in res_ok})
         if not self.detail:
             raise ValueError(
                 "selecting steps, layers or heads needs the detail kept at trace time: "
@@ -201,8 +241,19 @@ class GenerationMaps:
                 continue
             part = (maps if heads is None else maps[list(heads)])[:, idx].sum((0, 1))
             native[res] = native[res] + part if res in native else part.clone()
-        for res, part in native.items():  # upscaling is linear: one upscale per resolution
-            total += upscale(part, self.image_size)
+        return self._to_image(native)
+
+    def _to_image(self, native: dict[Resolution, torch.Tensor]) -> torch.Tensor:
+        """Sum maps given at native sizes at image size (upscaling is linear: one per resolution)."""
+        size = self.generated_size or self.image_size
+        total = torch.zeros(size, dtype=torch.float32)
+        for part in native.values():
+            total += upscale(part, size)
+        if tuple(size) != tuple(self.image_size):  # the pipeline's own resize-and-crop of its output
+            from diffusers.image_processor import PixArtImageProcessor
+
+            h, w = self.image_size
+            total = PixArtImageProcessor.resize_and_crop_tensor(total[None, None], w, h)[0, 0]
         return total
 
     def trim_detail(self) -> GenerationMaps:
@@ -213,14 +264,14 @@ class GenerationMaps:
         """
         if not self.detail or self.tokens is None:
             return self
-        n = len(self.tokens.token_ids)
+        n = max(seg.start + len(seg.tokens.token_ids) for seg in self._segments())
         detail = {key: t[:, :n].clone() for key, t in self.detail.items()}
         return dataclasses.replace(self, detail=detail)
 
     def masks(self, tau: float = 0.4) -> dict[str, torch.Tensor]:
         """Binary maps of every word of the prompt (first occurrence of each)."""
         out = {}
-        for w in self.tokens.words if self.tokens else []:
+        for w in self._words():
             out.setdefault(w.text.lower(), self.word_map(w.text, w.occurrence).mask(tau))
         return out
 
@@ -229,7 +280,7 @@ class GenerationMaps:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
-        for w in self.tokens.words if self.tokens else []:
+        for w in self._words():
             safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in w.text)
             paths.append(self.word_map(w.text, w.occurrence).to_png(folder / f"{w.index:02d}-{safe}.png", image))
         return paths
@@ -238,7 +289,7 @@ class GenerationMaps:
         """A grid of overlays, one per word; returns the matplotlib figure."""
         import matplotlib.pyplot as plt
 
-        names = list(words) if words is not None else [w.text for w in self.tokens.words]
+        names = list(words) if words is not None else self.words
         rows = max(1, -(-len(names) // cols))
         fig, axes = plt.subplots(rows, cols, figsize=(cols * figsize_per, rows * figsize_per), squeeze=False)
         for ax in axes.flat:
@@ -273,14 +324,9 @@ class GenerationMaps:
             "layer_resolutions": {k: list(v) for k, v in self.layer_resolutions.items()},
             "detail_keys": detail_keys,
             "detail_heads": self.detail_heads,
-            "tokens": None
-            if self.tokens is None
-            else {
-                "token_ids": list(self.tokens.token_ids),
-                "token_spans": [list(s) for s in self.tokens.token_spans],
-                "words": [[w.text, w.start, w.end, w.index, w.occurrence, list(w.tokens)] for w in self.tokens.words],
-                "cut_words": list(self.tokens.cut_words),
-            },
+            "tokens": _tokens_meta(self.tokens),
+            "segments": [[seg.name, seg.start, _tokens_meta(seg.tokens)] for seg in self.segments],
+            "generated_size": list(self.generated_size) if self.generated_size else None,
         }
         tmp = path.with_name(path.name + ".tmp")
         save_file(tensors, str(tmp), metadata={"daam": json.dumps(meta)})
@@ -296,23 +342,15 @@ class GenerationMaps:
             if "daam" not in header:
                 raise ValueError(f"{path} is not a daam maps file (no 'daam' metadata)")
             meta = json.loads(header["daam"])
-            if meta.get("format") != FORMAT_VERSION:
+            if meta.get("format") not in READABLE_FORMATS:
                 raise ValueError(f"{path}: unsupported maps format {meta.get('format')!r}")
             sums = {_parse_res(k.split("/", 1)[1]): f.get_tensor(k) for k in f.keys() if k.startswith("sum/")}
             detail = {
                 (step, name): f.get_tensor(f"detail/{i}") for i, (step, name) in enumerate(meta["detail_keys"])
             }
-        tok = meta["tokens"]
-        tokens = None
-        if tok is not None:
-            words = tuple(Word(t, s, e, i, o, tuple(ix)) for t, s, e, i, o, ix in tok["words"])
-            tokens = PromptTokens(
-                meta["prompt"],
-                tuple(tok["token_ids"]),
-                tuple(tuple(s) for s in tok["token_spans"]),
-                words,
-                tuple(tok["cut_words"]),
-            )
+        tokens = _tokens_from_meta(meta["prompt"], meta["tokens"])
+        segments = tuple(TokenSegment(name, start, _tokens_from_meta(meta["prompt"], tok))
+                         for name, start, tok in meta.get("segments", []))
         return cls(
             prompt=meta["prompt"],
             image_index=meta["image_index"],
@@ -324,7 +362,28 @@ class GenerationMaps:
             n_steps=meta["n_steps"],
             detail=detail,
             detail_heads=meta["detail_heads"],
+            segments=segments,
+            generated_size=tuple(meta["generated_size"]) if meta.get("generated_size") else None,
         )
+
+
+def _tokens_meta(tokens: PromptTokens | None):
+    if tokens is None:
+        return None
+    return {
+        "token_ids": list(tokens.token_ids),
+        "token_spans": [list(s) for s in tokens.token_spans],
+        "words": [[w.text, w.start, w.end, w.index, w.occurrence, list(w.tokens)] for w in tokens.words],
+        "cut_words": list(tokens.cut_words),
+    }
+
+
+def _tokens_from_meta(prompt, tok) -> PromptTokens | None:
+    if tok is None:
+        return None
+    words = tuple(Word(t, s, e, i, o, tuple(ix)) for t, s, e, i, o, ix in tok["words"])
+    return PromptTokens(prompt, tuple(tok["token_ids"]), tuple(tuple(s) for s in tok["token_spans"]), words,
+                        tuple(tok["cut_words"]))
 
 
 def _parse_res(text: str) -> Resolution:

@@ -1,32 +1,52 @@
-"""``daam.trace``: observe a pipeline's cross-attention while it generates.
+"""``daam.trace``: observe a pipeline's text-image attention while it generates.
 
-Each cross-attention layer keeps its own processor (SDPA, xFormers, sliced...), wrapped so the
-layer's output is exactly what that processor returns. Forward hooks on the layer's ``to_q``
-and ``to_k`` projections hand us the query and key the processor computed anyway, and beside the
-layer we compute softmax(QK^T / sqrt(d)) for the conditional rows of the batch only. The image
-is therefore bit-for-bit the untraced one.
+Each traced attention layer keeps its own processor (SDPA, xFormers, sliced, any attention
+backend), wrapped so the layer's output is exactly what that processor returns. Beside the
+layer we compute softmax(QK^T / sqrt(d)) from the query and key the processor computed anyway,
+for the conditional rows of the batch only. The image is therefore bit-for-bit the untraced one.
+
+Where q and k are read depends on the layer kind (``daam.adapters``): cross-attention layers
+(UNets, PixArt, Sana) through forward hooks on their ``to_q``/``to_k`` projections; joint
+attention (SD3, FLUX) where the processor hands them to the attention kernel, i.e. after q/k
+normalisation and rotary embeddings: while such a layer runs, ``F.scaled_dot_product_attention``
+and diffusers' ``dispatch_attention_fn`` (also under the names processor modules imported it
+as) are wrapped by pass-through observers that note their first call's q, k, mask and scale.
 
 Which rows are conditional is read from the batch, never assumed: the pipeline's prompt encoder
 is wrapped to record the conditional embeddings, and at every denoiser call we look for the
 chunk of the batch equal to them (no guidance: the whole batch; classifier-free guidance:
-the second half; InstructPix2Pix: the first of three chunks).
+the second half; InstructPix2Pix: the first of three chunks). Pipelines that encode the negative
+prompt by a second call and run it through the denoiser separately (FLUX's ``true_cfg_scale``)
+have those calls recognised by their embeddings and skipped.
 """
 from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import torch
 
-from daam.adapters import adapter_for
+from daam.adapters import EncodeCall, LayerSpec, adapter_for, cross_attention_probs, kernel_text_probs
 from daam.aggregation import Accumulator, DetailSpec, layer_resolution
 from daam.maps import GenerationMaps
-from daam.words import PromptTokens, align
+from daam.words import TokenSegment, align
+
+Selector = Iterable | Callable | None
 
 
 class TraceError(RuntimeError):
     pass
+
+
+def _accepts(selector, value) -> bool:
+    if selector is None:
+        return True
+    if callable(selector):
+        return bool(selector(value))
+    return value in selector
 
 
 @dataclass
@@ -36,20 +56,27 @@ class _Call:
     prompts: list[str] | None
     prompt_index: list[int]
     cond: torch.Tensor
-    tokens: dict[str, PromptTokens]
+    segments: dict[str, tuple[TokenSegment, ...]]  # per prompt
+    columns: torch.Tensor | None  # text positions kept (None: all)
     acc: Accumulator
+    output_size: tuple[int, int] | None = None
+    negatives: list[torch.Tensor] = field(default_factory=list)  # separately encoded negative prompts
     latent_hw: tuple[int, int] | None = None
     image_size: tuple[int, int] | None = None
     rows: torch.Tensor | None = None
+    text_len: int = 0
     step: int = -1
+    active: bool = True
+    last_timestep: torch.Tensor | None = None
 
 
 class _Observer:
     """Calls the layer's own processor, then records attention beside it."""
 
-    def __init__(self, inner, name: str, tracer: "trace"):
+    def __init__(self, inner, name: str, spec: LayerSpec, tracer: "trace"):
         self.inner = inner
         self.name = name
+        self.spec = spec
         self.tracer = tracer
 
     def __call__(self, attn, hidden_states, *args, **kwargs):
@@ -61,11 +88,16 @@ class _Observer:
             out = self.inner(attn, hidden_states, *args, **kwargs)
         finally:
             tracer._capturing = None
-        ehs = kwargs.get("encoder_hidden_states", args[0] if args else None)
-        if ehs is not None:
-            mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
-            tracer._observe(self.name, attn, hidden_states, ehs, mask)
-        slot.clear()
+        try:
+            if self.spec.kind == "cross":
+                ehs = kwargs.get("encoder_hidden_states", args[0] if args else None)
+                if ehs is not None:
+                    mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
+                    tracer._observe_cross(self.name, attn, hidden_states, ehs, mask)
+            else:
+                tracer._observe_kernel(self.name, self.spec, attn)
+        finally:
+            slot.clear()
         return out
 
     def __getattr__(self, item):  # look like the wrapped processor to diffusers' introspection
@@ -76,8 +108,8 @@ class _Observer:
 def _observer_class(inner_type: type) -> type:
     """An _Observer subclass whose ``__call__`` has the inner processor's signature.
 
-    ``Attention.forward`` drops cross-attention kwargs that the processor's ``__call__`` does
-    not name, so the wrapper must name exactly what the wrapped processor names.
+    ``Attention.forward`` (and FLUX's ``FluxAttention``) drop kwargs that the processor's
+    ``__call__`` does not name, so the wrapper must name exactly what the wrapped processor names.
     """
 
     def __call__(self, *args, **kwargs):
@@ -87,6 +119,31 @@ def _observer_class(inner_type: type) -> type:
     return type(f"Observed{inner_type.__name__}", (_Observer,), {"__call__": __call__})
 
 
+def _kernel_observer(original, layout: str, tracer: "trace"):
+    """A pass-through attention kernel that notes q, k, mask and scale of a traced layer's call.
+
+    SDPA and diffusers' dispatch function share their leading parameters
+    (query, key, value, attn_mask, dropout_p, is_causal, scale); SDPA takes [B, H, S, D],
+    dispatch [B, S, H, D]. Only the outermost call of a layer is noted (dispatch calls SDPA).
+    """
+
+    @functools.wraps(original)
+    def kernel(query, key, *args, **kwargs):
+        if tracer._capturing is not None and tracer._kernel_depth == 0 and "kernel" not in tracer._capture_slot:
+            mask = kwargs.get("attn_mask", args[1] if len(args) > 1 else None)
+            scale = kwargs.get("scale", args[4] if len(args) > 4 else None)
+            q, k = (query.transpose(1, 2), key.transpose(1, 2)) if layout == "bshd" else (query, key)
+            tracer._capture_slot["kernel"] = (q, k, mask, scale)
+        tracer._kernel_depth += 1
+        try:
+            return original(query, key, *args, **kwargs)
+        finally:
+            tracer._kernel_depth -= 1
+
+    kernel.__daam_original__ = original
+    return kernel
+
+
 class trace:
     """Trace DAAM maps of every image a pipeline generates inside the ``with`` block.
 
@@ -94,18 +151,28 @@ class trace:
     ...     out = pipe(["a dog and a cat", "a red car"], num_images_per_prompt=2, generator=g)
     >>> tc.results()[0].word_map("dog").mask(0.4)
 
-    ``keep_steps``, ``keep_layers`` and ``keep_heads`` keep per-step, per-layer and per-head
-    detail for ablations; by default only running sums per resolution are kept.
+    Capture-time selection (only what is selected is computed and kept):
+    ``layers`` (layer names, e.g. ``"up_blocks.0.attentions.1.transformer_blocks.0.attn2"``, or a
+    predicate on the name), ``steps`` (step indices from 0, or a predicate) and ``heads`` (head
+    indices, every layer). ``keep_steps``, ``keep_layers`` and ``keep_heads`` keep per-step,
+    per-layer and per-head detail for ablations; by default only running sums per resolution.
     """
 
-    def __init__(self, pipe, *, keep_steps: bool = False, keep_layers: bool = False, keep_heads: bool = False):
+    def __init__(self, pipe, *, keep_steps: bool = False, keep_layers: bool = False, keep_heads: bool = False,
+                 layers: Selector = None, steps: Selector = None, heads: Iterable[int] | None = None):
         self.pipe = pipe
         self.adapter = adapter_for(pipe)
         self.keep = DetailSpec(keep_steps, keep_layers, keep_heads)
+        self.layers = _frozen(layers)
+        self.steps = _frozen(steps)
+        self.heads = None if heads is None else sorted({int(h) for h in heads})
+        if self.heads is not None and (not self.heads or self.heads[0] < 0):
+            raise ValueError(f"heads must be non-negative head indices, got {heads!r}")
         self._calls: list[_Call] = []
         self._undo: list = []
         self._capturing = None
-        self._capture_slot: dict[str, torch.Tensor] = {}
+        self._kernel_depth = 0
+        self._capture_slot: dict[str, object] = {}
         self._entered = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -144,25 +211,65 @@ class trace:
         self._undo.append(
             (lambda: object.__setattr__(pipe, name, original)) if had_own else (lambda: pipe.__dict__.pop(name, None))
         )
+        probe = getattr(adapter, "install_size_probe", None)
+        if probe is not None:
+            self._undo.append(probe())
 
         handle = adapter.denoiser().register_forward_pre_hook(self._on_denoiser, with_kwargs=True)
         self._undo.append(handle.remove)
 
-        for layer_name, attn in adapter.cross_attention_layers().items():
+        all_layers = adapter.layers()
+        chosen = {n: spec for n, spec in all_layers.items() if _accepts(self.layers, n)}
+        if self.layers is not None and not callable(self.layers):
+            unknown = set(self.layers) - set(all_layers)
+            if unknown:
+                raise TraceError(f"unknown layers {sorted(unknown)}; layers that attend image to text: "
+                                 f"{', '.join(all_layers)}")
+        if not chosen:
+            raise TraceError(f"the layers predicate selects none of the {len(all_layers)} attention layers; "
+                             f"e.g. {', '.join(list(all_layers)[:3])}")
+        kernel_modules = set()
+        for layer_name, spec in chosen.items():
+            attn = spec.module
             inner = attn.processor
-            attn.set_processor(self._processor_for(inner, layer_name))
+            attn.set_processor(self._processor_for(inner, layer_name, spec))
             self._undo.append(functools.partial(attn.set_processor, inner))
             if not self._observes:
                 continue
-            for proj, key in ((attn.to_q, "q"), (attn.to_k, "k")):
-                h = proj.register_forward_hook(functools.partial(self._capture, attn, key))
-                self._undo.append(h.remove)
+            if spec.kind == "cross":
+                for proj, key in ((attn.to_q, "q"), (attn.to_k, "k")):
+                    h = proj.register_forward_hook(functools.partial(self._capture, attn, key))
+                    self._undo.append(h.remove)
+            else:
+                kernel_modules.add(type(inner).__module__)
+        if kernel_modules:
+            self._patch_kernels(kernel_modules)
+
+    def _patch_kernels(self, modules: set[str]) -> None:
+        """Wrap the attention kernels that joint-attention processors call (pass-through)."""
+        import torch.nn.functional as F
+
+        targets = [(F, "scaled_dot_product_attention", "bhsd")]
+        try:
+            from diffusers.models import attention_dispatch
+
+            targets.append((attention_dispatch, "dispatch_attention_fn", "bshd"))
+            for mod_name in sorted(modules):  # processors call the name their module imported
+                mod = sys.modules.get(mod_name)
+                if mod is not None and mod is not attention_dispatch and callable(getattr(mod, "dispatch_attention_fn", None)):
+                    targets.append((mod, "dispatch_attention_fn", "bshd"))
+        except ImportError:  # an older diffusers without the dispatch layer
+            pass
+        for owner, attr, layout in targets:
+            original = getattr(owner, attr)
+            setattr(owner, attr, _kernel_observer(original, layout, self))
+            self._undo.append(functools.partial(setattr, owner, attr, original))
 
     _observes = True  # subclasses that replace attention (daam.fix_layout) capture nothing
 
-    def _processor_for(self, inner, layer_name: str):
-        """The processor installed on a cross-attention layer: an observer wrapping its own."""
-        return _observer_class(type(inner))(inner, layer_name, self)
+    def _processor_for(self, inner, layer_name: str, spec: LayerSpec):
+        """The processor installed on a traced layer: an observer wrapping its own."""
+        return _observer_class(type(inner))(inner, layer_name, spec, self)
 
     def _uninstall(self) -> None:
         errors = []
@@ -173,6 +280,7 @@ class trace:
             except Exception as e:  # keep restoring the rest
                 errors.append(e)
         self._capture_slot.clear()
+        self._capturing = None
         if errors:
             raise TraceError(f"could not fully restore the pipeline: {errors[0]!r}")
 
@@ -182,13 +290,30 @@ class trace:
             self._capture_slot[key] = output
 
     def _begin_call(self, method, args, kwargs, result) -> None:
-        prompts, index, cond = self.adapter.read_encode_call(method, args, kwargs, result)
-        tokens = {}
-        if prompts is not None:
-            tok = self.adapter.tokenizer()
-            for p in dict.fromkeys(prompts):
-                tokens[p] = align(tok, p)
-        self._calls.append(_Call(prompts, index, cond.detach(), tokens, Accumulator(cond.shape[0], self.keep)))
+        enc: EncodeCall = self.adapter.read_encode_call(method, args, kwargs, result)
+        last = self._calls[-1] if self._calls else None
+        if self.adapter.separate_negative_call and last is not None and last.step < 0:
+            # a second encoding before denoising started: the negative prompt of true CFG
+            last.negatives.append(enc.cond.detach())
+            return
+        segments: dict[str, tuple[TokenSegment, ...]] = {}
+        columns = None
+        if enc.prompts is not None:
+            aligned = {p: [align(s.tokenizer, p, s.max_length, preprocess=s.preprocess,
+                                 encoder=f"the {s.name.upper()} text encoder") for s in enc.segments]
+                       for p in dict.fromkeys(enc.prompts)}
+            if self.adapter.trims_padding:
+                # keep each segment's positions up to the longest prompt's end token
+                lengths = [max(len(a[i].token_ids) for a in aligned.values()) for i in range(len(enc.segments))]
+                columns = torch.cat([torch.arange(s.offset, s.offset + n) for s, n in zip(enc.segments, lengths)])
+                starts = [sum(lengths[:i]) for i in range(len(lengths))]
+            else:
+                starts = [s.offset for s in enc.segments]
+            segments = {p: tuple(TokenSegment(s.name, start, tok) for s, start, tok in zip(enc.segments, starts, a))
+                        for p, a in aligned.items()}
+        take = getattr(self.adapter, "take_output_size", None)
+        self._calls.append(_Call(enc.prompts, enc.prompt_index, enc.cond.detach(), segments, columns,
+                                 Accumulator(enc.cond.shape[0], self.keep), take() if take else None))
 
     def _on_denoiser(self, module, args, kwargs):
         if not self._calls:
@@ -198,31 +323,56 @@ class trace:
         call.rows = None
         if ehs is None or not torch.is_tensor(ehs):
             return None
-        call.latent_hw = tuple(sample.shape[-2:])
-        f = self.adapter.vae_scale_factor()
-        call.image_size = (call.latent_hw[0] * f, call.latent_hw[1] * f)
-        call.rows = self._conditional_rows(ehs, call.cond)
+        rows = self._conditional_rows(ehs, call.cond, call.negatives)
+        if rows is None:
+            return None  # the negative prompt's separate call
+        timestep = kwargs.get("timestep", args[1] if len(args) > 1 else None)
+        if call.negatives and torch.is_tensor(timestep) and call.last_timestep is not None \
+                and timestep.shape == call.last_timestep.shape and torch.equal(timestep, call.last_timestep):
+            return None  # the negative call of this step, whose prompt encodes like the prompt
+        call.last_timestep = timestep.detach().clone() if torch.is_tensor(timestep) else None
+        call.latent_hw, call.image_size = self.adapter.latent_grid(args, kwargs, sample)
+        call.text_len = ehs.shape[1]
+        call.rows = rows
         call.step += 1
         call.acc.n_steps = call.step + 1
+        call.active = _accepts(self.steps, call.step)
         return None
 
     @staticmethod
-    def _conditional_rows(ehs: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    def _find_chunk(ehs: torch.Tensor, cond: torch.Tensor) -> torch.Tensor | None:
         n, b = cond.shape[0], ehs.shape[0]
-        if b % n == 0:
+        if b % n == 0 and cond.shape[1:] == ehs.shape[1:]:
             cond = cond.to(ehs.device, ehs.dtype)
             for c in range(b // n):
                 if torch.equal(ehs[c * n : (c + 1) * n], cond):
                     return torch.arange(c * n, (c + 1) * n, device=ehs.device)
+        return None
+
+    @staticmethod
+    def _conditional_rows(ehs: torch.Tensor, cond: torch.Tensor, negatives=()) -> torch.Tensor | None:
+        """Rows of ``ehs`` that hold ``cond``; None for a call of a separately encoded negative."""
+        rows = trace._find_chunk(ehs, cond)
+        if rows is not None:
+            return rows
+        if any(trace._find_chunk(ehs, neg) is not None for neg in negatives):
+            return None
+        n, b = cond.shape[0], ehs.shape[0]
         raise TraceError(
             f"cannot find the {n} conditional prompt embeddings in the denoiser's batch of {b}: "
             "the pipeline changed them after encoding, which daam.trace does not support"
         )
 
-    def _observe(self, name, attn, hidden_states, ehs, attention_mask) -> None:
-        if not self._calls or self._calls[-1].rows is None:
-            return
+    def _current(self) -> _Call | None:
+        if not self._calls:
+            return None
         call = self._calls[-1]
+        return call if call.rows is not None and call.active else None
+
+    def _observe_cross(self, name, attn, hidden_states, ehs, attention_mask) -> None:
+        call = self._current()
+        if call is None:
+            return
         rows = call.rows
         with torch.no_grad():
             q = self._capture_slot.get("q")
@@ -244,9 +394,49 @@ class trace:
             else:
                 k = k[rows]
             mask = attention_mask[rows] if attention_mask is not None else None
-            probs = self.adapter.attention_probs(attn, q, k, mask)
-            res = layer_resolution(probs.shape[2], call.latent_hw)
-            call.acc.add(name, call.step, probs, res)
+            probs = cross_attention_probs(attn, q, k, mask, self.heads)
+            if call.columns is not None:
+                probs = probs[..., call.columns.to(probs.device)]
+            self._add(call, name, probs)
+
+    def _observe_kernel(self, name: str, spec: LayerSpec, attn) -> None:
+        call = self._current()
+        if call is None:
+            return
+        captured = self._capture_slot.get("kernel")
+        if captured is None:
+            raise TraceError(
+                f"layer {name}: its processor {type(attn.processor.inner).__name__} computed attention without "
+                "torch's scaled_dot_product_attention or diffusers' dispatch_attention_fn, where daam.trace reads "
+                "q and k of joint attention; use the model's default processor")
+        q, k, mask, scale = captured
+        rows = call.rows
+        with torch.no_grad():
+            batch = q.shape[0]
+            q, k = q[rows], k[rows]
+            if mask is not None and mask.ndim >= 3 and mask.shape[0] == batch:
+                mask = mask[rows]
+            if k.shape[1] != q.shape[1]:  # grouped-query attention: kv heads shared by query heads
+                k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)
+            if self.heads is not None:
+                q, k = q[:, self.heads], k[:, self.heads]
+                if mask is not None and mask.ndim == 4 and mask.shape[1] > 1:
+                    mask = mask[:, self.heads]
+            t, sq = call.text_len, q.shape[2]
+            cols = call.columns.to(q.device) if call.columns is not None else torch.arange(t, device=q.device)
+            if spec.kind == "cross":
+                image_q = slice(None)
+            elif spec.text_first:
+                image_q = slice(t, sq)
+            else:
+                image_q, cols = slice(0, sq - t), cols + (sq - t)
+            probs = kernel_text_probs(q, k, image_q, cols, scale, mask)
+            self._add(call, name, probs)
+
+    @staticmethod
+    def _add(call: _Call, name: str, probs: torch.Tensor) -> None:
+        res = layer_resolution(probs.shape[2], call.latent_hw)
+        call.acc.add(name, call.step, probs, res)
 
     # -- results --------------------------------------------------------------------------
     def results(self) -> list[GenerationMaps]:
@@ -257,18 +447,21 @@ class trace:
                 continue  # encoded but never denoised (an exception before the first step)
             for i in range(call.acc.n_images):
                 prompt = call.prompts[i] if call.prompts else None
+                segs = call.segments.get(prompt, ()) if prompt is not None else ()
                 out.append(
                     GenerationMaps(
                         prompt=prompt,
                         image_index=i,
                         prompt_index=call.prompt_index[i],
-                        image_size=call.image_size,
-                        tokens=call.tokens.get(prompt) if prompt is not None else None,
+                        image_size=call.output_size or call.image_size,
+                        tokens=segs[0].tokens if segs else None,
                         sums={r: t[i].detach().float().cpu() for r, t in call.acc.sums.items()},
                         layer_resolutions=dict(call.acc.layer_resolutions),
                         n_steps=call.acc.n_steps,
                         detail={k: t[i].detach().float().cpu() for k, t in call.acc.detail.items()},
                         detail_heads=self.keep.heads,
+                        segments=segs if self.adapter.trims_padding else (),
+                        generated_size=call.image_size if call.output_size else None,
                     )
                 )
         return out
@@ -276,3 +469,11 @@ class trace:
     def state_nbytes(self) -> int:
         """Bytes held by the running state of all traced calls."""
         return sum(c.acc.nbytes() for c in self._calls)
+
+
+def _frozen(selector):
+    if selector is None or callable(selector):
+        return selector
+    if isinstance(selector, (str, int)):
+        selector = [selector]
+    return frozenset(selector)

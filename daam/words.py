@@ -67,6 +67,19 @@ class PromptTokens:
         )
 
 
+@dataclass(frozen=True)
+class TokenSegment:
+    """One text encoder's tokens of a prompt and where they sit among the stored map columns.
+
+    SD3 conditions on 77 CLIP positions then its T5 tokens: two segments. A word's map sums its
+    tokens in every segment that carries it.
+    """
+
+    name: str  # "clip", "t5", ...
+    start: int  # stored column of the segment's token 0
+    tokens: PromptTokens
+
+
 def split_words(prompt: str) -> list[tuple[str, int, int]]:
     return [(m.group(), m.start(), m.end()) for m in WORD_PATTERN.finditer(prompt)]
 
@@ -90,26 +103,57 @@ def _offsets_from_tokens(tokenizer, prompt: str, ids: list[int]) -> list[tuple[i
     return spans
 
 
-def align(tokenizer, prompt: str, max_length: int | None = None, warn: bool = True) -> PromptTokens:
+def _char_map(seen: str, prompt: str) -> list[int | None]:
+    """For each character of ``seen`` (the text an encoder saw), its position in ``prompt``."""
+    if seen == prompt:
+        return list(range(len(prompt)))
+    from difflib import SequenceMatcher
+
+    out: list[int | None] = [None] * len(seen)
+    blocks = SequenceMatcher(None, seen.lower(), prompt.lower(), autojunk=False).get_matching_blocks()
+    for a, b, n in blocks:
+        for i in range(n):
+            out[a + i] = b + i
+    return out
+
+
+def _map_spans(spans, seen: str, prompt: str):
+    """Token spans in ``seen`` -> spans in ``prompt`` (empty where no character matches)."""
+    where = _char_map(seen, prompt)
+    mapped = []
+    for s, e in spans:
+        pos = [where[i] for i in range(s, min(e, len(where))) if where[i] is not None]
+        mapped.append((min(pos), max(pos) + 1) if pos else (0, 0))
+    return mapped
+
+
+def align(tokenizer, prompt: str, max_length: int | None = None, warn: bool = True,
+          preprocess=None, encoder: str = "the text encoder") -> PromptTokens:
     """Tokenize ``prompt`` as a diffusers pipeline does and map words to token positions.
 
     ``max_length`` defaults to the tokenizer's ``model_max_length`` (77 for CLIP). Tokens past the
     limit are dropped, as the pipeline drops them, with a warning that names the cut text.
+    ``preprocess`` is the pipeline's own text preprocessing (PixArt lowercases and cleans
+    captions): the encoder's tokens are aligned back to the user's words by characters.
     """
     limit = max_length or int(getattr(tokenizer, "model_max_length", 77))
     if limit > 100_000:  # tokenizers without a limit report a huge sentinel
         limit = 77
+    text_seen = preprocess(prompt) if preprocess is not None else prompt
     try:
-        enc = tokenizer(prompt, add_special_tokens=True, truncation=False, return_offsets_mapping=True)
+        enc = tokenizer(text_seen, add_special_tokens=True, truncation=False, return_offsets_mapping=True)
         ids = list(enc["input_ids"])
         spans = [tuple(s) for s in enc["offset_mapping"]]
     except (NotImplementedError, TypeError, ValueError):
-        ids = list(tokenizer(prompt, add_special_tokens=True, truncation=False)["input_ids"])
-        spans = _offsets_from_tokens(tokenizer, prompt, ids)
+        ids = list(tokenizer(text_seen, add_special_tokens=True, truncation=False)["input_ids"])
+        spans = _offsets_from_tokens(tokenizer, text_seen, ids)
+    if text_seen != prompt:
+        spans = _map_spans(spans, text_seen, prompt)
     special = set(getattr(tokenizer, "all_special_ids", []))
     cut_at = None
     if len(ids) > limit:
         content = [i for i in range(len(ids)) if ids[i] not in special]
+        n_total = len(ids)
         kept_content = limit - (len(ids) - len(content))  # room left beside start/end tokens
         first_cut = content[kept_content]
         cut_at = spans[first_cut][0]
@@ -117,8 +161,8 @@ def align(tokenizer, prompt: str, max_length: int | None = None, warn: bool = Tr
         spans = spans[:first_cut] + [(0, 0)] * (len(ids) - first_cut)
         if warn:
             warnings.warn(
-                f"prompt is {len(content) + 2} tokens, over the text encoder's limit of {limit}: "
-                f"the pipeline ignores {prompt[cut_at:]!r}; maps cover the kept tokens only",
+                f"prompt is {n_total} tokens, over "
+                f"{encoder}'s limit of {limit}: {encoder} ignores {prompt[cut_at:]!r}; maps cover the kept tokens only",
                 stacklevel=3,
             )
     words, cut, seen = [], [], {}

@@ -1,0 +1,117 @@
+"""Tiny diffusion-transformer pipelines (SD3/3.5, FLUX.1, PixArt-Sigma) built from configs.
+
+Shapes follow diffusers' own ``get_dummy_components``; every tokenizer is built offline (CLIP BPE
+from the merges file open_clip ships, a T5-style SentencePiece Unigram trained here with the
+``tokenizers`` library), then each pipeline is saved with ``save_pretrained`` and reloaded from
+that folder like a user's weights.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from tests.pipelines import tiny_vae
+
+T5_CORPUS = (
+    "a an the dog cat and on sofa red car photo of giraffe zebra ice cream blue green yellow big small "
+    "sitting standing next to with in field street table man woman person bowl banana apple horse bird "
+    "circle square triangle star heart sky grass tree house boat train bench clock pizza cake"
+).split()
+
+
+def build_t5_tokenizer(path: Path) -> Path:
+    """A SentencePiece Unigram tokenizer in T5's conventions ("▁" word starts, </s> appended)."""
+    from tokenizers import SentencePieceUnigramTokenizer
+    from tokenizers.processors import TemplateProcessing
+    from transformers import T5TokenizerFast
+
+    words = T5_CORPUS
+    corpus = [" ".join(words[i:] + words[:i]) for i in range(len(words))] * 4
+    sp = SentencePieceUnigramTokenizer()
+    sp.train_from_iterator(corpus, vocab_size=200, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>",
+                           show_progress=False)
+    sp.post_processor = TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
+                                           special_tokens=[("</s>", sp.token_to_id("</s>"))])
+    tok = T5TokenizerFast(tokenizer_object=sp._tokenizer, eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
+                          extra_ids=0, model_max_length=512)
+    tok.save_pretrained(path)
+    return path
+
+
+def tiny_t5(vocab: int, d_model: int = 32):
+    from transformers import T5Config, T5EncoderModel
+
+    return T5EncoderModel(T5Config(vocab_size=vocab, d_model=d_model, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+                                   relative_attention_num_buckets=8, decoder_start_token_id=0, pad_token_id=0,
+                                   eos_token_id=1))
+
+
+def _clip(hidden: int, projection: bool):
+    from tests.pipelines import tiny_text_encoder
+
+    return tiny_text_encoder(hidden, with_projection=projection)
+
+
+def _flow_vae():
+    vae = tiny_vae()
+    vae.register_to_config(shift_factor=0.0)  # SD3 and FLUX shift latents; 0 keeps the tiny VAE's range
+    return vae
+
+
+def build_sd3(path: Path, clip_dir: Path, t5_dir: Path, dual: bool = False) -> Path:
+    """SD3 (``dual=True``: SD3.5's dual attention in block 0, qk RMS norm)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel, StableDiffusion3Pipeline
+    from transformers import CLIPTokenizer, T5TokenizerFast
+
+    torch.manual_seed(0)
+    t5_tok = T5TokenizerFast.from_pretrained(t5_dir)
+    transformer = SD3Transformer2DModel(
+        sample_size=16, patch_size=2, in_channels=4, num_layers=2, attention_head_dim=8, num_attention_heads=4,
+        caption_projection_dim=32, joint_attention_dim=32, pooled_projection_dim=32, out_channels=4,
+        pos_embed_max_size=32, dual_attention_layers=(0,) if dual else (), qk_norm="rms_norm" if dual else None,
+    )
+    clip_tok = CLIPTokenizer.from_pretrained(clip_dir)
+    pipe = StableDiffusion3Pipeline(
+        transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(), vae=_flow_vae(),
+        text_encoder=_clip(16, True), tokenizer=clip_tok, text_encoder_2=_clip(16, True), tokenizer_2=clip_tok,
+        text_encoder_3=tiny_t5(len(t5_tok)), tokenizer_3=t5_tok,
+    )
+    pipe.save_pretrained(path)
+    return path
+
+
+def build_flux(path: Path, clip_dir: Path, t5_dir: Path) -> Path:
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from transformers import CLIPTokenizer, T5TokenizerFast
+
+    torch.manual_seed(0)
+    t5_tok = T5TokenizerFast.from_pretrained(t5_dir)
+    transformer = FluxTransformer2DModel(
+        patch_size=1, in_channels=16, num_layers=2, num_single_layers=2, attention_head_dim=16,
+        num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32, axes_dims_rope=(4, 6, 6),
+    )
+    pipe = FluxPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(), vae=_flow_vae(), text_encoder=_clip(32, False),
+        tokenizer=CLIPTokenizer.from_pretrained(clip_dir), text_encoder_2=tiny_t5(len(t5_tok)), tokenizer_2=t5_tok,
+        transformer=transformer,
+    )
+    pipe.save_pretrained(path)
+    return path
+
+
+def build_pixart(path: Path, t5_dir: Path) -> Path:
+    from diffusers import DPMSolverMultistepScheduler, PixArtSigmaPipeline, PixArtTransformer2DModel
+    from transformers import T5TokenizerFast
+
+    torch.manual_seed(0)
+    t5_tok = T5TokenizerFast.from_pretrained(t5_dir)
+    transformer = PixArtTransformer2DModel(
+        sample_size=32, num_layers=2, patch_size=2, attention_head_dim=8, num_attention_heads=3, caption_channels=32,
+        in_channels=4, cross_attention_dim=24, out_channels=8, attention_bias=True, activation_fn="gelu-approximate",
+        num_embeds_ada_norm=1000, norm_type="ada_norm_single", norm_elementwise_affine=False, norm_eps=1e-6,
+    )
+    pipe = PixArtSigmaPipeline(tokenizer=t5_tok, text_encoder=tiny_t5(len(t5_tok)), vae=tiny_vae(),
+                               transformer=transformer, scheduler=DPMSolverMultistepScheduler())
+    pipe.save_pretrained(path)
+    return path
