@@ -155,6 +155,10 @@ def _run(args) -> int:
                 else dict(steps=30, guidance=7.5, height=512, width=512, batch_size=1, scheduler="dpm"))
     pick = lambda name: getattr(args, name) if getattr(args, name) is not None else defaults[name]  # noqa: E731
     scheduler = pick("scheduler")
+    if args.scheduler is None and not toy:
+        from benchmark.models import default_scheduler
+
+        scheduler = default_scheduler(str(model)) or "model"
     config = RunConfig(split=args.split, model=str(model), steps=pick("steps"),
                        scheduler=None if scheduler == "model" else scheduler,
                        guidance=pick("guidance"), height=pick("height"), width=pick("width"), limit=args.limit,

@@ -16,6 +16,28 @@ SCHEDULERS = {
 PAPER_MODEL = "stabilityai/stable-diffusion-2-base"
 
 
+def _scheduler_class(model: str) -> str | None:
+    """The scheduler class a pipeline folder (or cached hub snapshot) ships, from model_index.json."""
+    try:
+        import diffusers
+
+        entry = diffusers.DiffusionPipeline.load_config(model, local_files_only=True).get("scheduler")
+    except Exception:
+        return None
+    return entry[1] if isinstance(entry, (list, tuple)) and len(entry) == 2 else None
+
+
+def is_flow_matching(model: str) -> bool:
+    """Flow-matching pipelines (SD3, FLUX, ...) sample with their own scheduler only."""
+    name = _scheduler_class(model)
+    return bool(name) and name.startswith("FlowMatch")
+
+
+def default_scheduler(model: str) -> str | None:
+    """The paper's DPM solver for DDPM-trained UNets; the model's own scheduler for flow matching."""
+    return None if is_flow_matching(model) else "dpm"
+
+
 class ModelLoadError(RuntimeError):
     pass
 
@@ -48,6 +70,9 @@ def load_pipeline(model: str, scheduler: str | None = "dpm", device: str = "auto
     except (OSError, ValueError, EnvironmentError) as e:
         where = "the folder" if local else "the Hugging Face cache or hub"
         raise ModelLoadError(f"cannot load model {model!r} from {where}: {str(e).splitlines()[0]}") from None
+    if scheduler is not None and type(pipe.scheduler).__name__.startswith("FlowMatch"):
+        raise ModelLoadError(f"scheduler {scheduler!r} is for DDPM-trained pipelines; {type(pipe).__name__} samples "
+                             f"with its own {type(pipe.scheduler).__name__}: use --scheduler model")
     if scheduler is not None:
         cls = getattr(diffusers, SCHEDULERS[scheduler])
         pipe.scheduler = cls.from_config(pipe.scheduler.config)

@@ -43,3 +43,23 @@ def sd_pipe(sd_path):
     from tests.pipelines import load
 
     return load("StableDiffusionPipeline", sd_path)
+
+
+@pytest.fixture(scope="session")
+def t5_dir(tmp_path_factory):
+    from tests.dit_pipelines import build_t5_tokenizer
+
+    return build_t5_tokenizer(tmp_path_factory.mktemp("t5-tokenizer"))
+
+
+@pytest.fixture(scope="session")
+def dit_paths(tmp_path_factory, clip_tokenizer_dir, t5_dir):
+    from tests import dit_pipelines as b
+
+    root = tmp_path_factory.mktemp("dit")
+    return {  # tests/dit_pipelines.py: SD3, SD3.5 (dual attention), FLUX.1, PixArt-Sigma
+        "sd3": b.build_sd3(root / "sd3", clip_tokenizer_dir, t5_dir),
+        "sd35": b.build_sd3(root / "sd35", clip_tokenizer_dir, t5_dir, dual=True),
+        "flux": b.build_flux(root / "flux", clip_tokenizer_dir, t5_dir),
+        "pixart": b.build_pixart(root / "pixart", t5_dir),
+    }

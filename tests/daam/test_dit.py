@@ -28,26 +28,6 @@ SIZE = {"sd3": 64, "sd35": 64, "flux": 64, "pixart": 64}
 
 
 @pytest.fixture(scope="session")
-def t5_dir(tmp_path_factory):
-    from tests.dit_pipelines import build_t5_tokenizer
-
-    return build_t5_tokenizer(tmp_path_factory.mktemp("t5-tokenizer"))
-
-
-@pytest.fixture(scope="session")
-def dit_paths(tmp_path_factory, clip_tokenizer_dir, t5_dir):
-    from tests import dit_pipelines as b
-
-    root = tmp_path_factory.mktemp("dit")
-    return {
-        "sd3": b.build_sd3(root / "sd3", clip_tokenizer_dir, t5_dir),
-        "sd35": b.build_sd3(root / "sd35", clip_tokenizer_dir, t5_dir, dual=True),
-        "flux": b.build_flux(root / "flux", clip_tokenizer_dir, t5_dir),
-        "pixart": b.build_pixart(root / "pixart", t5_dir),
-    }
-
-
-@pytest.fixture(scope="session")
 def dit_pipes(dit_paths):
     return {name: load(FAMILIES[name][0], path) for name, path in dit_paths.items()}
 

@@ -1,0 +1,37 @@
+"""`bench run --model PATH` on diffusion-transformer pipelines: the model's own flow-matching scheduler."""
+import pytest
+
+import daam
+import db
+from benchmark.cli import main
+
+
+@pytest.mark.parametrize("family", ["flux", "sd3", "pixart"])
+def test_bench_run_on_a_dit_folder(tmp_path, dit_paths, family, capsys):
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("a dog and a cat\na red car\n")
+    ws = tmp_path / "ws"
+    code = main(["run", "--prompts", str(prompts), "--split", "prompts", "--model", str(dit_paths[family]),
+                 "--steps", "2", "--height", "64", "--width", "64", "--workspace", str(ws), "--no-report",
+                 "--threads", "1"])
+    assert code == 0, capsys.readouterr().err
+    store = db.connect(None, workspace=ws)
+    (run,) = store.runs()
+    # flow matching (SD3, FLUX) samples with the model's own scheduler; PixArt is DDPM-trained
+    assert run.settings["scheduler"] == ("dpm" if family == "pixart" else None)
+    gens = store.generations(run.id)
+    assert len(gens) == 2 and all(g.status == "done" for g in gens)
+    maps = store.word_maps(gens[0].id)
+    gm = daam.load(ws / maps[0].path)
+    assert gm.word_map(maps[0].word, maps[0].occurrence).soft.shape == (64, 64)
+    assert gm.encoders == (["clip", "t5"] if family == "sd3" else ["t5"])
+
+
+def test_a_unet_scheduler_on_a_flow_matching_model_is_a_one_line_error(tmp_path, dit_paths, capsys):
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("a dog\n")
+    code = main(["run", "--prompts", str(prompts), "--split", "prompts", "--model", str(dit_paths["flux"]),
+                 "--scheduler", "dpm", "--steps", "2", "--height", "64", "--width", "64",
+                 "--workspace", str(tmp_path / "ws"), "--no-report", "--threads", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and "use --scheduler model" in err[-1] and "Traceback" not in "\n".join(err)
