@@ -53,10 +53,16 @@ def _clip(hidden: int, projection: bool):
     return tiny_text_encoder(hidden, with_projection=projection)
 
 
-def _flow_vae():
-    vae = tiny_vae()
-    vae.register_to_config(shift_factor=0.0)  # SD3 and FLUX shift latents; 0 keeps the tiny VAE's range
-    return vae
+def _flow_vae(latent_channels: int = 4):
+    from diffusers import AutoencoderKL
+
+    # SD3 and FLUX shift latents (shift_factor 0 keeps the tiny VAE's range); SD3's inpainting
+    # pipeline insists on its 16 latent channels
+    return AutoencoderKL(
+        block_out_channels=(32, 32, 32, 32), in_channels=3, out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=latent_channels, norm_num_groups=16, sample_size=64, shift_factor=0.0,
+    )
 
 
 def build_sd3(path: Path, clip_dir: Path, t5_dir: Path, dual: bool = False) -> Path:
@@ -67,13 +73,13 @@ def build_sd3(path: Path, clip_dir: Path, t5_dir: Path, dual: bool = False) -> P
     torch.manual_seed(0)
     t5_tok = T5TokenizerFast.from_pretrained(t5_dir)
     transformer = SD3Transformer2DModel(
-        sample_size=16, patch_size=2, in_channels=4, num_layers=2, attention_head_dim=8, num_attention_heads=4,
-        caption_projection_dim=32, joint_attention_dim=32, pooled_projection_dim=32, out_channels=4,
+        sample_size=16, patch_size=2, in_channels=16, num_layers=2, attention_head_dim=8, num_attention_heads=4,
+        caption_projection_dim=32, joint_attention_dim=32, pooled_projection_dim=32, out_channels=16,
         pos_embed_max_size=32, dual_attention_layers=(0,) if dual else (), qk_norm="rms_norm" if dual else None,
     )
     clip_tok = CLIPTokenizer.from_pretrained(clip_dir)
     pipe = StableDiffusion3Pipeline(
-        transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(), vae=_flow_vae(),
+        transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(), vae=_flow_vae(16),
         text_encoder=_clip(16, True), tokenizer=clip_tok, text_encoder_2=_clip(16, True), tokenizer_2=clip_tok,
         text_encoder_3=tiny_t5(len(t5_tok)), tokenizer_3=t5_tok,
     )

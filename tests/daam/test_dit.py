@@ -279,3 +279,30 @@ def test_maps_of_a_dit_save_and_load(dit_pipes, tmp_path):
     assert back.encoders == ["clip", "t5"]
     assert torch.equal(back.word_map("dog").raw, r.word_map("dog").raw)
     assert torch.equal(back.word_map("dog", encoder="t5").raw, r.word_map("dog", encoder="t5").raw)
+
+
+@pytest.mark.parametrize("family, variant", [
+    ("sd3", "StableDiffusion3Img2ImgPipeline"), ("sd3", "StableDiffusion3InpaintPipeline"),
+    ("flux", "FluxImg2ImgPipeline"), ("flux", "FluxInpaintPipeline"),
+])
+def test_img2img_and_inpaint_variants(dit_pipes, family, variant):
+    import diffusers
+    from PIL import Image
+
+    base = dit_pipes[family]
+    pipe = getattr(diffusers, variant)(**base.components)
+    pipe.set_progress_bar_config(disable=True)
+    size = SIZE[family]
+    image = Image.fromarray((np.random.default_rng(0).random((size, size, 3)) * 255).astype(np.uint8))
+    kw = _kw(family, num_inference_steps=4, image=image, strength=0.75)
+    if "Inpaint" in variant:
+        mask = np.zeros((size, size), np.uint8)
+        mask[: size // 2] = 255
+        kw["mask_image"] = Image.fromarray(mask)
+    ref = pipe("a dog on a sofa", generator=_gen(0), **kw).images
+    with daam.trace(pipe) as tc:
+        out = pipe("a dog on a sofa", generator=_gen(0), **kw).images
+    assert np.array_equal(ref, out)
+    (r,) = tc.results()
+    assert r.n_steps == 3  # strength 0.75 of 4 steps
+    assert r.word_map("dog").soft.shape == (size, size)
