@@ -374,7 +374,7 @@ def cross_attention_probs(attn, query, key, attention_mask=None, heads=None) -> 
     return scores.softmax(-1)
 
 
-_CHUNK_ELEMENTS = 1 << 24  # scores held at once (64 MiB of float32)
+_CHUNK_ELEMENTS = 1 << 22  # scores held at once (16 MiB of float32; small chunks stay in cache)
 
 
 def kernel_text_probs(q, k, image_q: slice, text_cols: torch.Tensor, scale=None, attn_mask=None) -> torch.Tensor:
@@ -383,31 +383,28 @@ def kernel_text_probs(q, k, image_q: slice, text_cols: torch.Tensor, scale=None,
     ``q``/``k`` are ``[batch, heads, seq, dim]`` exactly as the attention kernel received them;
     the softmax runs over all keys (joint attention: image and text keys together), and only
     ``text_cols`` of it are returned: ``[batch, heads, image queries, len(text_cols)]``, float32.
-    Queries are processed in chunks, so memory stays bounded at 4096 image tokens.
+    Queries go in chunks, so memory stays bounded at 4096 image tokens; a fused softmax per
+    chunk measured faster on CPU than logsumexp-then-exp of the kept columns.
     """
     scale = (q.shape[-1] ** -0.5) if scale is None else scale
-    qi = q[:, :, image_q]
+    qi = q[:, :, image_q].float() * scale
     b, h, n, _ = qi.shape
-    sk = k.shape[2]
-    kf = k.float()
+    kt = k.float().transpose(-1, -2)
+    text_cols = text_cols.to(q.device)
     mask = None
     if attn_mask is not None:
         mask = attn_mask
         while mask.ndim < 4:
             mask = mask.unsqueeze(0)
-        mask = mask[:, :, image_q] if mask.shape[2] == q.shape[2] else mask
+        if mask.shape[2] == q.shape[2]:
+            mask = mask[:, :, image_q]
+        if mask.dtype == torch.bool:
+            mask = torch.zeros(mask.shape, dtype=torch.float32, device=mask.device).masked_fill(~mask, float("-inf"))
     out = torch.empty(b, h, n, len(text_cols), dtype=torch.float32, device=q.device)
-    text_cols = text_cols.to(q.device)
-    step = max(1, _CHUNK_ELEMENTS // max(1, b * h * sk))
+    step = max(1, _CHUNK_ELEMENTS // max(1, b * h * k.shape[2]))
     for s in range(0, n, step):
-        qc = qi[:, :, s : s + step].float()
-        scores = torch.matmul(qc, kf.transpose(-1, -2)) * scale
+        scores = torch.matmul(qi[:, :, s : s + step], kt)
         if mask is not None:
-            m = mask[:, :, s : s + step] if mask.shape[2] != 1 else mask
-            if m.dtype == torch.bool:
-                scores = scores.masked_fill(~m, float("-inf"))
-            else:
-                scores = scores + m.float()
-        lse = torch.logsumexp(scores, dim=-1, keepdim=True)
-        out[:, :, s : s + step] = (scores[..., text_cols] - lse).exp()
+            scores = scores + (mask[:, :, s : s + step] if mask.shape[2] != 1 else mask).float()
+        out[:, :, s : s + step] = scores.softmax(-1)[..., text_cols]
     return out
