@@ -6,7 +6,7 @@ returns per-word maps. It knows nothing of the benchmark, the database or the CL
 from daam.adapters import UnsupportedPipelineError, supported_pipelines
 from daam.maps import TAUS, GenerationMaps, WordMap, overlay
 from daam.inject import fix_layout
-from daam.trace import TraceError, trace
+from daam.trace import TraceError, attention_layers, trace
 from daam.words import PromptTokens, TokenSegment, Word, WordNotFoundError, align
 
 __version__ = "0.1.0"
@@ -15,4 +15,5 @@ load = GenerationMaps.load
 __all__ = [
     "trace", "fix_layout", "GenerationMaps", "WordMap", "TAUS", "overlay", "load", "align", "PromptTokens", "Word",
     "WordNotFoundError", "UnsupportedPipelineError", "TraceError", "TokenSegment", "supported_pipelines",
+    "attention_layers",
 ]

@@ -477,3 +477,9 @@ def _frozen(selector):
     if isinstance(selector, (str, int)):
         selector = [selector]
     return frozenset(selector)
+
+
+def attention_layers(pipe) -> dict[str, str]:
+    """Names of the layers ``daam.trace`` observes in ``pipe`` and their kind ("cross", "joint",
+    "single"): the names ``daam.trace(pipe, layers=...)`` accepts."""
+    return {name: spec.kind for name, spec in adapter_for(pipe).layers().items()}

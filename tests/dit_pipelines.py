@@ -11,33 +11,8 @@ from pathlib import Path
 
 import torch
 
+from benchmark.toy.tokenizer import build_t5_tokenizer  # noqa: F401  (re-exported for the fixtures)
 from tests.pipelines import tiny_vae
-
-T5_CORPUS = (
-    "a an the dog cat and on sofa red car photo of giraffe zebra ice cream blue green yellow big small "
-    "sitting standing next to with in field street table man woman person bowl banana apple horse bird "
-    "circle square triangle star heart sky grass tree house boat train bench clock pizza cake"
-).split()
-
-
-def build_t5_tokenizer(path: Path) -> Path:
-    """A SentencePiece Unigram tokenizer in T5's conventions ("▁" word starts, </s> appended)."""
-    from tokenizers import SentencePieceUnigramTokenizer
-    from tokenizers.processors import TemplateProcessing
-    from transformers import T5TokenizerFast
-
-    words = T5_CORPUS
-    corpus = [" ".join(words[i:] + words[:i]) for i in range(len(words))] * 4
-    sp = SentencePieceUnigramTokenizer()
-    sp.train_from_iterator(corpus, vocab_size=200, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>",
-                           show_progress=False)
-    sp.post_processor = TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
-                                           special_tokens=[("</s>", sp.token_to_id("</s>"))])
-    tok = T5TokenizerFast(tokenizer_object=sp._tokenizer, eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
-                          extra_ids=0, model_max_length=512)
-    tok.save_pretrained(path)
-    return path
-
 
 def tiny_t5(vocab: int, d_model: int = 32):
     from transformers import T5Config, T5EncoderModel

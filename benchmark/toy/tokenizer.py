@@ -1,4 +1,4 @@
-"""The real CLIP BPE tokenizer, built offline.
+"""The real CLIP BPE tokenizer, built offline (and a small T5-style one for tests and benchmarks).
 
 Stable Diffusion's tokenizer (openai/clip-vit-large-patch14) is byte-level BPE over 49,408
 entries. The hub is out of reach here, but ``open_clip_torch`` ships the same merges file
@@ -76,3 +76,29 @@ def build_clip_tokenizer(out_dir: str | Path, pad_token: str = "<|endoftext|>"):
     tok.model_max_length = 77
     tok.save_pretrained(out)
     return tok
+
+
+T5_CORPUS = (
+    "a an the dog cat and on sofa red car photo of giraffe zebra ice cream blue green yellow big small "
+    "sitting standing next to with in field street table man woman person bowl banana apple horse bird "
+    "circle square triangle star heart sky grass tree house boat train bench clock pizza cake"
+).split()
+
+
+def build_t5_tokenizer(path: str | Path) -> Path:
+    """A SentencePiece Unigram tokenizer in T5's conventions ("▁" word starts, </s> appended)."""
+    from tokenizers import SentencePieceUnigramTokenizer
+    from tokenizers.processors import TemplateProcessing
+    from transformers import T5TokenizerFast
+
+    words = T5_CORPUS
+    corpus = [" ".join(words[i:] + words[:i]) for i in range(len(words))] * 4
+    sp = SentencePieceUnigramTokenizer()
+    sp.train_from_iterator(corpus, vocab_size=200, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>",
+                           show_progress=False)
+    sp.post_processor = TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
+                                           special_tokens=[("</s>", sp.token_to_id("</s>"))])
+    tok = T5TokenizerFast(tokenizer_object=sp._tokenizer, eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
+                          extra_ids=0, model_max_length=512)
+    tok.save_pretrained(path)
+    return path

@@ -215,6 +215,9 @@ def test_capture_time_selection(dit_pipes):
     with daam.trace(pipe, layers=[layer], steps=[1], heads=[1]) as sel:
         pipe("a dog and a cat", generator=_gen(0), **_kw("flux"))
     f, s = full.results()[0], sel.results()[0]
+    assert daam.attention_layers(pipe) == {
+        "transformer_blocks.0.attn": "joint", "transformer_blocks.1.attn": "joint",
+        "single_transformer_blocks.0.attn": "single", "single_transformer_blocks.1.attn": "single"}
     assert list(s.layer_resolutions) == [layer]
     torch.testing.assert_close(s.word_map("dog").raw, f.word_map("dog", layers=[layer], steps=[1], heads=[1]).raw)
     with pytest.raises(daam.TraceError, match="unknown layers"):
