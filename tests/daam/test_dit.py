@@ -309,3 +309,25 @@ def test_img2img_and_inpaint_variants(dit_pipes, family, variant):
     (r,) = tc.results()
     assert r.n_steps == 3  # strength 0.75 of 4 steps
     assert r.word_map("dog").soft.shape == (size, size)
+
+
+@pytest.mark.parametrize("n_cols", [5, 40])  # within one head's width (fused kernel) and beyond (explicit)
+@pytest.mark.parametrize("mask_kind", [None, "bool", "float"])
+def test_kernel_text_probs_equals_the_explicit_joint_softmax(n_cols, mask_kind):
+    from daam.adapters import kernel_text_probs
+
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(2, 3, 50, 16, generator=g), torch.randn(2, 3, 50, 16, generator=g)
+    mask = None
+    if mask_kind == "bool":
+        mask = torch.rand(2, 1, 1, 50, generator=g) > 0.2
+        mask[..., :10] = True
+    elif mask_kind == "float":
+        mask = torch.randn(2, 1, 50, 50, generator=g)
+    cols = torch.arange(n_cols) if n_cols < 10 else torch.cat([torch.arange(5), torch.arange(10, 45)])
+    scores = q @ k.transpose(-1, -2) * 0.3
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+    expect = scores.softmax(-1)[:, :, 10:][..., cols]
+    got = kernel_text_probs(q, k, slice(10, 50), cols, scale=0.3, attn_mask=mask)
+    torch.testing.assert_close(got, expect, atol=1e-6, rtol=1e-5)
