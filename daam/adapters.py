@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import torch
@@ -35,6 +35,14 @@ class LayerSpec:
     module: torch.nn.Module
     kind: str  # "cross", "joint" or "single"
     text_first: bool = False  # joint/single: text tokens precede image tokens in the sequence
+    # where q and k are read: the layer's to_q/to_k ("projections") or the attention kernel's
+    # inputs ("kernel", after any q/k norm and RoPE); default: projections for cross-attention,
+    # the kernel for joint and single layers
+    capture: str | None = None
+
+    @property
+    def reads(self) -> str:
+        return self.capture or ("projections" if self.kind == "cross" else "kernel")
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,20 @@ class TextSegment:
     offset: int  # position of the segment's first token in the text sequence
     max_length: int  # tokens the pipeline keeps for this encoder
     preprocess: Callable[[str], str] | None = None  # the text the encoder really sees
+    # templated LLM encoders: the full text the tokenizer sees, and which of its tokens are kept
+    render: Callable[[str], str] | None = None
+    keep: Callable[[int], Iterable[int]] | None = None
+    add_special_tokens: bool = True
+
+    def align(self, prompt: str):
+        from daam.words import align, align_rendered
+
+        encoder = f"the {self.name.upper() if len(self.name) <= 4 else self.name} text encoder"
+        if self.render is None:
+            return align(self.tokenizer, prompt, self.max_length, preprocess=self.preprocess, encoder=encoder)
+        return align_rendered(self.tokenizer, prompt, self.render, keep=self.keep, preprocess=self.preprocess,
+                              add_special_tokens=self.add_special_tokens, max_length=self.max_length,
+                              encoder=encoder)
 
 
 @dataclass
@@ -115,6 +137,11 @@ class Adapter:
         sample = args[0] if args else kwargs.get("hidden_states", kwargs.get("sample"))
         ehs = kwargs.get("encoder_hidden_states", args[2] if len(args) > 2 else None)
         return sample, ehs
+
+    def image_tokens(self, args, kwargs, sample) -> int | None:
+        """How many of a joint sequence's image tokens belong to the generated image (None: all);
+        edit pipelines append conditioning-image tokens after them."""
+        return None
 
     def latent_grid(self, args, kwargs, sample) -> tuple[tuple[int, int], tuple[int, int]]:
         """(latent h, w) that layer grids derive from, and the generated image's (H, W)."""

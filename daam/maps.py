@@ -375,6 +375,7 @@ def _tokens_meta(tokens: PromptTokens | None):
         "token_spans": [list(s) for s in tokens.token_spans],
         "words": [[w.text, w.start, w.end, w.index, w.occurrence, list(w.tokens)] for w in tokens.words],
         "cut_words": list(tokens.cut_words),
+        "position": tokens.position,
     }
 
 
@@ -383,7 +384,7 @@ def _tokens_from_meta(prompt, tok) -> PromptTokens | None:
         return None
     words = tuple(Word(t, s, e, i, o, tuple(ix)) for t, s, e, i, o, ix in tok["words"])
     return PromptTokens(prompt, tuple(tok["token_ids"]), tuple(tuple(s) for s in tok["token_spans"]), words,
-                        tuple(tok["cut_words"]))
+                        tuple(tok["cut_words"]), position=tok.get("position", 0))
 
 
 def _parse_res(text: str) -> Resolution:

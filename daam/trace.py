@@ -32,7 +32,7 @@ import torch
 from daam.adapters import EncodeCall, LayerSpec, adapter_for, cross_attention_probs, kernel_text_probs
 from daam.aggregation import Accumulator, DetailSpec, layer_resolution
 from daam.maps import GenerationMaps
-from daam.words import TokenSegment, align
+from daam.words import TokenSegment
 
 Selector = Iterable | Callable | None
 
@@ -65,6 +65,7 @@ class _Call:
     image_size: tuple[int, int] | None = None
     rows: torch.Tensor | None = None
     text_len: int = 0
+    n_image: int | None = None  # image tokens of the generated image in a joint sequence (None: all)
     step: int = -1
     active: bool = True
     last_timestep: torch.Tensor | None = None
@@ -89,7 +90,7 @@ class _Observer:
         finally:
             tracer._capturing = None
         try:
-            if self.spec.kind == "cross":
+            if self.spec.reads == "projections":
                 ehs = kwargs.get("encoder_hidden_states", args[0] if args else None)
                 if ehs is not None:
                     mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
@@ -236,7 +237,7 @@ class trace:
             self._undo.append(functools.partial(attn.set_processor, inner))
             if not self._observes:
                 continue
-            if spec.kind == "cross":
+            if spec.reads == "projections":
                 for proj, key in ((attn.to_q, "q"), (attn.to_k, "k")):
                     h = proj.register_forward_hook(functools.partial(self._capture, attn, key))
                     self._undo.append(h.remove)
@@ -299,17 +300,24 @@ class trace:
         segments: dict[str, tuple[TokenSegment, ...]] = {}
         columns = None
         if enc.prompts is not None:
-            aligned = {p: [align(s.tokenizer, p, s.max_length, preprocess=s.preprocess,
-                                 encoder=f"the {s.name.upper()} text encoder") for s in enc.segments]
-                       for p in dict.fromkeys(enc.prompts)}
+            aligned = {p: [seg.align(p) for seg in enc.segments] for p in dict.fromkeys(enc.prompts)}
             if self.adapter.trims_padding:
-                # keep each segment's positions up to the longest prompt's end token
-                lengths = [max(len(a[i].token_ids) for a in aligned.values()) for i in range(len(enc.segments))]
-                columns = torch.cat([torch.arange(s.offset, s.offset + n) for s, n in zip(enc.segments, lengths)])
-                starts = [sum(lengths[:i]) for i in range(len(lengths))]
+                # keep each segment's positions from its prompts' first token to the longest one's last
+                spans = []
+                for i, seg in enumerate(enc.segments):
+                    toks = [a[i] for a in aligned.values()]
+                    lo = min(t.position for t in toks)
+                    hi = max(t.position + len(t.token_ids) for t in toks)
+                    spans.append((seg.offset + lo, max(hi - lo, 0), lo))
+                columns = torch.cat([torch.arange(first, first + n) for first, n, _ in spans])
+                bases = [sum(n for _, n, _ in spans[:i]) for i in range(len(spans))]
+                starts = {p: [bases[i] + a[i].position - spans[i][2] for i in range(len(spans))]
+                          for p, a in aligned.items()}
             else:
-                starts = [s.offset for s in enc.segments]
-            segments = {p: tuple(TokenSegment(s.name, start, tok) for s, start, tok in zip(enc.segments, starts, a))
+                starts = {p: [seg.offset + a[i].position for i, seg in enumerate(enc.segments)]
+                          for p, a in aligned.items()}
+            segments = {p: tuple(TokenSegment(seg.name, start, tok)
+                                 for seg, start, tok in zip(enc.segments, starts[p], a))
                         for p, a in aligned.items()}
         take = getattr(self.adapter, "take_output_size", None)
         self._calls.append(_Call(enc.prompts, enc.prompt_index, enc.cond.detach(), segments, columns,
@@ -332,6 +340,7 @@ class trace:
             return None  # the negative call of this step, whose prompt encodes like the prompt
         call.last_timestep = timestep.detach().clone() if torch.is_tensor(timestep) else None
         call.latent_hw, call.image_size = self.adapter.latent_grid(args, kwargs, sample)
+        call.n_image = self.adapter.image_tokens(args, kwargs, sample)
         call.text_len = ehs.shape[1]
         call.rows = rows
         call.step += 1
@@ -424,12 +433,13 @@ class trace:
                     mask = mask[:, self.heads]
             t, sq = call.text_len, q.shape[2]
             cols = call.columns.to(q.device) if call.columns is not None else torch.arange(t, device=q.device)
+            n_img = call.n_image if call.n_image is not None else sq - t
             if spec.kind == "cross":
                 image_q = slice(None)
             elif spec.text_first:
-                image_q = slice(t, sq)
+                image_q = slice(t, t + n_img)
             else:
-                image_q, cols = slice(0, sq - t), cols + (sq - t)
+                image_q, cols = slice(0, n_img), cols + (sq - t)
             probs = kernel_text_probs(q, k, image_q, cols, scale, mask)
             self._add(call, name, probs)
 

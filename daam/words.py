@@ -40,6 +40,9 @@ class PromptTokens:
     token_spans: tuple[tuple[int, int], ...]  # character span per token; (0, 0) for specials
     words: tuple[Word, ...]  # words with at least one kept token
     cut_words: tuple[str, ...] = ()  # words lost to truncation
+    # position of token 0 in the encoder's kept sequence: a template's prefix (a chat template, a
+    # system prompt) comes before the prompt and belongs to no word, so it is not among the tokens
+    position: int = 0
 
     @property
     def word_texts(self) -> list[str]:
@@ -177,3 +180,49 @@ def align(tokenizer, prompt: str, max_length: int | None = None, warn: bool = Tr
         seen[text.lower()] = occ + 1
         words.append(Word(text, start, end, idx, occ, toks))
     return PromptTokens(prompt, tuple(ids), tuple(spans), tuple(words), tuple(cut))
+
+
+def align_rendered(tokenizer, prompt: str, render, *, keep=None, preprocess=None, add_special_tokens: bool = True,
+                   max_length: int | None = None, warn: bool = True, encoder: str = "the text encoder") -> PromptTokens:
+    """Align a prompt that the pipeline wraps in a template before its LLM encoder sees it.
+
+    ``render`` gives the full text the tokenizer sees (Qwen-Image's template, a chat template with
+    its system message, Sana's instruction + prompt); ``keep(n)`` the indices of the full token
+    sequence the pipeline keeps, in order (Qwen-Image drops the template's first 34 tokens, Sana
+    keeps ``[0] + the last 299``); ``max_length`` cuts the kept sequence. Only the prompt's own
+    tokens are returned (template tokens belong to no word), with ``position`` their first
+    token's place in the kept sequence.
+    """
+    text = preprocess(prompt) if preprocess is not None else prompt
+    full = render(text)
+    at = full.rfind(text)
+    if at < 0:
+        raise ValueError(f"{encoder}: the pipeline's template does not contain the prompt {text!r}")
+    enc = tokenizer(full, add_special_tokens=add_special_tokens, truncation=False, return_offsets_mapping=True)
+    ids, spans = list(enc["input_ids"]), [tuple(x) for x in enc["offset_mapping"]]
+    kept = list(keep(len(ids))) if keep is not None else list(range(len(ids)))
+    if max_length is not None:
+        kept = kept[:max_length]
+    end = at + len(text)
+    inside = [i for i, (s, e) in enumerate(spans) if e > s and s < end and e > at]
+    kept_at = {i: p for p, i in enumerate(kept)}
+    mine = [i for i in inside if i in kept_at]
+    local = [(max(s, at) - at, min(e, end) - at) for s, e in (spans[i] for i in mine)]
+    if text != prompt:
+        local = _map_spans(local, text, prompt)
+    words, cut, seen = [], [], {}
+    for idx, (word, start, stop) in enumerate(split_words(prompt)):
+        toks = tuple(t for t, (s, e) in enumerate(local) if s < stop and e > start)
+        if not toks:
+            cut.append(word)
+            continue
+        occ = seen.get(word.lower(), 0)
+        seen[word.lower()] = occ + 1
+        words.append(Word(word, start, stop, idx, occ, toks))
+    lost = [i for i in inside if i not in kept_at]
+    if lost and warn:
+        first = spans[lost[0]][0] - at
+        warnings.warn(f"prompt is {len(inside)} tokens in {encoder}, over what the pipeline keeps: {encoder} "
+                      f"ignores {prompt[max(first, 0):]!r}; maps cover the kept tokens only", stacklevel=3)
+    return PromptTokens(prompt, tuple(ids[i] for i in mine), tuple(local), tuple(words), tuple(cut),
+                        position=kept_at[mine[0]] if mine else 0)
