@@ -338,26 +338,167 @@ class PixArtAdapter(Adapter):
 
 
 class SanaAdapter(PixArtAdapter):
-    """Sana: linear-attention DiT whose cross-attention layers see Gemma-2 text."""
+    """Sana: linear self-attention, softmax cross-attention to Gemma-2 text (read at the kernel).
+
+    Sana's cross-attention queries the un-normalised residual stream and its processor calls
+    SDPA itself, so q and k are read where SDPA receives them. With a complex human instruction
+    (the default) the prompt is appended to the instruction and the pipeline keeps ``<bos>`` and
+    the last ``max_sequence_length - 1`` tokens; the instruction's tokens belong to no word.
+    """
 
     families = {"SanaPipeline": "encode_prompt"}
 
+    def layers(self) -> dict[str, LayerSpec]:
+        return {name: LayerSpec(spec.module, "cross", capture="kernel")
+                for name, spec in _cross_attention_modules(self.denoiser()).items()}
+
     def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
         a = _bind(method, args, kwargs)
-        if a.get("complex_human_instruction"):
-            raise UnsupportedPipelineError(
-                "SanaPipeline with complex_human_instruction: the instruction's tokens crowd the prompt's "
-                "out of its last 300 positions; call the pipeline with complex_human_instruction=None")
         cond = result[0]
         prompts, index = _expand(a.get("prompt"), int(a.get("num_images_per_prompt") or 1), cond.shape[0])
-        clean = bool(a.get("clean_caption"))
+        pipe, clean = self.pipe, bool(a.get("clean_caption"))
+        max_len = int(a.get("max_sequence_length") or 300)
+        chi = a.get("complex_human_instruction")
+
+        def preprocess(text: str) -> str:
+            return pipe._text_preprocessing(text, clean_caption=clean)[0]
+
+        if not chi:
+            seg = TextSegment("gemma", pipe.tokenizer, 0, max_len, preprocess)
+        else:
+            instruction = "\n".join(chi)
+            total = len(pipe.tokenizer.encode(instruction)) + max_len - 2  # the pipeline's max_length_all
+
+            def keep(n: int) -> list[int]:  # select_index = [0] + the last max_len - 1 of `total` positions
+                return [0] + [i for i in range(total - max_len + 1, total) if i < n]
+
+            seg = TextSegment("gemma", pipe.tokenizer, 0, max_len, preprocess,
+                              render=lambda text: instruction + text, keep=keep)
+        return EncodeCall(prompts, index, cond, [seg])
+
+
+def _packed_grid(ids: torch.Tensor, n_tokens: int, what: str) -> tuple[int, int]:
+    """(h, w) of the generated image from position ids (..., row, col) of packed latents."""
+    ids = ids[0] if ids.ndim == 3 else ids
+    ids = ids[:n_tokens]
+    h, w = int(ids[:, 1].max()) + 1, int(ids[:, 2].max()) + 1
+    if h * w != n_tokens:
+        raise UnsupportedPipelineError(f"{n_tokens} image tokens do not form the {h}x{w} grid of {what}")
+    return h, w
+
+
+class QwenImageAdapter(Adapter):
+    """Qwen-Image: MMDiT blocks over [text; image]; Qwen2.5-VL text after the template prefix.
+
+    The pipeline wraps the prompt in its template (a system prompt) and drops the template's
+    first ``prompt_template_encode_start_idx`` (34) tokens; the remaining template tokens after
+    the prompt belong to no word. ``true_cfg_scale > 1`` runs the negative prompt as an encode
+    call and transformer call of its own.
+    """
+
+    families = {
+        "QwenImagePipeline": "encode_prompt",
+        "QwenImageImg2ImgPipeline": "encode_prompt",
+        "QwenImageInpaintPipeline": "encode_prompt",
+    }
+    separate_negative_call = True
+
+    def layers(self) -> dict[str, LayerSpec]:
+        return {f"transformer_blocks.{i}.attn": LayerSpec(b.attn, "joint", text_first=True)
+                for i, b in enumerate(self.denoiser().transformer_blocks)}
+
+    def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
+        a = _bind(method, args, kwargs)
+        cond = result[0]
+        prompts, index = _expand(a.get("prompt"), int(a.get("num_images_per_prompt") or 1), cond.shape[0])
         pipe = self.pipe
-        t5_len = int(a.get("max_sequence_length") or cond.shape[1])
-        return EncodeCall(prompts, index, cond, [TextSegment(
-            "gemma", pipe.tokenizer, 0, t5_len, lambda text: pipe._text_preprocessing(text, clean_caption=clean)[0])])
+        template, drop = pipe.prompt_template_encode, int(pipe.prompt_template_encode_start_idx)
+        limit = min(int(a.get("max_sequence_length") or 1024), int(pipe.tokenizer_max_length))
+        seg = TextSegment("qwen", pipe.tokenizer, 0, limit, render=template.format,
+                          keep=lambda n: range(drop, min(n, drop + int(pipe.tokenizer_max_length))))
+        return EncodeCall(prompts, index, cond, [seg])
+
+    def _grid(self, kwargs) -> tuple[int, int]:
+        shapes = kwargs.get("img_shapes")
+        if not shapes:
+            raise UnsupportedPipelineError("the Qwen-Image transformer was called without img_shapes: no image grid")
+        first = shapes[0][0] if isinstance(shapes[0], (list, tuple)) and isinstance(shapes[0][0], (list, tuple)) \
+            else shapes[0]
+        _, h, w = first
+        return int(h), int(w)
+
+    def image_tokens(self, args, kwargs, sample):
+        h, w = self._grid(kwargs)
+        return h * w
+
+    def latent_grid(self, args, kwargs, sample):
+        h, w = self._grid(kwargs)
+        f = self.vae_scale_factor() * 2
+        return (h, w), (h * f, w * f)
 
 
-ADAPTERS: tuple[type[Adapter], ...] = (UNetAdapter, SD3Adapter, FluxAdapter, PixArtAdapter, SanaAdapter)
+class Flux2Adapter(Adapter):
+    """FLUX.2 [dev] (Mistral-3 text in its chat template) and [klein] (Qwen3, its chat template).
+
+    Double- and single-stream blocks attend over [text; image]. The chat template's system and
+    instruction tokens take part in attention but belong to no word. [klein] runs the negative
+    (empty) prompt through calls of its own.
+    """
+
+    families = {
+        "Flux2Pipeline": "encode_prompt",
+        "Flux2KleinPipeline": "encode_prompt",
+    }
+    separate_negative_call = True
+
+    def layers(self) -> dict[str, LayerSpec]:
+        t = self.denoiser()
+        layers = {f"transformer_blocks.{i}.attn": LayerSpec(b.attn, "joint", text_first=True)
+                  for i, b in enumerate(t.transformer_blocks)}
+        layers.update({f"single_transformer_blocks.{i}.attn": LayerSpec(b.attn, "single", text_first=True)
+                       for i, b in enumerate(t.single_transformer_blocks)})
+        return layers
+
+    def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
+        a = _bind(method, args, kwargs)
+        cond = result[0]
+        prompts, index = _expand(a.get("prompt"), int(a.get("num_images_per_prompt") or 1), cond.shape[0])
+        pipe, tok = self.pipe, self.pipe.tokenizer
+        tok = getattr(tok, "tokenizer", tok)  # a processor wraps the tokenizer
+        limit = int(a.get("max_sequence_length") or cond.shape[1])
+        if self.family == "Flux2KleinPipeline":
+            def render(text: str) -> str:
+                return tok.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                               add_generation_prompt=True, enable_thinking=False)
+            seg = TextSegment("qwen", tok, 0, limit, render=render)
+        else:
+            import importlib
+
+            flux2 = importlib.import_module(type(pipe).__module__)
+
+            def render(text: str) -> str:
+                messages = flux2.format_input(prompts=[text], system_message=pipe.system_message)[0]
+                return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
+            seg = TextSegment("mistral", tok, 0, limit, render=render, add_special_tokens=False)
+        return EncodeCall(prompts, index, cond, [seg])
+
+    def image_tokens(self, args, kwargs, sample):
+        return self.latent_grid(args, kwargs, sample)[0][0] * self.latent_grid(args, kwargs, sample)[0][1]
+
+    def latent_grid(self, args, kwargs, sample):
+        ids = kwargs.get("img_ids")
+        if ids is None:
+            raise UnsupportedPipelineError("the FLUX.2 transformer was called without img_ids: no image grid")
+        ids = ids[0] if ids.ndim == 3 else ids
+        # conditioning images (edits) carry another time coordinate; the generated image is t == 0
+        own = int((ids[:, 0] == ids[0, 0]).sum())
+        h, w = _packed_grid(ids, own, "img_ids")
+        f = self.vae_scale_factor() * 2
+        return (h, w), (h * f, w * f)
+
+
+ADAPTERS: tuple[type[Adapter], ...] = (UNetAdapter, SD3Adapter, FluxAdapter, PixArtAdapter, SanaAdapter,
+                                        QwenImageAdapter, Flux2Adapter)
 
 
 def supported_pipelines() -> list[str]:

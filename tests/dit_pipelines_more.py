@@ -8,6 +8,10 @@ SentencePiece-style "▁") BPE trained here with the ``tokenizers`` library on a
 the pipelines' own system prompts, so their templates tokenize word by word the way the real vocabularies do (the
 Qwen-Image template prefix is 34 tokens, its ``prompt_template_encode_start_idx``). Each pipeline is saved with
 ``save_pretrained`` and can be reloaded from that folder with ``local_files_only=True``.
+
+Smallest sizes: Qwen-Image multiples of 8 (32 x 32 -> 4 x 4 tokens), Z-Image multiples of 4 (32 x 32 -> 8 x 8),
+FLUX.2 multiples of 2 (8 x 8 -> 4 x 4), Sana any size with resolution binning (runs at 512 px, 16 x 16 tokens) or
+multiples of 32 without. ``Flux2Pipeline`` / ``Flux2KleinPipeline.__call__`` take ``image`` first: pass ``prompt=``.
 """
 from __future__ import annotations
 
@@ -33,7 +37,8 @@ GEMMA_SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<start_of_turn>
 # Qwen2.5-VL's template (string or [{"type": "text"|"image", ...}] content; default system prompt)
 QWEN2_5_VL_CHAT_TEMPLATE = (
     "{% for message in messages %}"
-    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
     "<|im_start|>{{ message['role'] }}\n"
     "{% if message['content'] is string %}{{ message['content'] }}"
     "{% else %}{% for content in message['content'] %}"
@@ -134,10 +139,11 @@ def _byte_level(pattern: str):
     return tk
 
 
-def build_qwen_tokenizer(path: Path, chat_template: str = QWEN2_5_VL_CHAT_TEMPLATE):
+def build_qwen_tokenizer(path: Path | None = None, chat_template: str = QWEN2_5_VL_CHAT_TEMPLATE):
     """Qwen2 byte-level BPE (Qwen2Tokenizer, i.e. the fast one in transformers 5) with Qwen's special tokens.
 
-    ``<|endoftext|>`` is pad/eos/unk as in Qwen; no BOS is added. Returns the tokenizer (also saved to ``path``)."""
+    ``<|endoftext|>`` is pad/eos/unk as in Qwen; no BOS is added. Returns the tokenizer (saved to ``path`` if given).
+    """
     from tokenizers import AddedToken, pre_tokenizers
     from transformers import Qwen2Tokenizer
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
@@ -149,11 +155,12 @@ def build_qwen_tokenizer(path: Path, chat_template: str = QWEN2_5_VL_CHAT_TEMPLA
                                                      for t in QWEN_SPECIALS[1:]]})
     tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in QWEN3_THINK])
     tok.chat_template = chat_template
-    tok.save_pretrained(path)
+    if path is not None:
+        tok.save_pretrained(path)
     return tok
 
 
-def build_mistral_tokenizer(path: Path):
+def build_mistral_tokenizer(path: Path | None = None):
     """Tekken-style byte-level BPE (Mistral-Small-3.1's split pattern and control tokens) as a plain fast tokenizer.
 
     FLUX.2 [dev] ships a PixtralProcessor, but its pipeline only calls ``apply_chat_template`` on text, which a
@@ -164,35 +171,42 @@ def build_mistral_tokenizer(path: Path):
 
     tk = _byte_level(TEKKEN_PATTERN)
     _train_bpe(tk, MISTRAL_SPECIALS, _corpus(_system_texts()), pre_tokenizers.ByteLevel.alphabet())
-    tk.post_processor = TemplateProcessing(single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", tk.token_to_id("<s>"))])
+    bos = ("<s>", tk.token_to_id("<s>"))
+    tk.post_processor = TemplateProcessing(single="<s> $A", pair="<s> $A $B", special_tokens=[bos])
     tok = PreTrainedTokenizerFast(
         tokenizer_object=tk, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
         extra_special_tokens=[t for t in MISTRAL_SPECIALS if t not in ("<unk>", "<s>", "</s>", "<pad>")],
         model_max_length=131072, padding_side="right",
         chat_template=MISTRAL3_CHAT_TEMPLATE,
     )
-    tok.save_pretrained(path)
+    if path is not None:
+        tok.save_pretrained(path)
     return tok
 
 
-def build_gemma_tokenizer(path: Path):
+def build_gemma_tokenizer(path: Path | None = None):
     """Gemma-style BPE: spaces normalized to "▁", no prefix space, byte fallback, <bos> prepended."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
     from transformers import GemmaTokenizer
 
     tk = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
     tk.normalizer = normalizers.Replace(" ", "▁")
-    # training splits before each "▁" so no merge crosses a word start (SentencePiece's behaviour); Gemma's own
-    # tokenizer then runs BPE over the whole normalized string and lands on the same pieces
-    tk.pre_tokenizer = pre_tokenizers.Split("▁", behavior="merged_with_next")
+    # training splits before each "▁" and isolates newlines and punctuation, so no merge crosses a word start
+    # (SentencePiece's behaviour); Gemma's own tokenizer then runs BPE over the whole normalized string and, with no
+    # merge spanning those boundaries, lands on the same pieces
+    tk.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split("▁", behavior="merged_with_next"),
+        pre_tokenizers.Split(Regex(r"[^\p{L}\p{N}▁]"), behavior="isolated"),
+    ])
     vocab, merges = _train_bpe(tk, GEMMA_SPECIALS, _corpus(_system_texts()))
     trained = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1]) if t not in GEMMA_SPECIALS]
     order = GEMMA_SPECIALS + [f"<0x{b:02X}>" for b in range(256)] + trained
     vocab = {t: i for i, t in enumerate(order)}
     tok = GemmaTokenizer(vocab=vocab, merges=merges, add_bos_token=True, add_eos_token=False,
                          model_max_length=8192, padding_side="left")
-    tok.save_pretrained(path)
-    return GemmaTokenizer.from_pretrained(path)
+    if path is not None:
+        tok.save_pretrained(path)
+    return tok
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -205,14 +219,11 @@ def build_qwen_image(path: Path) -> Path:
 
     Height/width must be multiples of 8 (vae_scale_factor 4 times the 2x2 packing); 32 x 32 gives a 4 x 4 token grid.
     """
-    import tempfile
-
     from diffusers import (AutoencoderKLQwenImage, FlowMatchEulerDiscreteScheduler, QwenImagePipeline,
                            QwenImageTransformer2DModel)
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tok = build_qwen_tokenizer(Path(tmp), QWEN2_5_VL_CHAT_TEMPLATE)
+    tok = build_qwen_tokenizer(None, QWEN2_5_VL_CHAT_TEMPLATE)
     ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
 
     torch.manual_seed(0)
@@ -221,7 +232,7 @@ def build_qwen_image(path: Path) -> Path:
         joint_attention_dim=16, guidance_embeds=False, axes_dims_rope=(8, 4, 4),
     )
     torch.manual_seed(0)
-    vae = AutoencoderKLQwenImage(base_dim=4 * 6, z_dim=4, dim_mult=[1, 2, 4], num_res_blocks=1,
+    vae = AutoencoderKLQwenImage(base_dim=8, z_dim=4, dim_mult=[1, 2, 4], num_res_blocks=1,
                                  temperal_downsample=[False, True], latents_mean=[0.0] * 4, latents_std=[1.0] * 4)
     torch.manual_seed(0)
     config = Qwen2_5_VLConfig(
@@ -256,13 +267,10 @@ def build_qwen_image(path: Path) -> Path:
 def build_z_image(path: Path) -> Path:
     """ZImagePipeline: Qwen3Model text encoder (16 wide, hidden_states[-2]), 1+1 refiner and 2 main single-stream
     layers, AutoencoderKL (2x, 16 latent channels). Height/width must be multiples of 4; 32 x 32 -> 8 x 8 tokens."""
-    import tempfile
-
     from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, ZImagePipeline, ZImageTransformer2DModel
     from transformers import Qwen3Config, Qwen3Model
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tok = build_qwen_tokenizer(Path(tmp), QWEN3_CHAT_TEMPLATE)
+    tok = build_qwen_tokenizer(None, QWEN3_CHAT_TEMPLATE)
 
     torch.manual_seed(0)
     transformer = ZImageTransformer2DModel(
@@ -325,10 +333,7 @@ def build_flux2(path: Path) -> Path:
     (1x). Height/width must be multiples of 2 (2x2 patchify); 8 x 8 -> 4 x 4 tokens."""
     from diffusers import FlowMatchEulerDiscreteScheduler, Flux2Pipeline
     from transformers import Mistral3Config, Mistral3ForConditionalGeneration
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tok = build_mistral_tokenizer(Path(tmp))
+    tok = build_mistral_tokenizer()
     ids = {t: tok.convert_tokens_to_ids(t) for t in MISTRAL_SPECIALS}
     config = Mistral3Config(
         text_config={
@@ -356,10 +361,7 @@ def build_flux2_klein(path: Path) -> Path:
     default text_encoder_out_layers (9, 18, 27)), Qwen2 tokenizer; transformer and VAE as ``build_flux2``."""
     from diffusers import FlowMatchEulerDiscreteScheduler, Flux2KleinPipeline
     from transformers import Qwen3Config, Qwen3ForCausalLM
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tok = build_qwen_tokenizer(Path(tmp), QWEN3_CHAT_TEMPLATE)
+    tok = build_qwen_tokenizer(None, QWEN3_CHAT_TEMPLATE)
     eot = tok.convert_tokens_to_ids("<|endoftext|>")
     torch.manual_seed(0)
     text_encoder = Qwen3ForCausalLM(Qwen3Config(
@@ -384,13 +386,10 @@ def build_sana(path: Path) -> Path:
     AutoencoderDC (32x, as Sana's DC-AE f32). ``sample_size=16`` selects the 512 aspect-ratio bins: with the default
     ``use_resolution_binning=True`` any height/width runs at a 512-px bin (32 x 32 -> 512 x 512 -> 16 x 16 latent
     tokens) and the image is resized back; with binning off, height/width must be multiples of 32."""
-    import tempfile
-
     from diffusers import AutoencoderDC, FlowMatchEulerDiscreteScheduler, SanaPipeline, SanaTransformer2DModel
     from transformers import Gemma2Config, Gemma2Model
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tok = build_gemma_tokenizer(Path(tmp))
+    tok = build_gemma_tokenizer()
 
     torch.manual_seed(0)
     transformer = SanaTransformer2DModel(

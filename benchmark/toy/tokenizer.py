@@ -78,27 +78,33 @@ def build_clip_tokenizer(out_dir: str | Path, pad_token: str = "<|endoftext|>"):
     return tok
 
 
-T5_CORPUS = (
-    "a an the dog cat and on sofa red car photo of giraffe zebra ice cream blue green yellow big small "
-    "sitting standing next to with in field street table man woman person bowl banana apple horse bird "
-    "circle square triangle star heart sky grass tree house boat train bench clock pizza cake"
-).split()
+T5_WORDS = (
+    "a an the dog cat and on sofa red car photo of ice cream blue green yellow big small sitting standing next "
+    "to with in field street table man woman person bowl banana apple horse bird circle square triangle star "
+    "heart sky grass tree house boat train bench clock pizza cake"
+).split()  # whole pieces; other words (e.g. "giraffe") fall apart into letters, as rare words do in T5
 
 
 def build_t5_tokenizer(path: str | Path) -> Path:
-    """A SentencePiece Unigram tokenizer in T5's conventions ("▁" word starts, </s> appended)."""
-    from tokenizers import SentencePieceUnigramTokenizer
+    """A SentencePiece Unigram tokenizer in T5's conventions ("▁" word starts, </s> appended).
+
+    Built from an explicit vocabulary, no training: "▁word" pieces for common words, single
+    letters and "▁" for everything else, so offsets and multi-piece words behave as in T5.
+    """
+    import string
+
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from tokenizers.processors import TemplateProcessing
     from transformers import T5TokenizerFast
 
-    words = T5_CORPUS
-    corpus = [" ".join(words[i:] + words[:i]) for i in range(len(words))] * 4
-    sp = SentencePieceUnigramTokenizer()
-    sp.train_from_iterator(corpus, vocab_size=200, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>",
-                           show_progress=False)
-    sp.post_processor = TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
-                                           special_tokens=[("</s>", sp.token_to_id("</s>"))])
-    tok = T5TokenizerFast(tokenizer_object=sp._tokenizer, eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    pieces += [("▁" + w, -1.0) for w in T5_WORDS]
+    pieces += [(c, -5.0) for c in string.ascii_lowercase + string.ascii_uppercase + string.digits + ".,!?'-"]
+    sp = Tokenizer(models.Unigram(pieces, unk_id=2))
+    sp.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    sp.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    sp.post_processor = TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)])
+    tok = T5TokenizerFast(tokenizer_object=sp, eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
                           extra_ids=0, model_max_length=512)
     tok.save_pretrained(path)
     return path

@@ -92,7 +92,7 @@ def test_sd3_words_sum_clip_and_t5_segments(dit_pipes):
 
 def _record_kernel_inputs(monkeypatch, family, pipe):
     """Our own record of what each traced layer's attention kernel received, per call."""
-    import diffusers.models.transformers.transformer_flux as tf
+    import sys
 
     seen, current = [], {}
     for name, module in pipe.transformer.named_modules():
@@ -109,7 +109,8 @@ def _record_kernel_inputs(monkeypatch, family, pipe):
         return sdpa(q, k, *args, **kwargs)
 
     monkeypatch.setattr(F, "scaled_dot_product_attention", record_sdpa)
-    if family == "flux":
+    tf = sys.modules[type(pipe.transformer).__module__]
+    if hasattr(tf, "dispatch_attention_fn"):
         dispatch = tf.dispatch_attention_fn
 
         def record_dispatch(q, k, *args, **kwargs):
