@@ -143,6 +143,12 @@ class Adapter:
         edit pipelines append conditioning-image tokens after them."""
         return None
 
+    def joint_slices(self, spec: "LayerSpec", seq: int, text_len: int, n_image: int) -> tuple[slice, int]:
+        """(image queries, first text key) of a joint sequence of ``seq`` tokens."""
+        if spec.text_first:
+            return slice(text_len, text_len + n_image), 0
+        return slice(0, n_image), seq - text_len
+
     def latent_grid(self, args, kwargs, sample) -> tuple[tuple[int, int], tuple[int, int]]:
         """(latent h, w) that layer grids derive from, and the generated image's (H, W)."""
         hw = tuple(sample.shape[-2:])
@@ -497,8 +503,64 @@ class Flux2Adapter(Adapter):
         return (h, w), (h * f, w * f)
 
 
+class ZImageAdapter(Adapter):
+    """Z-Image: a single-stream DiT over [image; caption], each padded to a multiple of 32.
+
+    Only the main ``layers`` see image and caption together (``noise_refiner`` sees the image
+    alone, ``context_refiner`` the caption alone). The transformer takes lists (one latent and one
+    caption per item; CFG batches are [positives; negatives]); the caption is Qwen3's encoding of
+    the prompt in its chat template, whose tokens belong to no word.
+    """
+
+    families = {
+        "ZImagePipeline": "encode_prompt",
+        "ZImageImg2ImgPipeline": "encode_prompt",
+        "ZImageInpaintPipeline": "encode_prompt",
+    }
+    SEQ_MULTIPLE = 32  # diffusers' SEQ_MULTI_OF in transformer_z_image
+
+    def layers(self) -> dict[str, LayerSpec]:
+        return {f"layers.{i}.attention": LayerSpec(b.attention, "single")
+                for i, b in enumerate(self.denoiser().layers)}
+
+    def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
+        a = _bind(method, args, kwargs)
+        cond = list(result[0])
+        prompts, index = _expand(a.get("prompt"), 1, len(cond)) if a.get("prompt") is not None else (None, list(range(len(cond))))
+        tok = self.pipe.tokenizer
+
+        def render(text: str) -> str:
+            return tok.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                           add_generation_prompt=True, enable_thinking=True)
+
+        seg = TextSegment("qwen", tok, 0, int(a.get("max_sequence_length") or 512), render=render)
+        return EncodeCall(prompts, index, cond, [seg])
+
+    @staticmethod
+    def denoiser_inputs(args, kwargs):
+        x = args[0] if args else kwargs.get("x")
+        cap = args[2] if len(args) > 2 else kwargs.get("cap_feats")
+        return x, cap
+
+    def _patch(self) -> int:
+        return int(self.denoiser().config.all_patch_size[0]) if hasattr(self.denoiser().config, "all_patch_size") else 2
+
+    def image_tokens(self, args, kwargs, sample):
+        h, w = tuple(sample[0].shape[-2:])
+        p = self._patch()
+        return (h // p) * (w // p)
+
+    def latent_grid(self, args, kwargs, sample):
+        hw = tuple(sample[0].shape[-2:])  # items are [C, F, H, W]
+        f = self.vae_scale_factor()
+        return hw, (hw[0] * f, hw[1] * f)
+
+    def joint_slices(self, spec, seq, text_len, n_image):
+        return slice(0, n_image), -(-n_image // self.SEQ_MULTIPLE) * self.SEQ_MULTIPLE
+
+
 ADAPTERS: tuple[type[Adapter], ...] = (UNetAdapter, SD3Adapter, FluxAdapter, PixArtAdapter, SanaAdapter,
-                                        QwenImageAdapter, Flux2Adapter)
+                                        QwenImageAdapter, Flux2Adapter, ZImageAdapter)
 
 
 def supported_pipelines() -> list[str]:

@@ -204,8 +204,11 @@ class trace:
 
         @functools.wraps(original)
         def encode(*args, **kwargs):
+            # what the caller passed, before the encoder runs (Z-Image's rewrites a prompt list in place)
+            seen = (tuple(list(a) if isinstance(a, list) else a for a in args),
+                    {k: list(v) if isinstance(v, list) else v for k, v in kwargs.items()})
             result = original(*args, **kwargs)
-            self._begin_call(original, args, kwargs, result)
+            self._begin_call(original, *seen, result)
             return result
 
         object.__setattr__(pipe, name, encode)
@@ -295,7 +298,7 @@ class trace:
         last = self._calls[-1] if self._calls else None
         if self.adapter.separate_negative_call and last is not None and last.step < 0:
             # a second encoding before denoising started: the negative prompt of true CFG
-            last.negatives.append(enc.cond.detach())
+            last.negatives.append(enc.cond.detach() if torch.is_tensor(enc.cond) else [c.detach() for c in enc.cond])
             return
         segments: dict[str, tuple[TokenSegment, ...]] = {}
         columns = None
@@ -320,8 +323,9 @@ class trace:
                                  for seg, start, tok in zip(enc.segments, starts[p], a))
                         for p, a in aligned.items()}
         take = getattr(self.adapter, "take_output_size", None)
-        self._calls.append(_Call(enc.prompts, enc.prompt_index, enc.cond.detach(), segments, columns,
-                                 Accumulator(enc.cond.shape[0], self.keep), take() if take else None))
+        cond = enc.cond.detach() if torch.is_tensor(enc.cond) else [c.detach() for c in enc.cond]
+        self._calls.append(_Call(enc.prompts, enc.prompt_index, cond, segments, columns,
+                                 Accumulator(len(cond), self.keep), take() if take else None))
 
     def _on_denoiser(self, module, args, kwargs):
         if not self._calls:
@@ -329,8 +333,10 @@ class trace:
         call = self._calls[-1]
         sample, ehs = self.adapter.denoiser_inputs(args, kwargs)
         call.rows = None
-        if ehs is None or not torch.is_tensor(ehs):
+        if ehs is None or not (torch.is_tensor(ehs) or _tensor_list(ehs)):
             return None
+        if call.step < 0 and not torch.is_tensor(ehs):
+            self._expand_images_per_prompt(call, ehs)
         rows = self._conditional_rows(ehs, call.cond, call.negatives)
         if rows is None:
             return None  # the negative prompt's separate call
@@ -341,7 +347,7 @@ class trace:
         call.last_timestep = timestep.detach().clone() if torch.is_tensor(timestep) else None
         call.latent_hw, call.image_size = self.adapter.latent_grid(args, kwargs, sample)
         call.n_image = self.adapter.image_tokens(args, kwargs, sample)
-        call.text_len = ehs.shape[1]
+        call.text_len = ehs.shape[1] if torch.is_tensor(ehs) else max(e.shape[0] for e in ehs)
         call.rows = rows
         call.step += 1
         call.acc.n_steps = call.step + 1
@@ -349,7 +355,14 @@ class trace:
         return None
 
     @staticmethod
-    def _find_chunk(ehs: torch.Tensor, cond: torch.Tensor) -> torch.Tensor | None:
+    def _find_chunk(ehs, cond) -> torch.Tensor | None:
+        if not torch.is_tensor(ehs) or not torch.is_tensor(cond):  # lists of per-item embeddings (Z-Image)
+            n, b = len(cond), len(ehs)
+            for c in range(b // n if n else 0):
+                part = ehs[c * n : (c + 1) * n]
+                if all(e.shape == x.shape and torch.equal(e, x.to(e.device, e.dtype)) for e, x in zip(part, cond)):
+                    return torch.arange(c * n, (c + 1) * n, device=ehs[0].device)
+            return None
         n, b = cond.shape[0], ehs.shape[0]
         if b % n == 0 and cond.shape[1:] == ehs.shape[1:]:
             cond = cond.to(ehs.device, ehs.dtype)
@@ -366,11 +379,28 @@ class trace:
             return rows
         if any(trace._find_chunk(ehs, neg) is not None for neg in negatives):
             return None
-        n, b = cond.shape[0], ehs.shape[0]
+        n, b = len(cond), len(ehs)
         raise TraceError(
             f"cannot find the {n} conditional prompt embeddings in the denoiser's batch of {b}: "
             "the pipeline changed them after encoding, which daam.trace does not support"
         )
+
+    def _expand_images_per_prompt(self, call: _Call, ehs) -> None:
+        """Per-item embedding lists are repeated per image after encoding (Z-Image): repeat ours."""
+        cond = call.cond
+        if not cond or self._find_chunk(ehs, cond) is not None:
+            return
+        run = 0
+        while run < len(ehs) and ehs[run].shape == cond[0].shape and torch.equal(ehs[run], cond[0].to(ehs[run])):
+            run += 1
+        for per in range(run, 1, -1):
+            expanded = [c for c in cond for _ in range(per)]
+            if self._find_chunk(ehs, expanded) is not None:
+                call.cond = expanded
+                call.prompts = [p for p in call.prompts for _ in range(per)] if call.prompts else None
+                call.prompt_index = [i for i in call.prompt_index for _ in range(per)]
+                call.acc.n_images = len(expanded)
+                return
 
     def _current(self) -> _Call | None:
         if not self._calls:
@@ -436,10 +466,9 @@ class trace:
             n_img = call.n_image if call.n_image is not None else sq - t
             if spec.kind == "cross":
                 image_q = slice(None)
-            elif spec.text_first:
-                image_q = slice(t, t + n_img)
             else:
-                image_q, cols = slice(0, n_img), cols + (sq - t)
+                image_q, first_text = self.adapter.joint_slices(spec, sq, t, n_img)
+                cols = cols + first_text
             probs = kernel_text_probs(q, k, image_q, cols, scale, mask)
             self._add(call, name, probs)
 
@@ -479,6 +508,10 @@ class trace:
     def state_nbytes(self) -> int:
         """Bytes held by the running state of all traced calls."""
         return sum(c.acc.nbytes() for c in self._calls)
+
+
+def _tensor_list(x) -> bool:
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(torch.is_tensor(e) for e in x)
 
 
 def _frozen(selector):

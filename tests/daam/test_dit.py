@@ -96,7 +96,7 @@ def _record_kernel_inputs(monkeypatch, family, pipe):
 
     seen, current = [], {}
     for name, module in pipe.transformer.named_modules():
-        if name.endswith(("attn", "attn2")) and hasattr(module, "processor"):
+        if name.endswith(("attn", "attn2", "attention")) and hasattr(module, "processor"):
             module.register_forward_pre_hook(lambda m, a, k, name=name: current.__setitem__("layer", name) or None,
                                              with_kwargs=True)
     sdpa = F.scaled_dot_product_attention

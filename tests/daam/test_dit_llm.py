@@ -1,4 +1,4 @@
-"""daam.trace on DiTs with LLM text encoders: Qwen-Image, FLUX.2 [dev] and [klein], Sana.
+"""daam.trace on DiTs with LLM text encoders: Qwen-Image, FLUX.2 [dev] and [klein], Sana, Z-Image.
 
 Their prompts reach the encoder inside a template (Qwen-Image's system prompt, a chat template,
 Sana's complex human instruction): words must be the user's words, template tokens belong to no
@@ -20,6 +20,7 @@ FAMILIES = {  # builder, pipeline class, image size, layers checked against a di
     "flux2": ("build_flux2", "Flux2Pipeline", 8, ["transformer_blocks.0.attn", "single_transformer_blocks.0.attn"]),
     "klein": ("build_flux2_klein", "Flux2KleinPipeline", 8, ["transformer_blocks.0.attn"]),
     "sana": ("build_sana", "SanaPipeline", 32, ["transformer_blocks.0.attn2"]),
+    "zimage": ("build_z_image", "ZImagePipeline", 32, ["layers.0.attention", "layers.1.attention"]),
 }
 
 
@@ -90,6 +91,9 @@ def test_maps_equal_a_direct_per_head_computation(llm_dit_paths, monkeypatch, fa
             probs = scores.softmax(-1)
             if family == "sana":
                 block = probs[:, :, cols]
+            elif family == "zimage":  # [image padded to 32; caption padded to 32]
+                first_text = -(-n_img // 32) * 32
+                block = probs[:, :n_img][:, :, [first_text + c for c in cols]]
             else:  # [text; image]
                 t = k.shape[1] - n_img
                 block = probs[:, t : t + n_img][:, :, cols]
@@ -120,6 +124,16 @@ def test_batch_equals_single_prompt(llm_pipes):
     batch, alone = tc.results()[1], single.results()[0]
     for word in ("red", "car"):
         torch.testing.assert_close(batch.word_map(word).raw, alone.word_map(word).raw, atol=1e-4, rtol=1e-4)
+
+
+def test_z_image_images_per_prompt(llm_pipes):
+    pipe = llm_pipes["zimage"]
+    ref = pipe(prompt=["a dog", "a red car"], num_images_per_prompt=2, generator=_gen(0), **_kw("zimage")).images
+    with daam.trace(pipe) as tc:
+        out = pipe(prompt=["a dog", "a red car"], num_images_per_prompt=2, generator=_gen(0), **_kw("zimage")).images
+    assert np.array_equal(ref, out)
+    assert [r.prompt for r in tc.results()] == ["a dog", "a dog", "a red car", "a red car"]
+    assert [r.prompt_index for r in tc.results()] == [0, 0, 1, 1]
 
 
 def test_sana_without_the_instruction(llm_pipes):
