@@ -84,12 +84,12 @@ def build_pipeline(tokenizer_dir):
     return pipe
 
 
-def _clip(hidden: int, layers: int = 1):
-    from transformers import CLIPTextConfig, CLIPTextModelWithProjection
+def _clip(hidden: int, projection: bool = True):
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-    return CLIPTextModelWithProjection(CLIPTextConfig(
-        vocab_size=49408, hidden_size=hidden, intermediate_size=hidden, num_hidden_layers=layers,
-        num_attention_heads=hidden // 64, max_position_embeddings=77, projection_dim=hidden))
+    cls = CLIPTextModelWithProjection if projection else CLIPTextModel
+    return cls(CLIPTextConfig(vocab_size=49408, hidden_size=hidden, intermediate_size=hidden, num_hidden_layers=1,
+                              num_attention_heads=hidden // 64, max_position_embeddings=77, projection_dim=hidden))
 
 
 def _t5(d_model: int, vocab: int):
@@ -134,7 +134,8 @@ def build_arch(arch: str, tmp: str, depth: int = 1):
             transformer_layers_per_block=(1, 2, 2), addition_embed_type="text_time", addition_time_embed_dim=256,
             projection_class_embeddings_input_dim=2816)
         tok = CLIPTokenizer.from_pretrained(tmp)
-        pipe = StableDiffusionXLPipeline(vae=_latent_vae(4), text_encoder=_clip(768), text_encoder_2=_clip(1280),
+        pipe = StableDiffusionXLPipeline(vae=_latent_vae(4), text_encoder=_clip(768, projection=False),
+                                         text_encoder_2=_clip(1280),
                                          tokenizer=tok, tokenizer_2=tok, unet=unet, scheduler=EulerDiscreteScheduler())
         latents = torch.randn(1, 4, 128, 128, generator=torch.Generator().manual_seed(0))
         kw = dict(prompt=prompt, guidance_scale=7.5, latents=latents, height=1024, width=1024)
@@ -160,15 +161,12 @@ def build_arch(arch: str, tmp: str, depth: int = 1):
         return pipe, kw, f"SD3.5 Large MMDiT width, {depth} of 38 joint blocks", 64 * 64, 77 + 256
     if arch == "flux":
         from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
-        from transformers import CLIPTextConfig, CLIPTextModel
-
         transformer = FluxTransformer2DModel(
             patch_size=1, in_channels=64, num_layers=depth, num_single_layers=depth, attention_head_dim=128,
             num_attention_heads=24, joint_attention_dim=4096, pooled_projection_dim=768, guidance_embeds=True,
             axes_dims_rope=(16, 56, 56))
-        clip = CLIPTextModel(CLIPTextConfig(vocab_size=49408, hidden_size=768, intermediate_size=768,
-                                            num_hidden_layers=1, num_attention_heads=12, max_position_embeddings=77))
-        pipe = FluxPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=_latent_vae(16), text_encoder=clip,
+        pipe = FluxPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=_latent_vae(16),
+                            text_encoder=_clip(768, projection=False),
                             tokenizer=clip_tok, text_encoder_2=_t5(4096, len(t5_tok)), tokenizer_2=t5_tok,
                             transformer=transformer)
         latents = torch.randn(1, 4096, 64, generator=torch.Generator().manual_seed(0))
