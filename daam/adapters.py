@@ -454,6 +454,7 @@ class Flux2Adapter(Adapter):
     families = {
         "Flux2Pipeline": "encode_prompt",
         "Flux2KleinPipeline": "encode_prompt",
+        "Flux2KleinInpaintPipeline": "encode_prompt",
     }
     separate_negative_call = True
 
@@ -472,7 +473,7 @@ class Flux2Adapter(Adapter):
         pipe, tok = self.pipe, self.pipe.tokenizer
         tok = getattr(tok, "tokenizer", tok)  # a processor wraps the tokenizer
         limit = int(a.get("max_sequence_length") or cond.shape[1])
-        if self.family == "Flux2KleinPipeline":
+        if self.family.startswith("Flux2Klein"):
             def render(text: str) -> str:
                 return tok.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
                                                add_generation_prompt=True, enable_thinking=False)

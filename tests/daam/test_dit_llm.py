@@ -143,3 +143,59 @@ def test_sana_without_the_instruction(llm_pipes):
     seg = tc.results()[0].segments[0]
     assert seg.tokens.position == 0 and seg.tokens.token_spans[0] == (0, 0)  # <bos>, as CLIP's start token
     assert tc.results()[0].words == ["a", "dog", "and", "a", "cat"]
+
+
+@pytest.mark.parametrize("family, variant", [
+    ("qwen", "QwenImageImg2ImgPipeline"), ("qwen", "QwenImageInpaintPipeline"),
+    ("zimage", "ZImageImg2ImgPipeline"), ("zimage", "ZImageInpaintPipeline"),
+])
+def test_img2img_and_inpaint_variants(llm_pipes, family, variant):
+    import diffusers
+    from PIL import Image
+
+    pipe = getattr(diffusers, variant)(**llm_pipes[family].components)
+    pipe.set_progress_bar_config(disable=True)
+    size = FAMILIES[family][2]
+    image = Image.fromarray((np.random.default_rng(0).random((size, size, 3)) * 255).astype(np.uint8))
+    kw = _kw(family, num_inference_steps=4, image=image, strength=0.75)
+    if "Inpaint" in variant:
+        mask = np.zeros((size, size), np.uint8)
+        mask[: size // 2] = 255
+        kw["mask_image"] = Image.fromarray(mask)
+    ref = pipe(prompt="a dog on a sofa", generator=_gen(0), **kw).images
+    with daam.trace(pipe) as tc:
+        out = pipe(prompt="a dog on a sofa", generator=_gen(0), **kw).images
+    assert np.array_equal(ref, out)
+    (r,) = tc.results()
+    assert r.n_steps == 3 and r.word_map("dog").soft.shape == (size, size)
+
+
+@pytest.mark.parametrize("family", ["flux2", "klein"])
+def test_flux2_reference_image_tokens_are_not_the_generated_image(llm_pipes, family):
+    """FLUX.2 edits append the reference image's tokens (another time coordinate) to the sequence."""
+    from PIL import Image
+
+    pipe = llm_pipes[family]
+    ref_image = Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8))
+    kw = _kw(family, image=[ref_image])
+    ref = pipe(prompt="a dog and a cat", generator=_gen(0), **kw).images
+    with daam.trace(pipe) as tc:
+        out = pipe(prompt="a dog and a cat", generator=_gen(0), **kw).images
+    assert np.array_equal(ref, out)
+    r = tc.results()[0]
+    assert list(r.sums) == [(4, 4)] and r.word_map("dog").soft.shape == (8, 8)
+
+
+def test_flux2_klein_inpaint(llm_pipes):
+    import diffusers
+    from PIL import Image
+
+    pipe = diffusers.Flux2KleinInpaintPipeline(**llm_pipes["klein"].components)
+    pipe.set_progress_bar_config(disable=True)
+    image = Image.fromarray((np.random.default_rng(0).random((8, 8, 3)) * 255).astype(np.uint8))
+    mask = Image.fromarray(np.pad(np.full((4, 8), 255, np.uint8), ((0, 4), (0, 0))))
+    kw = _kw("klein", image=image, mask_image=mask, num_inference_steps=4, strength=0.75)
+    ref = pipe(prompt="a dog", generator=_gen(0), **kw).images
+    with daam.trace(pipe) as tc:
+        out = pipe(prompt="a dog", generator=_gen(0), **kw).images
+    assert np.array_equal(ref, out) and tc.results()[0].n_steps == 3
