@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", default="sd2", choices=["sd2", "sdxl", "sd3.5", "flux"],
                    help="sd2 (full UNet, 512 px); sdxl, sd3.5, flux at 1024 px with depth cut to --depth")
     p.add_argument("--depth", type=int, default=1, help="DiT blocks of each kind to build (sd3.5, flux)")
+    p.add_argument("--peers", action="store_true",
+                   help="instead: ours beside attention-map-diffusers on tiny SD, SD3 and FLUX pipelines (20 steps)")
+    p.add_argument("--peer-path", default=None,
+                   help="folder holding attention_map_diffusers (pip install --no-deps --target DIR ...)")
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=None)
@@ -201,6 +205,17 @@ def _splits(args) -> int:
 
 
 def _perf(args) -> int:
+    if args.peers:
+        from benchmark.peers import format_rows, measure_peers
+
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        rows = measure_peers(rounds=args.repeats * 2, peer_path=args.peer_path,
+                             progress=(lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr)))
+        print(json.dumps([r.to_dict() for r in rows], indent=2) if args.json else format_rows(rows))
+        return 0
     from benchmark.perf import measure
 
     result = measure(args.steps, args.repeats, args.threads, progress=(lambda m: None) if args.json else
