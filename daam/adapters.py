@@ -240,6 +240,15 @@ class SD3Adapter(Adapter):
 
 
 
+def _double_and_single_stream(t) -> dict[str, LayerSpec]:
+    """FLUX-style transformers: joint double-stream blocks, then single-stream blocks, text first."""
+    layers = {f"transformer_blocks.{i}.attn": LayerSpec(b.attn, "joint", text_first=True)
+              for i, b in enumerate(t.transformer_blocks)}
+    layers.update({f"single_transformer_blocks.{i}.attn": LayerSpec(b.attn, "single", text_first=True)
+                   for i, b in enumerate(t.single_transformer_blocks)})
+    return layers
+
+
 class FluxAdapter(Adapter):
     """FLUX.1 (dev, schnell): joint double-stream blocks and single-stream blocks, text first."""
 
@@ -251,12 +260,7 @@ class FluxAdapter(Adapter):
     separate_negative_call = True  # true_cfg_scale > 1: encode_prompt(negative_prompt), own transformer call
 
     def layers(self) -> dict[str, LayerSpec]:
-        t = self.denoiser()
-        layers = {f"transformer_blocks.{i}.attn": LayerSpec(b.attn, "joint", text_first=True)
-                  for i, b in enumerate(t.transformer_blocks)}
-        layers.update({f"single_transformer_blocks.{i}.attn": LayerSpec(b.attn, "single", text_first=True)
-                       for i, b in enumerate(t.single_transformer_blocks)})
-        return layers
+        return _double_and_single_stream(self.denoiser())
 
     def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
         a = _bind(method, args, kwargs)
@@ -459,12 +463,7 @@ class Flux2Adapter(Adapter):
     separate_negative_call = True
 
     def layers(self) -> dict[str, LayerSpec]:
-        t = self.denoiser()
-        layers = {f"transformer_blocks.{i}.attn": LayerSpec(b.attn, "joint", text_first=True)
-                  for i, b in enumerate(t.transformer_blocks)}
-        layers.update({f"single_transformer_blocks.{i}.attn": LayerSpec(b.attn, "single", text_first=True)
-                       for i, b in enumerate(t.single_transformer_blocks)})
-        return layers
+        return _double_and_single_stream(self.denoiser())
 
     def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
         a = _bind(method, args, kwargs)

@@ -168,18 +168,22 @@ def align(tokenizer, prompt: str, max_length: int | None = None, warn: bool = Tr
                 f"{encoder}'s limit of {limit}: {encoder} ignores {prompt[cut_at:]!r}; maps cover the kept tokens only",
                 stacklevel=3,
             )
+    words, cut = _words(prompt, spans, [ids[t] in special for t in range(len(ids))])
+    return PromptTokens(prompt, tuple(ids), tuple(spans), words, cut)
+
+
+def _words(prompt: str, spans, skip=None) -> tuple[tuple[Word, ...], tuple[str, ...]]:
+    """The prompt's words with the tokens whose spans overlap them, and the words no token covers."""
     words, cut, seen = [], [], {}
     for idx, (text, start, end) in enumerate(split_words(prompt)):
-        toks = tuple(
-            t for t, (s, e) in enumerate(spans) if ids[t] not in special and s < end and e > start
-        )
+        toks = tuple(t for t, (s, e) in enumerate(spans) if not (skip and skip[t]) and s < end and e > start)
         if not toks:
             cut.append(text)
             continue
         occ = seen.get(text.lower(), 0)
         seen[text.lower()] = occ + 1
         words.append(Word(text, start, end, idx, occ, toks))
-    return PromptTokens(prompt, tuple(ids), tuple(spans), tuple(words), tuple(cut))
+    return tuple(words), tuple(cut)
 
 
 def align_rendered(tokenizer, prompt: str, render, *, keep=None, preprocess=None, add_special_tokens: bool = True,
@@ -210,19 +214,11 @@ def align_rendered(tokenizer, prompt: str, render, *, keep=None, preprocess=None
     local = [(max(s, at) - at, min(e, end) - at) for s, e in (spans[i] for i in mine)]
     if text != prompt:
         local = _map_spans(local, text, prompt)
-    words, cut, seen = [], [], {}
-    for idx, (word, start, stop) in enumerate(split_words(prompt)):
-        toks = tuple(t for t, (s, e) in enumerate(local) if s < stop and e > start)
-        if not toks:
-            cut.append(word)
-            continue
-        occ = seen.get(word.lower(), 0)
-        seen[word.lower()] = occ + 1
-        words.append(Word(word, start, stop, idx, occ, toks))
+    words, cut = _words(prompt, local)
     lost = [i for i in inside if i not in kept_at]
     if lost and warn:
         first = spans[lost[0]][0] - at
         warnings.warn(f"prompt is {len(inside)} tokens in {encoder}, over what the pipeline keeps: {encoder} "
                       f"ignores {prompt[max(first, 0):]!r}; maps cover the kept tokens only", stacklevel=3)
-    return PromptTokens(prompt, tuple(ids[i] for i in mine), tuple(local), tuple(words), tuple(cut),
+    return PromptTokens(prompt, tuple(ids[i] for i in mine), tuple(local), words, cut,
                         position=kept_at[mine[0]] if mine else 0)
