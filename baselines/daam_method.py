@@ -44,7 +44,7 @@ class DAAMBaseline(Baseline):
                                 f"{self.maps.image_size[1]}: they belong to another generation")
         if self.check_prompt and self.maps.prompt is not None and prompt != self.maps.prompt:
             raise BaselineError(f"prompt {prompt!r} differs from the traced prompt {self.maps.prompt!r}")
-        cut = {c.lower() for c in (self.maps.tokens.cut_words if self.maps.tokens else ())}
+        cut = {c.lower() for c in self.maps.cut_words}
         maps, unsupported = {}, []
         for word in check_words(words):
             try:

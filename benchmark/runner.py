@@ -179,7 +179,7 @@ def _store_generation(store, run, g, prompt, image, maps, workspace: Path) -> No
     wanted = {w.lower() for w in prompt.words}
     specs = [WordMapSpec(word=w.text, occurrence=w.occurrence, token_indices=w.tokens, path=str(rel_map),
                          method="daam")
-             for w in (maps.tokens.words if maps.tokens else ()) if w.text.lower() in wanted]
+             for w in maps.prompt_words() if w.text.lower() in wanted]
     if specs:
         store.add_word_maps(g.id, specs)
     store.record_generation(run.id, g.prompt_id, g.image_index, seed=g.seed, image_path=str(rel_img),

@@ -140,6 +140,17 @@ class GenerationMaps:
     def words(self) -> list[str]:
         return [w.text for w in self._words()]
 
+    def prompt_words(self) -> list[Word]:
+        """The prompt's words in order, each with its token columns in every segment that keeps it."""
+        return [self.find_word(w.text, w.occurrence) for w in self._words()]
+
+    @property
+    def cut_words(self) -> tuple[str, ...]:
+        """Words no text segment kept (cut by every encoder's limit)."""
+        kept = {w.text.lower() for w in self._words()}
+        cut = [c for seg in self._segments() for c in seg.tokens.cut_words if c.lower() not in kept]
+        return tuple(dict.fromkeys(cut))
+
     def find_word(self, word: str, occurrence: int = 0, encoder: str | None = None) -> Word:
         """The word with its token columns in every segment that carries it (or ``encoder``'s)."""
         if self.tokens is None:

@@ -87,7 +87,7 @@ def _arcs(prompt: db.Prompt) -> list[Arc] | None:
 
 def _all_word_masks(maps) -> dict[int, np.ndarray]:
     """Every traced word's binary map, by its index among the prompt's words."""
-    return {w.index: word_mask(maps, w.text, w.occurrence) for w in (maps.tokens.words if maps.tokens else ())}
+    return {w.index: word_mask(maps, w.text, w.occurrence) for w in maps.prompt_words()}
 
 
 def score_syntax(store: db.Store, workspace, run: db.Run, pipe=None, config=None) -> tuple[list[dict], list[str]]:

@@ -48,7 +48,7 @@ def example_figure(pipe, out: str | Path, prompts=EXAMPLE_PROMPTS, seed: int = 0
             image = pipe(prompt, num_inference_steps=steps, guidance_scale=guidance, height=size, width=size,
                          generator=torch.Generator().manual_seed(seed + i)).images[0]
         rows.append((prompt, np.asarray(image), tc.results()[0]))
-    words = [[w for w in r.tokens.words if w.text.isalpha() and w.text.lower() not in {"a", "an", "and", "the", "of", "to"}]
+    words = [[w for w in r.prompt_words() if w.text.isalpha() and w.text.lower() not in {"a", "an", "and", "the", "of", "to"}]
              for _, _, r in rows]
     cols = 1 + max(len(w) for w in words)
     fig, axes = plt.subplots(len(rows), cols, figsize=(1.6 * cols, 1.75 * len(rows)), squeeze=False)
