@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test perf clean
+.PHONY: install run test perf peers clean
 
 install: $(STAMP)
 
@@ -41,6 +41,18 @@ test: install
 
 perf: install
 	$(VENV)/bin/bench perf $(ARGS)
+
+# The peers `bench perf --peers` compares against, each kept apart from our environment:
+# attention-map-diffusers (no deps: it runs on our diffusers) and castorini/daam 0.2.0 in its own
+# venv (it pins diffusers 0.21, transformers 4.30).
+peers: install
+	$(PIP) install --no-deps --target .peers/amd "attention-map-diffusers==1.0.0"
+	test -x .peers/castorini/bin/python || $(PYTHON) -m venv .peers/castorini
+	.peers/castorini/bin/pip install "torch==$(TORCH_VERSION)" || .peers/castorini/bin/pip install "torch==$(TORCH_VERSION)" --index-url $(TORCH_CPU_INDEX)
+	.peers/castorini/bin/pip install "diffusers==0.21.2" "transformers==4.30.2" "accelerate==0.23.0" \
+		"huggingface_hub==0.19.4" "numpy<2" scipy matplotlib pillow safetensors spacy
+	.peers/castorini/bin/pip install --no-deps "daam==0.2.0"
+	$(VENV)/bin/bench perf --peers --peer-path .peers/amd --castorini-python .peers/castorini/bin/python $(ARGS)
 
 clean:
 	rm -rf $(VENV) workspace

@@ -78,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="instead: ours beside attention-map-diffusers on tiny SD, SD3 and FLUX pipelines (20 steps)")
     p.add_argument("--peer-path", default=None,
                    help="folder holding attention_map_diffusers (pip install --no-deps --target DIR ...)")
+    p.add_argument("--castorini-python", default=None,
+                   help="with --peers: the Python of an environment holding castorini/daam 0.2.0 (make peers)")
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=None)
@@ -212,9 +214,18 @@ def _perf(args) -> int:
             import torch
 
             torch.set_num_threads(args.threads)
-        rows = measure_peers(rounds=args.repeats * 2, peer_path=args.peer_path,
-                             progress=(lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr)))
-        print(json.dumps([r.to_dict() for r in rows], indent=2) if args.json else format_rows(rows))
+        say = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
+        rows = measure_peers(rounds=args.repeats * 2, peer_path=args.peer_path, progress=say)
+        extra = None
+        if args.castorini_python:
+            from benchmark.peers import format_castorini, measure_castorini
+
+            extra = measure_castorini(args.castorini_python, rounds=args.repeats * 2, progress=say)
+        if args.json:
+            print(json.dumps({"attention_map_diffusers": [r.to_dict() for r in rows],
+                              "castorini": extra.to_dict() if extra else None}, indent=2))
+        else:
+            print(format_rows(rows) + ("\n\n" + format_castorini(extra) if extra else ""))
         return 0
     from benchmark.perf import measure
 

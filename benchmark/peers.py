@@ -7,8 +7,10 @@ mode="exact")``: every layer and step, as DAAM sums them) in rotating order, and
 time ratios against untraced (median over rounds, with the spread) and whether each library left
 the image bitwise unchanged. attention-map-diffusers is not a dependency: install it apart
 (``pip install --no-deps --target .peers/amd attention-map-diffusers==1.0.0``) and point
-``--peer-path`` (or ``PYTHONPATH``) there. castorini/daam pins diffusers 0.21 and needs its own
-environment; it is not measured here.
+``--peer-path`` (or ``PYTHONPATH``) there. castorini/daam 0.2.0 pins diffusers 0.21 and needs an
+environment of its own (``make peers`` builds both under ``.peers/``): with ``--castorini-python``
+it is timed by ``benchmark/peers_castorini.py`` in that environment on a tiny SD at 512 px (it
+hard-codes a 64x64 latent), beside ours on the same configuration here.
 """
 from __future__ import annotations
 
@@ -20,6 +22,69 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 FAMILIES = ("sd", "sd3", "flux")
+
+
+@dataclass
+class CastoriniRow:
+    ours_ratio: float
+    ours_spread: tuple[float, float]
+    theirs_ratio: float
+    theirs_spread: tuple[float, float]
+    theirs_bitwise: bool
+    ours_bitwise: bool
+    steps: int
+    detail: dict
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def measure_castorini(python: str, rounds: int = 4, steps: int = 20, progress=print) -> CastoriniRow:
+    """castorini/daam in its own environment and ours here, on a tiny SD at 512 px."""
+    import json
+    import subprocess
+
+    import numpy as np
+    import torch
+
+    import benchmark.tiny as tiny
+    import daam
+    from benchmark.toy.tokenizer import build_clip_tokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        build_clip_tokenizer(Path(tmp) / "clip")
+        script = Path(__file__).with_name("peers_castorini.py")
+        progress(f"castorini/daam: {rounds} rounds in {python}")
+        done = subprocess.run([python, str(script), str(Path(tmp) / "clip"), str(rounds), str(steps)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"castorini/daam run failed: {done.stderr.strip().splitlines()[-1]}")
+        theirs = json.loads(done.stdout.strip().splitlines()[-1])
+        pipe = tiny.load("StableDiffusionPipeline", tiny.build_sd(Path(tmp) / "sd", Path(tmp) / "clip"))
+    kw = dict(prompt="a dog and a cat on a sofa", num_inference_steps=steps, height=512, width=512, output_type="np")
+    untraced, traced, same, ref = [], [], True, None
+    with torch.inference_mode():
+        for r in range(rounds + 1):
+            for mode in ("untraced", "traced") if r % 2 == 0 else ("traced", "untraced"):
+                g = torch.Generator().manual_seed(0)
+                t0 = time.process_time()
+                if mode == "traced":
+                    with daam.trace(pipe) as tc:
+                        out = pipe(generator=g, **kw).images
+                    tc.results()[0].word_map("dog")
+                else:
+                    out = pipe(generator=g, **kw).images
+                seconds = time.process_time() - t0
+                if r == 0:
+                    ref = out if mode == "untraced" else ref
+                    continue  # warm-up round
+                (traced if mode == "traced" else untraced).append(round(seconds, 3))
+                same = same and (mode == "untraced" or bool(np.array_equal(ref, out)))
+                progress(f"ours sd 512 px round {r}/{rounds} {mode}: {seconds:.2f} s CPU")
+    ours_ratio, ours_spread = _ratios(traced, untraced)
+    theirs_ratio, theirs_spread = _ratios(theirs["traced_cpu_s"], theirs["untraced_cpu_s"])
+    return CastoriniRow(ours_ratio, ours_spread, theirs_ratio, theirs_spread, theirs["bitwise"], same, steps,
+                        {"theirs": theirs, "ours": {"untraced_cpu_s": untraced, "traced_cpu_s": traced}})
 
 
 @dataclass
@@ -130,6 +195,12 @@ def measure_peers(families=FAMILIES, rounds: int = 4, steps: int = 20, peer_path
                 row.amd_error = "attention_map_diffusers is not importable (see --peer-path)"
             rows.append(row)
     return rows
+
+
+def format_castorini(row: CastoriniRow) -> str:
+    return (f"| tiny sd 512 px | {row.steps} | castorini/daam 0.2.0: {row.theirs_ratio:.3f} ({row.theirs_spread[0]:.3f}-"
+            f"{row.theirs_spread[1]:.3f}), image unchanged {row.theirs_bitwise} | ours: {row.ours_ratio:.3f} "
+            f"({row.ours_spread[0]:.3f}-{row.ours_spread[1]:.3f}), image unchanged {row.ours_bitwise} |")
 
 
 def format_rows(rows: list[PeerRow]) -> str:
