@@ -185,3 +185,20 @@ def build_pixart(path: Path, t5_dir: Path) -> Path:
                                transformer=transformer, scheduler=DPMSolverMultistepScheduler())
     pipe.save_pretrained(path)
     return path
+
+
+def build_chroma(path: Path, t5_dir: Path) -> Path:
+    from diffusers import ChromaPipeline, ChromaTransformer2DModel, FlowMatchEulerDiscreteScheduler
+    from transformers import T5TokenizerFast
+
+    torch.manual_seed(0)
+    t5_tok = T5TokenizerFast.from_pretrained(t5_dir)
+    transformer = ChromaTransformer2DModel(
+        patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
+        joint_attention_dim=32, axes_dims_rope=(4, 6, 6), approximator_num_channels=8, approximator_hidden_dim=32,
+        approximator_layers=1,
+    )
+    pipe = ChromaPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=_flow_vae(), text_encoder=tiny_t5(len(t5_tok)),
+                          tokenizer=t5_tok, transformer=transformer)
+    pipe.save_pretrained(path)
+    return path

@@ -78,6 +78,7 @@ class EncodeCall:
     prompt_index: list[int]
     cond: torch.Tensor  # conditional embeddings as the denoiser receives them, [images, tokens, dim]
     segments: list[TextSegment] = field(default_factory=list)
+    negatives: list = field(default_factory=list)  # negative embeddings the denoiser gets in calls of their own
 
 
 def _bind(method, args, kwargs) -> dict:
@@ -284,6 +285,26 @@ class FluxAdapter(Adapter):
                 "(conditioning image tokens, as in Kontext, are not supported)")
         f = self.vae_scale_factor() * 2
         return (h, w), (h * f, w * f)
+
+
+class ChromaAdapter(FluxAdapter):
+    """Chroma: FLUX's double/single-stream layout, T5 only, masked text; its CFG runs the
+    negative prompt (encoded by the same ``encode_prompt`` call) through a transformer call of its own."""
+
+    families = {
+        "ChromaPipeline": "encode_prompt",
+        "ChromaImg2ImgPipeline": "encode_prompt",
+        "ChromaInpaintPipeline": "encode_prompt",
+    }
+    separate_negative_call = False  # the negative comes back from the same encode call
+
+    def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
+        a = _bind(method, args, kwargs)
+        cond, neg = result[0], result[3]
+        prompts, index = _expand(a.get("prompt"), int(a.get("num_images_per_prompt") or 1), cond.shape[0])
+        t5_len = int(a.get("max_sequence_length") or 512)
+        return EncodeCall(prompts, index, cond, [TextSegment("t5", self.pipe.tokenizer, 0, t5_len)],
+                          negatives=[neg] if torch.is_tensor(neg) else [])
 
 
 class PixArtAdapter(Adapter):
@@ -560,7 +581,7 @@ class ZImageAdapter(Adapter):
 
 
 ADAPTERS: tuple[type[Adapter], ...] = (UNetAdapter, SD3Adapter, FluxAdapter, PixArtAdapter, SanaAdapter,
-                                        QwenImageAdapter, Flux2Adapter, ZImageAdapter)
+                                        QwenImageAdapter, Flux2Adapter, ZImageAdapter, ChromaAdapter)
 
 
 def supported_pipelines() -> list[str]:

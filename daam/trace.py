@@ -326,6 +326,7 @@ class trace:
         cond = enc.cond.detach() if torch.is_tensor(enc.cond) else [c.detach() for c in enc.cond]
         self._calls.append(_Call(enc.prompts, enc.prompt_index, cond, segments, columns,
                                  Accumulator(len(cond), self.keep), take() if take else None))
+        self._calls[-1].negatives.extend(n.detach() for n in enc.negatives)
 
     def _on_denoiser(self, module, args, kwargs):
         if not self._calls:

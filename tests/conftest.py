@@ -62,4 +62,5 @@ def dit_paths(tmp_path_factory, clip_tokenizer_dir, t5_dir):
         "sd35": b.build_sd3(root / "sd35", clip_tokenizer_dir, t5_dir, dual=True),
         "flux": b.build_flux(root / "flux", clip_tokenizer_dir, t5_dir),
         "pixart": b.build_pixart(root / "pixart", t5_dir),
+        "chroma": b.build_chroma(root / "chroma", t5_dir),
     }

@@ -23,8 +23,9 @@ FAMILIES = {
     "sd35": ("StableDiffusion3Pipeline", {}),
     "flux": ("FluxPipeline", {"max_sequence_length": 32}),
     "pixart": ("PixArtSigmaPipeline", {"max_sequence_length": 32, "use_resolution_binning": False}),
+    "chroma": ("ChromaPipeline", {"max_sequence_length": 32}),
 }
-SIZE = {"sd3": 64, "sd35": 64, "flux": 64, "pixart": 64}
+SIZE = {"sd3": 64, "sd35": 64, "flux": 64, "pixart": 64, "chroma": 64}
 
 
 @pytest.fixture(scope="session")
@@ -332,3 +333,30 @@ def test_kernel_text_probs_equals_the_explicit_joint_softmax(n_cols, mask_kind):
     expect = scores.softmax(-1)[:, :, 10:][..., cols]
     got = kernel_text_probs(q, k, slice(10, 50), cols, scale=0.3, attn_mask=mask)
     torch.testing.assert_close(got, expect, atol=1e-6, rtol=1e-5)
+
+
+def test_chroma_negative_call_skipped_and_maps_equal_a_direct_computation(dit_paths, monkeypatch):
+    """Chroma encodes prompt and negative in one call and runs them through separate, masked calls."""
+    pipe = load("ChromaPipeline", dit_paths["chroma"])
+    kw = _kw("chroma", negative_prompt="a red car")
+    ref = pipe("a dog and a cat", generator=_gen(0), **kw).images
+    seen = _record_kernel_inputs(monkeypatch, "chroma", pipe)
+    with daam.trace(pipe, keep_steps=True, keep_layers=True, keep_heads=True) as tc:
+        out = pipe("a dog and a cat", generator=_gen(0), **kw).images
+    assert np.array_equal(ref, out)
+    (r,) = tc.results()
+    assert r.n_steps == 2 and r.words == ["a", "dog", "and", "a", "cat"]
+    n_cols, n_img = next(iter(r.sums.values())).shape[0], (SIZE["chroma"] // 16) ** 2
+    for layer in ("transformer_blocks.0.attn", "single_transformer_blocks.0.attn"):
+        calls = [x for x in seen if x[0] == layer]
+        assert len(calls) == 4  # conditional then negative, per step
+        for step in range(2):
+            _, q, k, mask = calls[2 * step]
+            scores = q[0].float() @ k[0].float().transpose(-1, -2) * q.shape[-1] ** -0.5
+            if mask is not None:
+                m = mask[0]
+                scores = scores.masked_fill(~m, float("-inf")) if m.dtype == torch.bool else scores + m.float()
+            t = k.shape[2] - n_img
+            block = scores.softmax(-1)[:, t:, :n_cols]
+            traced = r.detail[(step, layer)]
+            torch.testing.assert_close(traced, block.transpose(-1, -2).reshape(traced.shape), atol=1e-5, rtol=1e-4)
