@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import daam
-from tests.daam.test_dit import _record_kernel_inputs
+from tests.daam.test_dit import _gen, _record_kernel_inputs
 from tests.pipelines import load
 
 FAMILIES = {  # builder, pipeline class, image size, layers checked against a direct computation
@@ -40,10 +40,6 @@ def llm_pipes(llm_dit_paths):
 def _kw(family, **extra):
     size = FAMILIES[family][2]
     return {"num_inference_steps": 2, "height": size, "width": size, "output_type": "np", **extra}
-
-
-def _gen(seed):
-    return torch.Generator().manual_seed(seed)
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
