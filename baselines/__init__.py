@@ -1,6 +1,6 @@
 """Baselines: every segmentation method under one protocol (image + prompt + words -> maps).
 
-Methods are registered lazily in ``benchmark.registry.BASELINES`` so that importing this package
+Methods are registered lazily in ``core.registry.BASELINES`` so that importing this package
 loads no model; ``load_baseline(name, **options)`` builds one. Options are the method's
 constructor arguments: ``model`` (hub id or local folder), ``device``, ``dtype``, and per method
 e.g. ``checkpoint`` (STEGO), ``mode`` (Mask2Former), ``radius`` (centre disc), ``maps`` (DAAM).
@@ -12,7 +12,7 @@ from typing import Any
 
 from baselines.io import load_output, save_output
 from baselines.protocol import Baseline, BaselineError, BaselineOutput
-from benchmark.registry import BASELINES
+from core.registry import BASELINES
 
 _ENTRIES = {
     "whole-image": "baselines.trivial:WholeImage",

@@ -20,7 +20,7 @@ import numpy as np
 from baselines import load_baseline
 from baselines.io import save_output
 from baselines.protocol import Baseline, BaselineError
-from benchmark.registry import BASELINES
+from core.registry import BASELINES
 from db import Generation, Store, WordMapSpec
 
 

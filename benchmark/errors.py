@@ -4,7 +4,7 @@ from __future__ import annotations
 
 def user_error_message(e: BaseException) -> str | None:
     from benchmark.models import ModelLoadError
-    from benchmark.registry import UnknownNameError
+    from core.registry import UnknownNameError
 
     known: tuple[type, ...] = (UnknownNameError, ModelLoadError, FileNotFoundError)
     try:

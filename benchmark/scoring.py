@@ -8,7 +8,7 @@ are pulled in (``bench annotate pull``) by the same functions.
 """
 from __future__ import annotations
 
-from benchmark.registry import Registry
+from core.registry import Registry
 from benchmark.scorers import SCORERS
 
 STUDY_SCORERS = Registry("study scorer")

@@ -1,7 +1,7 @@
 """The benchmark's metrics: pure functions first, small accumulators on top.
 
 Each metric declares its aggregation and direction in ``catalog.CATALOG`` (registered in
-``benchmark.registry.METRICS``); statistics (intervals, tests, agreement) live in
+``core.registry.METRICS``); statistics (intervals, tests, agreement) live in
 ``benchmark.stats``.
 """
 from benchmark.metrics import catalog  # noqa: F401  (registers the metrics)

@@ -6,7 +6,7 @@ Importing this module registers the metrics; the functions behind them load only
 from __future__ import annotations
 
 from benchmark.metrics.info import MetricInfo
-from benchmark.registry import METRICS
+from core.registry import METRICS
 
 _M = "benchmark.metrics"
 CATALOG: tuple[MetricInfo, ...] = (

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """A metric's declaration, registered in ``benchmark.registry.METRICS`` under ``name``.
+    """A metric's declaration, registered in ``core.registry.METRICS`` under ``name``.
 
     ``aggregation`` says in words how per-observation values become one number (e.g. "median
     over raters, then mean over items"); ``higher_is_better`` is None for diagnostics with no

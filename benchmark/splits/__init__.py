@@ -1,11 +1,11 @@
 """The benchmark's splits: versioned data (``data/splits.yaml``) plus registered builders.
 
 ``list_splits()`` and ``split_info()`` read only the data; ``build_split()`` imports the one
-builder it needs. Builders are registered lazily in ``benchmark.registry.SPLITS``.
+builder it needs. Builders are registered lazily in ``core.registry.SPLITS``.
 """
 from __future__ import annotations
 
-from benchmark.registry import SPLITS
+from core.registry import SPLITS
 from benchmark.splits.base import SplitInfo, SplitItem, SplitOptions
 from benchmark.splits.catalogue import SplitDataError, SplitSpec, catalogue, spec
 from benchmark.splits.checks import SplitBuildError, check_items, check_options

@@ -1,7 +1,7 @@
 """What a split is: versioned data plus a registered builder that turns it into prompt items.
 
 A split builder is a function ``build(options: SplitOptions) -> list[SplitItem]`` registered in
-``benchmark.registry.SPLITS`` under the split's name (lazily, as ``"module:function"``), with a
+``core.registry.SPLITS`` under the split's name (lazily, as ``"module:function"``), with a
 ``SplitInfo`` describing it. Items are frozen and JSON-friendly, so the runner can store them as
 prompt rows without knowing which split made them.
 """

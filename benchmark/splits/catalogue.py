@@ -1,7 +1,7 @@
 """The split catalogue: ``data/splits.yaml`` read into frozen records, builders registered lazily.
 
 Reading the catalogue imports no builder (so ``bench splits`` and ``bench --help`` stay instant);
-each builder is registered in ``benchmark.registry.SPLITS`` as a ``"module:function"`` string
+each builder is registered in ``core.registry.SPLITS`` as a ``"module:function"`` string
 and imported the first time its split is built.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from benchmark.registry import SPLITS, UnknownNameError
+from core.registry import SPLITS, UnknownNameError
 from benchmark.splits.base import SplitInfo, SplitOptions
 from benchmark.splits.errors import SplitError
 

@@ -4,7 +4,7 @@ from PIL import Image
 
 from baselines import BaselineError, BaselineOutput, load_baseline, load_output, save_output
 from baselines.protocol import as_rgb, check_words
-from benchmark.registry import BASELINES, UnknownNameError
+from core.registry import BASELINES, UnknownNameError
 
 
 def test_every_method_is_registered_lazily():

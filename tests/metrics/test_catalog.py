@@ -3,7 +3,7 @@ import pytest
 import benchmark.metrics  # noqa: F401  (registers the metrics)
 from benchmark.metrics.catalog import CATALOG
 from benchmark.metrics.info import MetricInfo
-from benchmark.registry import METRICS, UnknownNameError
+from core.registry import METRICS, UnknownNameError
 
 
 def test_every_metric_is_registered_and_resolves():

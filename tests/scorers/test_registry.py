@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import inspect
 
-from benchmark.registry import Registry
+from core.registry import Registry
 from benchmark.scorers import SCORERS
 from benchmark.splits import list_splits
 

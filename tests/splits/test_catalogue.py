@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.registry import SPLITS, UnknownNameError
+from core.registry import SPLITS, UnknownNameError
 from benchmark.splits import (
     MissingOptionError, SplitDataError, SplitInfo, SplitOptions, build_split, list_splits, split_info, split_sizes,
 )
