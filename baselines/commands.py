@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--db", dest="db_url", default=None,
                    help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (no progress bar)")
-    p.set_defaults(handler=_baseline, func=_baseline)
+    p.set_defaults(func=_baseline)
     return p
 
 

@@ -19,7 +19,15 @@ from baselines.protocol import Baseline, BaselineError, BaselineOutput, as_rgb, 
 
 class DAAMBaseline(Baseline):
     name = "daam"
+    title = "DAAM"
     kind = "soft"
+    stage = "generation"
+    reads_stored_maps = True
+
+    @classmethod
+    def tracer(cls, pipe, **options):
+        """``daam.trace(pipe, **options)``: the runner generates through it and stores its maps."""
+        return daam.trace(pipe, **options)
 
     def __init__(self, maps: daam.GenerationMaps | str | os.PathLike[str] | None = None, check_prompt: bool = True):
         if maps is None:

@@ -15,6 +15,10 @@ import numpy as np
 
 Kind = Literal["soft", "clusters"]
 KINDS: tuple[str, ...] = ("soft", "clusters")
+# When a method sees the image: "generation" methods trace the pipeline while it generates (DAAM;
+# their word-map rows are written by the generation step), "post-hoc" methods read a finished image.
+Stage = Literal["generation", "post-hoc"]
+STAGES: tuple[str, ...] = ("generation", "post-hoc")
 
 
 class BaselineError(ValueError):
@@ -119,6 +123,22 @@ class Baseline(ABC):
 
     name: ClassVar[str]
     kind: ClassVar[Kind]
+    stage: ClassVar[Stage] = "post-hoc"
+    title: ClassVar[str] = ""  # how reports and messages name the method (default: ``name``)
+    # a generation-time method that predicts from what it recorded while tracing: the runner passes
+    # the generation's stored maps file as ``maps=`` (instead of building one method for all images)
+    reads_stored_maps: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("title") and "name" in cls.__dict__:
+            cls.title = cls.name
+
+    @classmethod
+    def tracer(cls, pipe, **options):
+        """Generation-time methods: a context manager observing ``pipe`` whose ``results()`` give one
+        maps object per generated image (with ``save(path)`` and ``prompt_words()``)."""
+        raise BaselineError(f"{cls.name} is a {cls.stage} method: it does not trace a pipeline")
 
     @abstractmethod
     def predict(self, image, prompt: str, words: Sequence[str]) -> BaselineOutput:
@@ -129,7 +149,7 @@ class Baseline(ABC):
 
     def describe(self) -> dict[str, object]:
         """JSON-able settings, stored beside the maps so a score says what produced it."""
-        return {"method": self.name, "kind": self.kind}
+        return {"method": self.name, "kind": self.kind, "stage": self.stage}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.describe()})"

@@ -4,7 +4,7 @@ Per generation the output goes to ``<workspace>/baselines/<label>/<generation_id
 ``baselines.io``); soft maps are also registered as word maps of method ``<label>`` (one row per
 prompt word, all pointing at that file), which is how the scoring step finds them. Cluster outputs
 (STEGO) are only written: they become word maps after Hungarian matching against ground truth.
-For ``method="daam"`` the maps are read from the generation's stored DAAM maps file and written
+For a generation-time method (DAAM) the maps are read from the generation's stored maps file and written
 in the same format, without registering rows (the store already has DAAM's own). Re-running skips
 generations whose output is complete, so an interrupted run resumes.
 """
@@ -55,10 +55,11 @@ def _load_image(workspace: Path, generation: Generation) -> np.ndarray:
     return pixels
 
 
-def _daam_maps_file(store: Store, workspace: Path, generation_id: int) -> Path:
-    paths = sorted({m.path for m in store.word_maps(generation_id, method="daam")})
+def _maps_file(store: Store, workspace: Path, generation_id: int, method: str) -> Path:
+    """The maps file a generation-time method stored for a generation (one per image)."""
+    paths = sorted({m.path for m in store.word_maps(generation_id, method=method)})
     if len(paths) != 1:
-        raise BaselineError(f"generation {generation_id} has {len(paths)} DAAM maps files ({paths}); "
+        raise BaselineError(f"generation {generation_id} has {len(paths)} {BASELINES.get(method).title} maps files ({paths}); "
                             "expected exactly one saved GenerationMaps")
     return workspace / paths[0]
 
@@ -76,15 +77,18 @@ def run_baseline(store: Store, workspace: str | os.PathLike[str], run_name: str,
     label = label or method
     if not label or label != PurePosixPath(label).name or label in (".", ".."):
         raise BaselineError(f"label must be a plain name (no slashes), got {label!r}")
-    if label == "daam" and method != "daam":
-        raise BaselineError(f"label 'daam' is DAAM's own; pick another label for {method!r}")
+    cls = BASELINES.get(method)
+    if label != method and label in BASELINES and BASELINES.get(label).stage == "generation":
+        raise BaselineError(f"label {label!r} is {BASELINES.get(label).title}'s own (a generation-time method); "
+                            f"pick another label for {method!r}")
     run = store.get_run(run_name)
     generations = store.generations(run.id, status="done")
     registered: dict[int, set[str]] = {}
     for row in store.word_maps(run_id=run.id, method=label):
         registered.setdefault(row.generation_id, set()).add(row.word)
     prompts: dict[int, Any] = {}
-    register = BASELINES.get(method).kind == "soft" and method != "daam"  # the store has DAAM's own rows
+    # a generation-time method's word-map rows were written when its images were generated
+    register = cls.kind == "soft" and cls.stage != "generation"
     baseline: Baseline | None = None  # built on first use: a resumed, complete run loads no model
     computed = skipped = 0
     for generation in tqdm(generations, desc=f"{label} on {run_name}", unit="image", disable=not progress):
@@ -95,8 +99,8 @@ def run_baseline(store: Store, workspace: str | os.PathLike[str], run_name: str,
         if (workspace / rel).is_file() and (not register or set(prompt.words) <= registered.get(generation.id, set())):
             skipped += 1
             continue
-        if method == "daam":
-            baseline = load_baseline("daam", maps=_daam_maps_file(store, workspace, generation.id), **options)
+        if cls.reads_stored_maps:
+            baseline = load_baseline(method, maps=_maps_file(store, workspace, generation.id, method), **options)
         elif baseline is None:
             baseline = load_baseline(method, **options)
         output = baseline.predict(_load_image(workspace, generation), prompt.text, list(prompt.words))

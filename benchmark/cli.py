@@ -10,9 +10,6 @@ import os
 import sys
 from pathlib import Path
 
-TOY_SPLITS = {"shapes", "shapes-colour", "shapes-relation"}
-
-
 def _shard(text: str) -> tuple[int, int]:
     try:
         i, n = (int(x) for x in text.split("/"))
@@ -35,19 +32,23 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="generate a split's images and DAAM maps, then score them (resumable)")
-    p.add_argument("--split", default="shapes", help="split name (see `bench splits`); default: the toy world's shapes")
-    p.add_argument("--model", default=None, help="hub id or local pipeline folder (default: the shipped toy model "
-                   "for toy splits, stabilityai/stable-diffusion-2-base otherwise)")
-    p.add_argument("--steps", type=int, default=None, help="denoising steps (paper: 30)")
+    p.add_argument("--split", default=None,
+                   help="split name (see `bench splits`; default: the catalogue's default, the toy world's shapes)")
+    p.add_argument("--model", default=None, help="hub id, local pipeline folder or named model (toy); default: the "
+                   "split's model (`bench splits --defaults`)")
+    p.add_argument("--steps", type=int, default=None, help="denoising steps (default: the split's; paper: 30)")
     p.add_argument("--scheduler", default=None, help="dpm (paper), ddim, euler, euler-a, pndm, or 'model' for the "
-                   "pipeline's own (default: the toy model's own for toy splits, dpm otherwise)")
-    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (paper: 7.5)")
-    p.add_argument("--height", type=int, default=None)
-    p.add_argument("--width", type=int, default=None)
+                   "pipeline's own (default: the split's with its own model, else the model's own)")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance scale (default: the split's; paper: 7.5)")
+    p.add_argument("--height", type=int, default=None,
+                   help="image height (default: the split's with its own model, else the model's own)")
+    p.add_argument("--width", type=int, default=None, help="image width (as --height)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N prompts")
     p.add_argument("--size", type=int, default=None, help="split size where the split takes one")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="images per pipeline call (default: the split's with its own model, else 1)")
     p.add_argument("--images-per-prompt", type=int, default=1)
     p.add_argument("--run-name", default=None, help="default: <split>-<model>-<settings hash>")
     p.add_argument("--shard", type=_shard, default=None, help="i/n: this worker takes generations i mod n")
@@ -68,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON summary for scripts")
     _add_common(p)
 
-    sub.add_parser("splits", help="list the splits and their sizes")
+    p = sub.add_parser("splits", help="list the splits and their sizes")
+    p.add_argument("--defaults", action="store_true", help="show each split's model, generation mode, scorer and "
+                   "run settings instead")
 
     p = sub.add_parser("perf", help="tracing overhead and state size at a real architecture's width (random weights)")
     p.add_argument("--arch", default="sd2", choices=["sd2", "sdxl", "sd3.5", "flux"],
@@ -125,53 +128,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="docs/images/example.png")
     p.add_argument("--renders", action="store_true", help="trace real renders noised and denoised (img2img)")
 
+    # each command module registers its sub-commands (heavy imports stay inside their handlers);
+    # a module that fails to import is a bug to see, not a command to drop silently
+    import importlib
+
     for module in ("annotation.commands", "baselines.commands", "benchmark.report.commands",
                    "benchmark.importers.commands"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ImportError:
-            continue
-        mod.register(sub)
+        importlib.import_module(module).register(sub)
     return parser
 
 
 def _run(args) -> int:
     from benchmark.runner import RunConfig, run
+    from benchmark.settings import UserOptions, resolve_settings
+    from benchmark.splits.catalogue import default_split
     from benchmark.threads import configure_threads
 
-    toy = args.split in TOY_SPLITS
-    model = args.model
+    split = args.split or default_split()
     notes = []
     if args.device in ("auto", "cpu"):
         _, note = configure_threads(args.threads)
         if note:
             notes.append(note)  # shown with the run's summary (errors stay one line)
-    if model is None and toy:
-        from benchmark.toy.shipped import shipped_or_random
-
-        model, note = shipped_or_random(args.workspace)
-        if note:
-            notes.append(note)
-            print(note, file=sys.stderr)
-    elif model is None:
-        from benchmark.models import PAPER_MODEL
-
-        model = PAPER_MODEL
-    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
-
-    defaults = (dict(steps=SAMPLING_STEPS, guidance=SAMPLING_GUIDANCE, height=32, width=32, batch_size=16,
-                     scheduler="model") if toy
-                else dict(steps=30, guidance=7.5, height=512, width=512, batch_size=1, scheduler="dpm"))
-    pick = lambda name: getattr(args, name) if getattr(args, name) is not None else defaults[name]  # noqa: E731
-    scheduler = pick("scheduler")
-    if args.scheduler is None and not toy:
-        from benchmark.models import default_scheduler
-
-        scheduler = default_scheduler(str(model)) or "model"
-    config = RunConfig(split=args.split, model=str(model), steps=pick("steps"),
-                       scheduler=None if scheduler == "model" else scheduler,
-                       guidance=pick("guidance"), height=pick("height"), width=pick("width"), limit=args.limit,
-                       seed=args.seed, batch_size=pick("batch_size"), images_per_prompt=args.images_per_prompt,
+    user = UserOptions(model=args.model, scheduler=args.scheduler, height=args.height, width=args.width,
+                       batch_size=args.batch_size, steps=args.steps, guidance=args.guidance)
+    settings = resolve_settings(split, user, args.workspace)
+    for note in settings.notes:
+        notes.append(note)
+        print(note, file=sys.stderr)
+    config = RunConfig(split=split, model=settings.model, steps=settings.steps, scheduler=settings.scheduler,
+                       guidance=settings.guidance, height=settings.height, width=settings.width, limit=args.limit,
+                       seed=args.seed, batch_size=settings.batch_size, images_per_prompt=args.images_per_prompt,
                        workspace=args.workspace, db_url=args.db_url, run_name=args.run_name, shard=args.shard,
                        device=args.device, dtype=args.dtype, coco_captions=args.coco_captions,
                        prompts_file=args.prompts_file, spacy_model=args.spacy_model, size=args.size,
@@ -197,13 +184,28 @@ def _run(args) -> int:
 
 def _splits(args) -> int:
     from benchmark.splits import split_sizes
+    from benchmark.splits.catalogue import catalogue, default_split
 
+    if args.defaults:
+        header = ("split", "study", "generation", "scorer", "model", "settings")
+        rows = []
+        for name, s in catalogue().items():
+            d = s.defaults
+            bound = ", ".join(f"{k} {getattr(d, k)}" for k in d.MODEL_BOUND if getattr(d, k) is not None)
+            rows.append((name + (" (default)" if name == default_split() else ""), s.info.study, s.generation.mode,
+                         s.scorer or "-", f"{d.model} ({bound})" if bound else str(d.model),
+                         f"steps {d.steps}, guidance {d.guidance}"))
+        _print_table(header, rows)
+        return 0
     rows = [(s.name, s.version, s.study, size, " ".join(s.description.split()).split(": ")[0]) for s, size in split_sizes()]
-    widths = [max(len(r[i]) for r in rows + [("split", "version", "study", "size", "")]) for i in range(4)]
-    print("  ".join(h.ljust(w) for h, w in zip(("split", "version", "study", "size"), widths)) + "  description")
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4])
+    _print_table(("split", "version", "study", "size", "description"), rows)
     return 0
+
+
+def _print_table(header, rows) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for r in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) + "  " + str(r[-1]))
 
 
 def _perf(args) -> int:
@@ -303,7 +305,7 @@ def _toy(args) -> int:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"run": _run, "splits": _splits, "perf": _perf, "toy": _toy}
-    handler = handlers.get(args.command) or getattr(args, "handler", None) or getattr(args, "func", None)
+    handler = handlers.get(args.command) or args.func  # sub-command modules set func (argparse's convention)
     try:
         return handler(args)
     except KeyboardInterrupt:

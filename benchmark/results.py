@@ -64,12 +64,46 @@ class ScoreRecord:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def __getitem__(self, name: str) -> Any:
+        """Read access by field name (``record["value"]``), for code written against score dicts."""
+        if name not in self.__dataclass_fields__:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name) if name in self.__dataclass_fields__ else default
+
+
+def json_safe(value: Any) -> Any:
+    """Details as plain JSON: tuples become lists, non-finite floats None (the store rejects NaN)."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _finite_or_none(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
 
 def store_scores(store: db.Store, run_id: int, records: list[ScoreRecord]) -> list[ScoreRecord]:
-    """Write records (all or nothing) and return them."""
-    if records:
-        store.upsert_scores([r.to_spec(run_id) for r in records])
-    return records
+    """Keep the records with a defined value (NaN means "nothing to score"), clean their intervals
+    and details, write them (all or nothing) and return what was written."""
+    from dataclasses import replace
+
+    kept = [replace(r, value=float(r.value), ci_low=_finite_or_none(r.ci_low), ci_high=_finite_or_none(r.ci_high),
+                    details=json_safe(r.details))
+            for r in records if math.isfinite(r.value)]
+    if kept:
+        store.upsert_scores([r.to_spec(run_id) for r in kept])
+    return kept
 
 
 def by_key(records: list[ScoreRecord]) -> dict[tuple[str, str, str], ScoreRecord]:

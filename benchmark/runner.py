@@ -20,6 +20,7 @@ from pathlib import Path
 
 from benchmark.models import load_pipeline, model_revision, model_tag, settings_hash
 from benchmark.splits.base import SplitOptions
+from core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class RunConfig:
     progress: bool = True
     methods: tuple[str, ...] = ()  # baselines to run on the generated images before scoring
     keep_detail: bool = False  # per-step maps (by resolution) for the time-step ablation (appendix A.1)
+    generation_method: str = "daam"  # the registered generation-time method that traces the pipeline
 
     def generation_settings(self) -> dict:
         return {"steps": self.steps, "scheduler": self.scheduler, "guidance": self.guidance,
@@ -146,23 +148,48 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def generate_batch(pipe, store, run, config: RunConfig, batch, prompts, workspace: Path) -> None:
-    """Generate one claimed batch; files first (atomic), then rows."""
+def pipe_kwargs(config: RunConfig) -> dict:
+    """The generation settings as pipeline arguments; a setting left None is the pipeline's own."""
+    kwargs = {"num_inference_steps": config.steps, "guidance_scale": config.guidance, "height": config.height,
+              "width": config.width}
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def call_pipe(pipe, config: RunConfig, prompt, seeds) -> list:
+    """One pipeline call: a prompt (or list) with one seeded CPU generator per image; PIL images out."""
     import torch
 
-    import daam
+    gens = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
+    out = pipe(prompt=prompt, generator=gens if isinstance(prompt, list) else gens[0], output_type="pil",
+               **pipe_kwargs(config))
+    return out.images
 
+
+def generate_batch(pipe, store, run, config: RunConfig, batch, prompts, workspace: Path, state: dict,
+                   generation) -> None:
+    """The ``plain`` generation mode: one traced call per claimed batch; files first, then rows."""
     texts = [prompts[g.prompt_id].text for g in batch]
-    gens = [torch.Generator(device="cpu").manual_seed(int(g.seed)) for g in batch]
-    with daam.trace(pipe, keep_steps=config.keep_detail) as tc:
-        out = pipe(prompt=texts, num_inference_steps=config.steps, guidance_scale=config.guidance,
-                   height=config.height, width=config.width, generator=gens, output_type="pil")
-    for g, image, maps in zip(batch, out.images, tc.results()):
+    with generation_method(config).tracer(pipe, keep_steps=config.keep_detail) as tc:
+        images = call_pipe(pipe, config, texts, [g.seed for g in batch])
+    for g, image, maps in zip(batch, images, tc.results()):
         # detail is per step and resolution; only the prompt's own tokens are kept (not the padding)
-        _store_generation(store, run, g, prompts[g.prompt_id], image, maps.trim_detail(), workspace)
+        _store_generation(store, run, g, prompts[g.prompt_id], image, maps.trim_detail(), workspace,
+                          config.generation_method)
 
 
-def _store_generation(store, run, g, prompt, image, maps, workspace: Path) -> None:
+def generation_method(config: RunConfig):
+    """The method class that traces this run's generations (``baselines``' registry)."""
+    import baselines  # noqa: F401  (registers the methods)
+    from core.registry import BASELINES
+
+    method = BASELINES.get(config.generation_method)
+    if method.stage != "generation":
+        raise ValueError(f"method {config.generation_method!r} is a {method.stage} method: it cannot trace "
+                         "generation (run it with --methods instead)")
+    return method
+
+
+def _store_generation(store, run, g, prompt, image, maps, workspace: Path, method: str = "daam") -> None:
     """Files first (atomic), then the word-map rows, then the generation marked done."""
     from db import WordMapSpec
 
@@ -178,7 +205,7 @@ def _store_generation(store, run, g, prompt, image, maps, workspace: Path) -> No
     # words cut off by the token limit have no tokens and so no row (scored as missing)
     wanted = {w.lower() for w in prompt.words}
     specs = [WordMapSpec(word=w.text, occurrence=w.occurrence, token_indices=w.tokens, path=str(rel_map),
-                         method="daam")
+                         method=method)
              for w in maps.prompt_words() if w.text.lower() in wanted]
     if specs:
         store.add_word_maps(g.id, specs)
@@ -187,50 +214,41 @@ def _store_generation(store, run, g, prompt, image, maps, workspace: Path) -> No
                             width=image.width, status="done")
 
 
-def seed_prompt_of(prompt) -> str | None:
-    """The prompt whose layout an adjective variant reuses (paper 5.2), if it is one."""
-    import re
-
-    prov = prompt.provenance
-    if prov.get("seed_prompt"):
-        return prov["seed_prompt"]
-    if prov.get("seed_colour") and prov.get("colour"):  # the toy world's colour groups
-        return re.sub(rf"\b{re.escape(prov['colour'])}\b", prov["seed_colour"], prompt.text, count=1)
-    return None
-
-
-def generate_fixed_layout(pipe, store, run, config: RunConfig, batch, prompts, workspace: Path, cache: dict) -> None:
-    """Adjective variants: generate the group's seed prompt once with full detail, then each
-    variant with the seed's cross-attention (``daam.fix_layout``), from the same noise."""
-    import torch
-
+def generate_fixed_layout(pipe, store, run, config: RunConfig, batch, prompts, workspace: Path, state: dict,
+                          generation) -> None:
+    """The ``fixed-layout`` generation mode (paper 5.2): generate a group's seed prompt once with full
+    detail, then each variant with the seed's cross-attention (``daam.fix_layout``), from the same
+    noise. The split's ``seed_prompt`` hook finds each item's seed prompt."""
     import daam
 
+    seed_prompt_of = generation.hook("seed_prompt")
     for g in batch:
         prompt = prompts[g.prompt_id]
         seed_text = seed_prompt_of(prompt) or prompt.text
         key = (seed_text, int(g.seed))
-        if key not in cache:
-            cache.clear()  # one group at a time: full detail is large
+        if key not in state:
+            state.clear()  # one group at a time: full detail is large
             with daam.trace(pipe, keep_steps=True, keep_layers=True, keep_heads=True) as tc:
-                out = pipe(prompt=seed_text, num_inference_steps=config.steps, guidance_scale=config.guidance,
-                           height=config.height, width=config.width,
-                           generator=torch.Generator().manual_seed(int(g.seed)), output_type="pil")
-            cache[key] = (out.images[0], tc.results()[0])
-        seed_image, seed_maps = cache[key]
+                image = call_pipe(pipe, config, seed_text, [g.seed])[0]
+            state[key] = (image, tc.results()[0])
+        seed_image, seed_maps = state[key]
         if prompt.text == seed_text:
             image = seed_image
         else:
             with daam.fix_layout(pipe, seed_maps):
-                image = pipe(prompt=prompt.text, num_inference_steps=config.steps, guidance_scale=config.guidance,
-                             height=config.height, width=config.width,
-                             generator=torch.Generator().manual_seed(int(g.seed)), output_type="pil").images[0]
+                image = call_pipe(pipe, config, prompt.text, [g.seed])[0]
         # under a fixed layout the variant's attention is the seed's: its maps are the seed's,
         # read through the variant's own words
         tokens = daam.align(pipe.tokenizer, prompt.text, warn=False)
         maps = daam.GenerationMaps(prompt.text, 0, 0, seed_maps.image_size, tokens, seed_maps.sums,
                                    seed_maps.layer_resolutions, seed_maps.n_steps)
-        _store_generation(store, run, g, prompt, image, maps, workspace)
+        _store_generation(store, run, g, prompt, image, maps, workspace, config.generation_method)
+
+
+# How a split's images are made (its spec's ``generation.mode``): "mode" -> "module:function"
+GENERATION_MODES = Registry("generation mode")
+GENERATION_MODES.register("plain", generate_batch)
+GENERATION_MODES.register("fixed-layout", generate_fixed_layout)
 
 
 def run(config: RunConfig, pipe=None) -> RunSummary:
@@ -251,11 +269,11 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
         todo = [g for g in store.generations(run_rec.id, "pending")
                 if shard is None or g.id % shard[1] == shard[0]]
         made = 0
-        from benchmark.splits import split_info
+        from benchmark.splits import spec
 
-        # the adjective study holds the layout fixed across a group's variants
-        fixed_layout = split_info(run_rec.split).study == "adjective"
-        layout_cache: dict = {}
+        generation = spec(run_rec.split).generation
+        generate = GENERATION_MODES.get(generation.mode)
+        state: dict = {}  # what a generation mode keeps between batches (the fixed layout's seed maps)
         if todo:
             if pipe is None:
                 pipe = load_pipeline(config.model, config.scheduler, device or config.device, config.dtype)
@@ -265,10 +283,7 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
                 if not batch:
                     break
                 try:
-                    if fixed_layout:
-                        generate_fixed_layout(pipe, store, run_rec, config, batch, prompts, workspace, layout_cache)
-                    else:
-                        generate_batch(pipe, store, run_rec, config, batch, prompts, workspace)
+                    generate(pipe, store, run_rec, config, batch, prompts, workspace, state, generation)
                 except Exception as e:
                     for g in batch:  # a failing batch does not stop the run; its rows say why
                         store.record_generation(run_rec.id, g.prompt_id, g.image_index, status="failed",

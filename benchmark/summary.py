@@ -7,10 +7,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from benchmark.results import ScoreRecord
 
-def _fmt(s: dict) -> str:
-    ci = f" [{s['ci_low']:.2f},{s['ci_high']:.2f}]" if s.get("ci_low") is not None and s.get("ci_high") is not None else ""
-    return f"{s['value']:.3f}{ci}"
+
+def _fmt(s: ScoreRecord) -> str:
+    ci = f" [{s.ci_low:.2f},{s.ci_high:.2f}]" if s.has_interval() else ""
+    return f"{s.value:.3f}{ci}"
+
+
+def _rank_key(spec, best: float) -> float:
+    """Best first: by value in the metric's declared direction (diagnostics keep the value order)."""
+    return best if spec.higher_is_better is False else -best
 
 
 def print_summary(summary) -> None:
@@ -19,22 +26,25 @@ def print_summary(summary) -> None:
           f" ({summary.generated_now} now, {summary.failed} failed, {summary.pending} pending) in {summary.seconds:.1f} s")
     for note in summary.notes:
         print(f"  note: {note}")
-    headline = [s for s in summary.scores if "/" not in s["subset"] or s["subset"].count("/") == 1
-                and s["subset"].startswith("render/")]
-    by_metric: dict[str, list[dict]] = defaultdict(list)
-    for s in headline:
-        by_metric[s["metric"]].append(s)
+    by_metric: dict[str, list[ScoreRecord]] = defaultdict(list)
+    for s in summary.scores:
+        if s.headline:
+            by_metric[s.metric].append(s)
     for metric, scores in sorted(by_metric.items()):
-        subsets = sorted({s["subset"] for s in scores})
-        table = defaultdict(dict)
+        spec = scores[0].metric_spec
+        subsets = sorted({s.subset for s in scores})
+        table: dict[str, dict[str, ScoreRecord]] = defaultdict(dict)
         for s in scores:
-            table[s["method"]][s["subset"]] = s
-        methods = sorted(table, key=lambda m: -max(v["value"] for v in table[m].values()))
+            table[s.method][s.subset] = s
+        pick = min if spec.higher_is_better is False else max
+        methods = sorted(table, key=lambda m: _rank_key(spec, pick(v.value for v in table[m].values())))
         width = max(len(m) for m in methods + ["method"])
         cells = {m: {sub: _fmt(table[m][sub]) if sub in table[m] else "-" for sub in subsets} for m in methods}
         col = {sub: max([len(sub)] + [len(cells[m][sub]) for m in methods]) for sub in subsets}
-        n = {sub: max((table[m][sub].get("n") or 0) for m in methods if sub in table[m]) for sub in subsets}
-        print(f"\n  {metric}")
+        n = {sub: max((table[m][sub].n or 0) for m in methods if sub in table[m]) for sub in subsets}
+        direction = {True: "higher is better", False: "lower is better", None: "no better direction"}[
+            spec.higher_is_better]
+        print(f"\n  {metric} ({direction})")
         print("  " + "method".ljust(width) + "  " + "  ".join(sub.ljust(col[sub]) for sub in subsets))
         for m in methods:
             print("  " + m.ljust(width) + "  " + "  ".join(cells[m][sub].ljust(col[sub]) for sub in subsets))

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--db", dest="db_url", default=None,
                    help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (no progress bar)")
-    p.set_defaults(handler=import_daam)
+    p.set_defaults(func=import_daam)
     return p
 
 

@@ -10,6 +10,8 @@ layer resolution. It needs maps traced with per-step detail (``daam.trace(pipe, 
 """
 from __future__ import annotations
 
+from benchmark.results import ScoreRecord
+
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -72,7 +74,7 @@ def ablation_ious(maps, word: str, occurrence: int, truths: Sequence[np.ndarray]
 
 
 def ablation_scores(records: Sequence[dict | None], study: str, method: str, subset: str = "",
-                    tau: float = ABLATION_TAU) -> list[dict]:
+                    tau: float = ABLATION_TAU) -> list[ScoreRecord]:
     """One "ablation" score per curve from ``ablation_ious`` records (None records are skipped).
 
     Records must share their steps and resolutions (one model and setting); those that differ
@@ -89,8 +91,7 @@ def ablation_scores(records: Sequence[dict | None], study: str, method: str, sub
     for name, (kind, label) in CURVES.items():
         xs = first["steps"] if kind == "steps" else first["resolution_names"]
         curve = np.nanmean(np.array([r[name] for r in kept], dtype=float), axis=0)
-        out.append({"study": study, "method": f"{method}@{tau}", "metric": "ablation",
-                    "subset": f"{subset}{name}", "value": full, "ci_low": None, "ci_high": None, "n": len(kept),
-                    "details": {"kind": kind, "x": list(xs), "miou": [float(v) for v in curve], "what": label,
-                                "value": "mIoU with every step and layer"}})
+        out.append(ScoreRecord(study, f"{method}@{tau}", "ablation", f"{subset}{name}", full, None, None, len(kept),
+                               {"kind": kind, "x": list(xs), "miou": [float(v) for v in curve], "what": label,
+                                "value": "mIoU with every step and layer"}))
     return out

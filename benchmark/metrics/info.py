@@ -1,7 +1,9 @@
 """What every metric declares about itself: how it aggregates and which direction is better."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 
 @dataclass(frozen=True)
@@ -21,8 +23,20 @@ class MetricInfo:
     function: str
     paper: str  # where the paper defines or reports it, e.g. "3.1, table 1"
     value_range: tuple[float, float] | None = (0.0, 1.0)
+    # the report section that shows a score of this metric, by the score's study ("*": any study);
+    # a study with no entry: the report's "other scores" table
+    sections: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+
+    def section_for(self, study: str) -> str | None:
+        return self.sections.get(study, self.sections.get("*"))
+
+    @property
+    def direction(self) -> str:
+        return {True: "higher is better", False: "lower is better", None: "no better direction"}[
+            self.higher_is_better]
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "sections", MappingProxyType(dict(self.sections)))
         if not self.name or not self.aggregation:
             raise ValueError("a metric needs a name and a stated aggregation")
         if ":" not in self.function:

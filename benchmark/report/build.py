@@ -22,7 +22,7 @@ TITLE = "DAAM benchmark leaderboard"
 def build_report(store: Store, workspace: str | Path, runs: Sequence[str] | None = None) -> Report:
     """The report of the named runs (every run when None), from what their scorers stored."""
     results = StoredResults.load(store, runs)
-    built = {  # build order decides which section claims a score first; "other" must come last
+    built = {  # each score's section is its metric's (benchmark.metrics.catalog), whatever the order
         "runs": metadata.runs(results),
         "segmentation": sections.segmentation(results),
         "shapes": sections.shapes(results),
@@ -35,7 +35,7 @@ def build_report(store: Store, workspace: str | Path, runs: Sequence[str] | None
         "adjective": sections.adjective(results),
         "galleries": galleries(store, workspace, results),
     }
-    built["other"] = metadata.other_scores(results)
+    built["other"] = metadata.other_scores(results, [s.key for s in built.values()])
     return Report(TITLE, store.url, tuple(v.run.name for v in results.views), _unique_keys(list(built.values())))
 
 

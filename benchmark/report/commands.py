@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="folder holding the database, images and maps (default: ./workspace)")
     p.add_argument("--db", dest="db_url", default=None,
                    help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)")
-    p.set_defaults(handler=run_report)
+    p.set_defaults(func=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ def tau_sweep(results: StoredResults) -> Section:
     key, title = "tau-sweep", "Threshold (tau) sweep"
     intro = ("mIoU of maps binarised at each threshold tau, one line per run, method and subset; the paper's "
              "DAAM-0.3/0.4/0.5 are three points of these curves.")
-    scores = results.take(metric="mIoU-sweep")
+    scores = results.for_section(key)
     if not scores:
         return Section(key, title, intro, empty_note="No tau sweeps stored for the selected runs.")
     scores.sort(key=lambda s: (s.study, results.run_order(s.run_id), s.method, subset_order(s.subset)))
@@ -44,7 +44,7 @@ def ablation(results: StoredResults) -> Section:
     key, title = "ablation", "Time-step and layer ablation (paper appendix A.1, figure 11)"
     intro = ("mIoU when DAAM sums only some time steps, layer resolutions or layers; one line per run, method "
              "and subset.")
-    scores = results.take(metric="ablation")
+    scores = results.for_section(key)
     if not scores:
         return Section(key, title, intro, empty_note="No ablation curves stored for the selected runs.")
     by_kind: dict[str, list[Series]] = {}

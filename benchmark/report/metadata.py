@@ -1,6 +1,8 @@
 """The run metadata table (what produced the numbers) and the table of scores no section shows."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import json
 
 from benchmark.report.document import Cell, Column, Row, Section, Table
@@ -23,10 +25,10 @@ def runs(results: StoredResults) -> Section:
     return Section("runs", "Runs", "Every number below comes from the stored scores of these runs.", tables=(table,))
 
 
-def other_scores(results: StoredResults) -> Section:
-    """Scores of studies or metrics no section knows, listed so that none is silently dropped."""
+def other_scores(results: StoredResults, sections: Sequence[str]) -> Section:
+    """Scores of studies or metrics no section of ``sections`` shows, listed so that none is dropped."""
     key, title = "other", "Other stored scores"
-    scores = results.untaken()
+    scores = results.outside(sections)
     if not scores:
         return Section(key, title, empty_note="Every stored score of the selected runs is shown above.")
     table = pivot("other-scores", "Scores without a section of their own", "study / method / metric / subset",

@@ -13,7 +13,7 @@ from db import Score
 from benchmark.report.document import Cell, Column, Figure, Row, Section, Table
 from benchmark.report.plots import bar_series
 from benchmark.report.stored import StoredResults
-from benchmark.report.tables import distinct, pivot, subset_order
+from benchmark.report.tables import direction_of, distinct, pivot, subset_order
 
 TABLE1_METRICS = ("mIoU80", "mIoU-all")
 RATING_METRICS = ("MOS", "share-fair-or-better")
@@ -41,7 +41,7 @@ def segmentation(results: StoredResults) -> Section:
     key, title = "segmentation", "Noun segmentation (paper table 1)"
     intro = ("mIoU of binarised maps against hand-drawn noun masks on generated images; mIoU80 keeps nouns "
              "naming one of COCO's 80 classes, mIoU-all keeps every noun (paper 3.1).")
-    scores = results.take("segmentation", TABLE1_METRICS)
+    scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "mIoU80 / mIoU-all scores")
     metric_rank = _in_order(TABLE1_METRICS)
@@ -50,7 +50,7 @@ def segmentation(results: StoredResults) -> Section:
         row_of=lambda s: s.method,
         column_of=lambda s: Column(s.metric if s.subset == "all" else f"{s.metric} ({s.subset})",
                                    results.label(s.run_id)),
-        higher_is_better=True,
+        higher_is_better=direction_of(scores),
         order=lambda s: (results.run_order(s.run_id), subset_order(s.subset), metric_rank(s.metric)))
     return Section(key, title, intro, tables=(table,))
 
@@ -59,19 +59,19 @@ def shapes(results: StoredResults) -> Section:
     key, title = "shapes", "Toy world leaderboard"
     intro = ("mIoU of word maps against the toy renderer's exact masks, per subset of words (shape, colour, "
              "held-out pairs, object counts; render/... are real renders attributed through img2img).")
-    scores = results.take("shapes", "mIoU")
+    scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "toy-world mIoU scores")
     table = pivot("toy-leaderboard", "Toy world: methods x subsets, mIoU with 95% intervals", "method", scores,
                   row_of=lambda s: s.method, column_of=lambda s: Column(s.subset, results.label(s.run_id)),
-                  higher_is_better=True, order=lambda s: (results.run_order(s.run_id), subset_order(s.subset)))
+                  higher_is_better=direction_of(scores), order=lambda s: (results.run_order(s.run_id), subset_order(s.subset)))
     return Section(key, title, intro, tables=(table,))
 
 
 def generation_accuracy(results: StoredResults) -> Section:
     key, title = "generation-accuracy", "Generation accuracy"
     intro = "Share of images showing every requested object (the cohyponym study's accuracy is in its own section)."
-    scores = results.take(metric="generation-accuracy", where=lambda s: s.study != "cohyponym")
+    scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "generation-accuracy scores")
     order = lambda s: (results.run_order(s.run_id), s.study, s.method, subset_order(s.subset))  # noqa: E731
@@ -91,14 +91,14 @@ def rating(results: StoredResults) -> Section:
     key, title = "rating", "Generalised attribution: MOS by part of speech (paper 3.2)"
     intro = ("Mean opinion score (1 bad - 5 excellent) of DAAM maps per part-of-speech tag, and the share of "
              "ratings fair or better (paper figure 3).")
-    scores = results.take("rating", RATING_METRICS)
+    scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "rating (MOS) scores")
     group = _group(results, scores)
     metric_rank = _in_order(RATING_METRICS)
     table = pivot("mos-by-pos", "MOS and share fair-or-better per POS tag, with 95% intervals", "POS tag",
                   scores, row_of=lambda s: s.subset, column_of=lambda s: Column(s.metric, group(s)),
-                  higher_is_better=True,
+                  higher_is_better=direction_of(scores),
                   order=lambda s: (results.run_order(s.run_id), s.method, metric_rank(s.metric)))
     figures = []
     for metric, label in (("MOS", "MOS (1-5)"), ("share-fair-or-better", "share of ratings >= fair")):
@@ -117,7 +117,7 @@ def syntax(results: StoredResults) -> Section:
     intro = ("Overlap of head and dependent maps per dependency relation: mIoU, intersection over the dependent "
              "(mIoD) and over the head (mIoH); mIoD - mIoH > 0 means the head's map contains the dependent's. "
              "Rows are ordered by that difference.")
-    scores = results.take("syntax", SYNTAX_METRICS)
+    scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "syntax scores")
     group = _group(results, scores)
@@ -156,7 +156,7 @@ def cohyponym(results: StoredResults) -> Section:
     key, title = "cohyponym", "Cohyponym entanglement (paper 5.1)"
     intro = ("Generation accuracy of two-noun prompts with and without cohyponyms, Fisher's exact test between "
              "the groups, overlap (mIoU) of the two nouns' maps, and accuracy per overlap bucket (figure 6).")
-    scores = results.take("cohyponym", COHYPONYM_METRICS)
+    scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "cohyponym scores")
     group = _group(results, scores)
@@ -200,7 +200,7 @@ def adjective(results: StoredResults) -> Section:
     key, title = "adjective", "Adjectival entanglement (paper 5.2)"
     intro = ("How far a descriptive adjective reaches beyond its noun when only the adjective changes: colour "
              "spill into the background and the background's share of the pixel change.")
-    scores = results.take("adjective", ADJECTIVE_METRICS)
+    scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "adjective scores")
     group = _group(results, scores)

@@ -1,7 +1,9 @@
 """What the report reads: the chosen runs, their models and every score they stored.
 
-``StoredResults.take`` hands scores to the section that shows them and remembers which were
-shown, so scores no section knows end up in an "other scores" table instead of vanishing.
+Each score belongs to the report section its metric declares for its study
+(``MetricInfo.sections`` in ``benchmark.metrics.catalog``); ``for_section`` reads that, so no
+section's choice depends on which was built first, and scores of no known section end up in an
+"other scores" table instead of vanishing.
 """
 from __future__ import annotations
 
@@ -36,7 +38,6 @@ class StoredResults:
         self.views = tuple(views)
         self.scores = tuple(scores)
         self._by_run = {v.run.id: v for v in self.views}
-        self._taken: set[int] = set()
 
     @classmethod
     def load(cls, store: Store, runs: Sequence[str] | None = None) -> StoredResults:
@@ -67,16 +68,20 @@ class StoredResults:
     def run_order(self, run_id: int) -> int:
         return [v.run.id for v in self.views].index(run_id)
 
-    def take(self, study: str | None = None, metric: str | Sequence[str] | None = None,
-             where: Callable[[Score], bool] | None = None) -> list[Score]:
-        """Scores matching every filter (``metric`` may be several names), marked as shown."""
-        metrics = (metric,) if isinstance(metric, str) else metric
-        found = [s for s in self.scores
-                 if (study is None or s.study == study)
-                 and (metrics is None or s.metric in metrics)
-                 and (where is None or where(s))]
-        self._taken.update(s.id for s in found)
-        return found
+    def section_of(self, score: Score) -> str | None:
+        """The section a score's metric declares for its study; None for metrics of no section."""
+        import benchmark.metrics.catalog  # noqa: F401  (registers the metrics)
+        from core.registry import METRICS
 
-    def untaken(self) -> list[Score]:
-        return [s for s in self.scores if s.id not in self._taken]
+        if score.metric not in METRICS:
+            return None
+        return METRICS.get(score.metric).section_for(score.study)
+
+    def for_section(self, section: str) -> list[Score]:
+        """The scores whose metric places them in ``section``, in stored order."""
+        return [s for s in self.scores if self.section_of(s) == section]
+
+    def outside(self, sections: Sequence[str]) -> list[Score]:
+        """The scores that no section of ``sections`` shows."""
+        known = set(sections)
+        return [s for s in self.scores if self.section_of(s) not in known]

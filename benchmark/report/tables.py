@@ -12,12 +12,14 @@ from db import Score
 
 from benchmark.report.document import EMPTY, Cell, Column, Row, Table
 
-# Which direction is better, per stored metric name; None (or absent): no preferred direction
-# (overlap diagnostics such as mIoD, spill, p-values), so nothing is ranked or marked.
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "mIoU-all": True, "mIoU80": True, "mIoU": True, "mIoU-sweep": True,
-    "generation-accuracy": True, "MOS": True, "share-fair-or-better": True,
-}
+def direction_of(scores: Sequence[Score]) -> bool | None:
+    """The direction the scores' metrics declare (``MetricInfo.higher_is_better``) when they all
+    agree; None (nothing ranked or marked) when they differ or a metric has no preferred direction."""
+    import benchmark.metrics.catalog  # noqa: F401  (registers the metrics)
+    from core.registry import METRICS
+
+    found = {METRICS.get(s.metric).higher_is_better if s.metric in METRICS else None for s in scores}
+    return found.pop() if len(found) == 1 else None
 
 
 def score_cell(score: Score) -> Cell:

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 import db
+from benchmark import results
+from benchmark.results import ScoreRecord
 from benchmark.stats import Estimate
 
 TAU = 0.4  # the paper's best threshold (3.1), used wherever a study needs one binary map per word
@@ -137,49 +139,23 @@ def current_annotations(store: db.Store, study: str, run: db.Run,
     return current(store, study, run.name, include_excluded=include_excluded)
 
 
-def json_safe(value: Any) -> Any:
-    """Details as plain JSON: tuples become lists, non-finite floats None (the store rejects NaN)."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def score(study: str, method: str, metric: str, subset: str, estimate: Estimate,
-          details: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One score dict (the shape ``benchmark.scoring`` returns and stores) from an estimate."""
-    return {"study": study, "method": method, "metric": metric, "subset": subset, "value": float(estimate.value),
-            "ci_low": estimate.ci_low, "ci_high": estimate.ci_high, "n": int(estimate.n), "details": details or {}}
+          details: dict[str, Any] | None = None) -> ScoreRecord:
+    """One score record from an estimate (value, interval, n)."""
+    return ScoreRecord(study, method, metric, subset, float(estimate.value), estimate.ci_low, estimate.ci_high,
+                       int(estimate.n), details or {})
 
 
 def value_score(study: str, method: str, metric: str, subset: str, value: float, n: int | None,
-                details: dict[str, Any] | None = None) -> dict[str, Any]:
+                details: dict[str, Any] | None = None) -> ScoreRecord:
     """A score without an interval (a p-value, an agreement coefficient, the best point of a curve)."""
-    return {"study": study, "method": method, "metric": metric, "subset": subset, "value": float(value),
-            "ci_low": None, "ci_high": None, "n": n, "details": details or {}}
+    return ScoreRecord(study, method, metric, subset, float(value), None, None, n, details or {})
 
 
-def _finite_or_none(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(float(x)) else float(x)
-
-
-def store_scores(store: db.Store, run: db.Run, scores: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def store_scores(store: db.Store, run: db.Run, scores: Iterable[ScoreRecord]) -> list[ScoreRecord]:
     """Keep the scores with a defined value, clean their intervals and details, and upsert them."""
-    kept = []
-    for s in scores:
-        if not math.isfinite(s["value"]):
-            continue  # nothing to score (no pairs, no items): not a number to store
-        s = dict(s, ci_low=_finite_or_none(s["ci_low"]), ci_high=_finite_or_none(s["ci_high"]),
-                 details=json_safe(s["details"]))
-        kept.append(s)
-    if kept:
-        store.upsert_scores([db.ScoreSpec(run_id=run.id, **s) for s in kept])
-    return kept
+    return results.store_scores(store, run.id, [s if isinstance(s, ScoreRecord) else ScoreRecord(**s)
+                                                for s in scores])
 
 
 def count_note(what: str, n: int, why: str) -> list[str]:

@@ -72,3 +72,8 @@ def build_adjective(options: SplitOptions) -> list[SplitItem]:
                 },
             ))
     return items
+
+
+def seed_prompt_of(prompt) -> str | None:
+    """The seed prompt whose layout a stored adjective variant reuses (the split's generation hook)."""
+    return prompt.provenance.get("seed_prompt")

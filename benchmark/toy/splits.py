@@ -238,3 +238,14 @@ def build_relation(options: SplitOptions) -> list[SplitItem]:
         items.append(SplitItem(key=f"relation-{i:04d}", text=scene.caption, words=(head, word, dependent),
                                provenance=provenance, seed=seed))
     return items
+
+
+def seed_prompt_of(prompt) -> str | None:
+    """The seed colour's prompt whose layout a stored colour variant reuses (the split's generation
+    hook): the variant's caption with its colour word put back to the group's seed colour."""
+    import re
+
+    prov = prompt.provenance
+    if not (prov.get("seed_colour") and prov.get("colour")):
+        return None
+    return re.sub(rf"\b{re.escape(prov['colour'])}\b", prov["seed_colour"], prompt.text, count=1)

@@ -1,18 +1,18 @@
-"""Every study a split declares has a scorer (the toy "shapes" study keeps its own)."""
+"""Every split's spec names a registered scorer with the scorer signature (studies.yaml's defaults)."""
 from __future__ import annotations
 
 import inspect
 
-from core.registry import Registry
 from benchmark.scorers import SCORERS
 from benchmark.splits import list_splits
+from benchmark.splits.catalogue import catalogue, studies
 
 
-def test_every_paper_study_has_a_lazily_registrable_scorer():
-    studies = {info.study for info in list_splits()} - {"shapes"}
-    assert studies == set(SCORERS)
-    registry = Registry("study scorer")
-    for study, target in SCORERS.items():
-        registry.register(study, target)
-        params = list(inspect.signature(registry.get(study)).parameters)
-        assert params == ["store", "workspace", "run", "pipe", "config"], study
+def test_every_split_study_has_a_lazily_registered_scorer():
+    used = {info.study for info in list_splits()}
+    assert used <= set(studies())
+    assert {s.scorer for s in studies().values() if s.scorer} == set(SCORERS)
+    for name, spec in catalogue().items():
+        assert spec.scorer in SCORERS, name
+        params = list(inspect.signature(SCORERS.get(spec.scorer)).parameters)
+        assert params == ["store", "workspace", "run", "pipe", "config"], name
