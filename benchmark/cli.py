@@ -86,19 +86,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     toy = sub.add_parser("toy", help="the toy world: train or export its model").add_subparsers(dest="toy_command", required=True)
+    from benchmark.toy.recipe import TrainConfig  # torch-free: the one home of the training defaults
+
     p = toy.add_parser("train", help="train (or resume training) the toy text-to-image model")
-    p.add_argument("--out-dir", default="training/toy")
-    p.add_argument("--steps", type=int, default=20000)
-    p.add_argument("--vae-steps", type=int, default=750)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda:0, ...")
-    p.add_argument("--accuracy-every", type=int, default=2500,
+    p.add_argument("--out-dir", default=TrainConfig.out_dir)
+    p.add_argument("--steps", type=int, default=TrainConfig.steps)
+    p.add_argument("--vae-steps", type=int, default=TrainConfig.vae_steps)
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--threads", type=int, default=TrainConfig.threads)
+    p.add_argument("--device", default=TrainConfig.device, help="auto (CUDA when available), cpu, cuda:0, ...")
+    p.add_argument("--accuracy-every", type=int, default=TrainConfig.accuracy_every,
                    help="log generation accuracy of the EMA weights every N steps (0: never; ~1 min on CPU)")
-    p.add_argument("--ground-weight", type=float, default=0.2,
+    p.add_argument("--ground-weight", type=float, default=TrainConfig.ground_weight,
                    help="token-grounding loss weight (0 with --pixel-weight 0: the unsupervised comparison variant)")
-    p.add_argument("--pixel-weight", type=float, default=0.1, help="per-pixel attention BCE weight")
+    p.add_argument("--pixel-weight", type=float, default=TrainConfig.pixel_weight, help="per-pixel attention BCE weight")
     p.add_argument("--vae-from", default=None,
                    help="reuse a trained VAE folder (e.g. training/toy/vae) so variants share their latent space")
     p = toy.add_parser("export", help="write the EMA weights as the shipped pipeline")
@@ -294,7 +296,7 @@ def _toy(args) -> int:
         print(example_figure(load_pipeline(str(model), scheduler=None), args.out, renders=args.renders))
         return 0
     from benchmark.toy.shipped import WEIGHTS_DIR
-    from benchmark.toy.train import export
+    from benchmark.toy.export import export
 
     print(export(args.out_dir, args.dest or WEIGHTS_DIR))
     return 0

@@ -16,7 +16,7 @@ def publish(train_dir: str | Path, workspace: str | Path, size: int | None = Non
     from benchmark.toy.card import write_model_card
     from benchmark.toy.figure import example_figure
     from benchmark.toy.shipped import WEIGHTS_DIR
-    from benchmark.toy.train import export
+    from benchmark.toy.export import export
 
     weights = export(train_dir, WEIGHTS_DIR)
     workspace = Path(workspace)
