@@ -84,8 +84,8 @@ def evaluate_checkpoint(train_dir: str | Path, guidances=(5.0,), size: int | Non
     from benchmark.models import load_pipeline
     from benchmark.splits import build_split
     from benchmark.splits.base import SplitOptions
-    from benchmark.toy.model import SAMPLING_STEPS
     from benchmark.toy.export import export
+    from benchmark.toy.model import SAMPLING_STEPS
 
     train_dir = Path(train_dir)
     if weights is not None and not (Path(weights) / "training_step.txt").is_file():

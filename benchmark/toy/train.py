@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from benchmark.toy import model as toy_model
 from benchmark.toy.export import export
-from benchmark.toy.recipe import RECIPE_FIELDS, RecipeMismatchError, TrainConfig, recipe_changes  # noqa: F401  (re-exported)
+from benchmark.toy.recipe import RecipeMismatchError, TrainConfig, recipe_changes
 from benchmark.toy.world import SceneSampler, render, train_combos
 
 
