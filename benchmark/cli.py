@@ -89,19 +89,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     toy = sub.add_parser("toy", help="the toy world: train or export its model").add_subparsers(dest="toy_command", required=True)
+    from benchmark.toy.recipe import TrainConfig  # torch-free: the one home of the training defaults
+
     p = toy.add_parser("train", help="train (or resume training) the toy text-to-image model")
-    p.add_argument("--out-dir", default="training/toy")
-    p.add_argument("--steps", type=int, default=20000)
-    p.add_argument("--vae-steps", type=int, default=750)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda:0, ...")
-    p.add_argument("--accuracy-every", type=int, default=2500,
+    p.add_argument("--out-dir", default=TrainConfig.out_dir)
+    p.add_argument("--steps", type=int, default=TrainConfig.steps)
+    p.add_argument("--vae-steps", type=int, default=TrainConfig.vae_steps)
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--threads", type=int, default=TrainConfig.threads)
+    p.add_argument("--device", default=TrainConfig.device, help="auto (CUDA when available), cpu, cuda:0, ...")
+    p.add_argument("--accuracy-every", type=int, default=TrainConfig.accuracy_every,
                    help="log generation accuracy of the EMA weights every N steps (0: never; ~1 min on CPU)")
-    p.add_argument("--ground-weight", type=float, default=0.2,
+    p.add_argument("--ground-weight", type=float, default=TrainConfig.ground_weight,
                    help="token-grounding loss weight (0 with --pixel-weight 0: the unsupervised comparison variant)")
-    p.add_argument("--pixel-weight", type=float, default=0.1, help="per-pixel attention BCE weight")
+    p.add_argument("--pixel-weight", type=float, default=TrainConfig.pixel_weight, help="per-pixel attention BCE weight")
     p.add_argument("--vae-from", default=None,
                    help="reuse a trained VAE folder (e.g. training/toy/vae) so variants share their latent space")
     p = toy.add_parser("export", help="write the EMA weights as the shipped pipeline")
@@ -109,22 +111,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", default=None, help="default: the package's toy/weights folder")
     p = toy.add_parser("publish", help="export the EMA weights, score them on `shapes`, write the model card and figure")
     p.add_argument("--out-dir", default="training/toy")
-    p.add_argument("--workspace", type=Path, default=Path("training/toy/eval-workspace"))
+    p.add_argument("--workspace", type=Path, default=None, help="where to score them (default: OUT_DIR/eval-workspace)")
+    p.add_argument("--dest", default=None, help="a named model's folder (default: the package's toy/weights folder)")
     p.add_argument("--size", type=int, default=None, help="shapes split size for the metrics (default: the split's)")
     p = toy.add_parser("card", help="rewrite the model card from the published run's scores and the current logs")
     p.add_argument("--out-dir", default="training/toy")
     p.add_argument("--workspace", type=Path, default=Path("training/toy/eval-workspace"))
     p = toy.add_parser("eval", help="generation accuracy of the newest checkpoint (appended to accuracy.jsonl)")
-    p.add_argument("--out-dir", default="training/toy")
+    p.add_argument("--out-dir", default=None, help="training folder (default: the named model's, else training/toy)")
     p.add_argument("--guidance", type=float, nargs="+", default=[5.0], help="guidance scales to try (default 5)")
     p.add_argument("--size", type=int, default=None, help="shapes split size (default: the split's)")
     p.add_argument("--steps", type=int, nargs="+", default=None, help="sampling steps to try (default: the toy model's)")
     p.add_argument("--seed", type=int, default=0,
                    help="shapes split seed; tune settings on another seed than the published scores' (0)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: the idle cores)")
-    p.add_argument("--weights", default=None, help="an exported pipeline folder instead of the newest checkpoint")
+    p.add_argument("--weights", default=None,
+                   help="an exported pipeline folder or a named toy model (toy, toy-unsupervised) instead of the newest checkpoint")
     p = toy.add_parser("figure", help="draw DAAM maps of example prompts on a toy pipeline")
-    p.add_argument("--model", default=None, help="pipeline folder (default: the shipped toy model)")
+    p.add_argument("--model", default=None, help="pipeline folder or named toy model (default: the shipped toy model)")
     p.add_argument("--out", default="docs/images/example.png")
     p.add_argument("--renders", action="store_true", help="trace real renders noised and denoised (img2img)")
 
@@ -267,7 +271,7 @@ def _toy(args) -> int:
         from benchmark.toy.publish import publish
 
         configure_threads(None)
-        for path in publish(args.out_dir, args.workspace, size=args.size):
+        for path in publish(args.out_dir, args.workspace, size=args.size, dest=args.dest):
             print(path)
         return 0
     if args.toy_command == "card":
@@ -281,22 +285,24 @@ def _toy(args) -> int:
         from benchmark.threads import configure_threads
 
         configure_threads(args.threads)
-        records = evaluate_checkpoint(args.out_dir, args.guidance, size=args.size, steps=args.steps,
-                                      seed=args.seed, weights=args.weights)
+        from benchmark.toy.shipped import DEFAULT_MODEL, NAMED_MODELS, resolve_model_name
+
+        weights = resolve_model_name(args.weights)[0] if args.weights else None
+        out_dir = args.out_dir or NAMED_MODELS[args.weights if args.weights in NAMED_MODELS else DEFAULT_MODEL].train_dir
+        records = evaluate_checkpoint(out_dir, args.guidance, size=args.size, steps=args.steps,
+                                      seed=args.seed, weights=weights)
         print(format_records(records))
         return 0
     if args.toy_command == "figure":
         from benchmark.models import load_pipeline
         from benchmark.toy.figure import example_figure
-        from benchmark.toy.shipped import shipped_model
+        from benchmark.toy.shipped import resolve_model_name
 
-        model = args.model or shipped_model()
-        if model is None:
-            raise FileNotFoundError("no toy model is shipped yet: pass --model PATH (e.g. training/toy/pipeline)")
+        model, _ = resolve_model_name(args.model)
         print(example_figure(load_pipeline(str(model), scheduler=None), args.out, renders=args.renders))
         return 0
     from benchmark.toy.shipped import WEIGHTS_DIR
-    from benchmark.toy.train import export
+    from benchmark.toy.export import export
 
     print(export(args.out_dir, args.dest or WEIGHTS_DIR))
     return 0

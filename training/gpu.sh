@@ -49,16 +49,16 @@ python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.i
 # resumed only when its state was put back; killed at its share of the budget, it keeps its last
 # checkpoint (every 250 steps)
 if [[ -e training/toy/state.pt ]]; then
-    timeout $(( $(left) * 2 / 3 )) python3 -m benchmark.toy.train --out-dir training/toy --steps "$STEPS" \
-        --vae-steps 750 --device "$DEVICE" --threads 8 2>&1 | tr '\r' '\n' | grep -v '^unet:' || true
+    timeout $(( $(left) * 2 / 3 )) python3 -m benchmark.cli toy train --out-dir training/toy --steps "$STEPS" \
+        --device "$DEVICE" --threads 8 2>&1 | tr '\r' '\n' | grep -v '^unet:' || true
 fi
 # the unsupervised comparison: same recipe and VAE, no grounding loss
 mkdir -p training/toy-unsupervised
 [[ -e training/toy-unsupervised/vae ]] || cp -r training/toy/vae training/toy-unsupervised/vae
 [[ -e training/toy-unsupervised/tokenizer ]] || cp -r training/toy/tokenizer training/toy-unsupervised/tokenizer
 if (( $(left) > 30 )); then
-    timeout $(( $(left) - 20 )) python3 -m benchmark.toy.train --out-dir training/toy-unsupervised \
-        --steps "$UNSUP_STEPS" --vae-steps 750 --device "$DEVICE" --threads 8 --ground-weight 0 \
+    timeout $(( $(left) - 20 )) python3 -m benchmark.cli toy train --out-dir training/toy-unsupervised \
+        --steps "$UNSUP_STEPS" --device "$DEVICE" --threads 8 --ground-weight 0 \
         --pixel-weight 0 2>&1 | tr '\r' '\n' | grep -v '^unet:' || true
 fi
 # at most 8 files of at most 16 MB come back: per run, the state in two pieces and one tar of logs

@@ -1,12 +1,22 @@
 """The toy model's model card: data, recipe, time, loss curve and measured metrics.
 
-Written from the training log and a scored run of the shipped weights, so every number in it
-comes from a file or a database row, never typed by hand.
+The prose is ``MODEL_CARD.template.md`` (``string.Template``); every number put into it comes from
+a file or a database row: the training log and config, the shipped weights' configs, the world's
+and the sampler's constants, and a scored run of the shipped weights. Given a second model (the
+unsupervised variant), the card shows both side by side.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
+
+from benchmark.toy.accuracy import DAAM_TAU
+
+TEMPLATE = Path(__file__).parent / "MODEL_CARD.template.md"
+_DAAM = f"DAAM-{DAAM_TAU:g}"
 
 TARGETS = (
     ("generation accuracy, single objects", ("model", "generation-accuracy", "1-object"), ">= 0.9"),
@@ -14,14 +24,25 @@ TARGETS = (
     ("... single objects, held-out combinations only", ("model", "generation-accuracy", "1-object/held-out"),
      "reported"),
     ("... pairs, held-out combinations only", ("model", "generation-accuracy", "2-object/held-out"), "reported"),
-    ("DAAM-0.4 mIoU, shape word (generated images)", ("daam@0.4", "mIoU", "shape"), ">= 0.5 and >= 2x best trivial"),
-    ("DAAM-0.4 mIoU, colour word (generated images)", ("daam@0.4", "mIoU", "colour"), "reported"),
-    ("DAAM-0.4 mIoU, shape word (real renders)", ("daam-render@0.4", "mIoU", "render/shape"), "reported"),
+    (f"{_DAAM} mIoU, shape word (generated images)", (f"daam@{DAAM_TAU}", "mIoU", "shape"),
+     ">= 0.5 and >= 2x best trivial"),
+    (f"{_DAAM} mIoU, colour word (generated images)", (f"daam@{DAAM_TAU}", "mIoU", "colour"), "reported"),
+    (f"{_DAAM} mIoU, shape word (real renders)", (f"daam-render@{DAAM_TAU}", "mIoU", "render/shape"), "reported"),
     ("whole image, shape word (generated)", ("whole-image", "mIoU", "shape"), "reference"),
     ("centre disc, shape word (generated)", ("centre-disc", "mIoU", "shape"), "reference"),
     ("whole image, shape word (real renders)", ("whole-image", "mIoU", "render/shape"), "reference"),
     ("centre disc, shape word (real renders)", ("centre-disc", "mIoU", "render/shape"), "reference"),
 )
+
+
+@dataclass(frozen=True)
+class CardModel:
+    """One model on the card: its training folder (logs, config), shipped weights and stored scores."""
+
+    name: str
+    train_dir: Path
+    weights_dir: Path
+    scores: Sequence[dict] = field(default_factory=tuple)
 
 
 MAX_LOG_GAP_S = 600  # longer gaps between log lines are pauses (a session ended), not training
@@ -42,8 +63,6 @@ def read_log(train_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-
-
 def _accuracy_curve(records: list[dict]) -> list[tuple[int, dict[str, float]]]:
     """(step, {subset: accuracy}) at the shipped sampling settings on the published split (seed 0),
     the newest record per step, by step."""
@@ -55,38 +74,47 @@ def _accuracy_curve(records: list[dict]) -> list[tuple[int, dict[str, float]]]:
     return sorted(by_step.items())
 
 
-def plot_curves(log: list[dict], out: Path, accuracy: list[dict] | None = None) -> Path:
+def plot_curves(log: list[dict], out: Path, accuracy: list[dict] | None = None,
+                others: Sequence[tuple[str, list[dict], list[dict]]] = ()) -> Path:
+    """Losses, attention sharpness and generation accuracy by step; ``others``: (name, log, accuracy)
+    of further models, drawn dashed beside the first."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    unet = [r for r in log if r.get("phase") == "unet"]
-    evals = [r for r in log if r.get("phase") == "eval"]
+    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
+
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.2))
-    for key, label in (("diffusion", "diffusion (MSE)"), ("token", "token grounding"), ("pixel", "pixel BCE")):
-        a.plot([r["step"] for r in unet], [r[key] for r in unet], label=label, lw=1)
+    runs = [("", log, accuracy or [], "-"), *((f"{name}: ", lg, acc or [], "--") for name, lg, acc in others)]
+    for prefix, run_log, run_accuracy, style in runs:
+        unet = [r for r in run_log if r.get("phase") == "unet"]
+        evals = [r for r in run_log if r.get("phase") == "eval"]
+        losses = (("diffusion", "diffusion (MSE)"), ("token", "token grounding"), ("pixel", "pixel BCE"))
+        for key, label in losses if not prefix else losses[:1]:  # a variant's grounding terms may be unweighted
+            a.plot([r["step"] for r in unet], [r[key] for r in unet], label=prefix + label, lw=1, ls=style)
+        b.plot([r["step"] for r in evals], [r["sharpness"] for r in evals], marker="o", ls=style,
+               label=prefix.rstrip(": ") or None)
+        curve = _accuracy_curve(run_accuracy)
+        for subset, label in (("1-object", "single objects"), ("2-object", "pairs"), ("3-object", "triples")):
+            points = [(step, v) for step, by in curve for s, v in by.items() if s == subset]
+            if points:
+                c.plot(*zip(*points), marker="o", label=prefix + label, ls=style)
     a.set_xlabel("step")
     a.set_yscale("log")
     a.set_title("training losses")
     a.legend(fontsize=7)
-    b.plot([r["step"] for r in evals], [r["sharpness"] for r in evals], marker="o")
     b.axhline(1.0, color="grey", lw=0.8, ls="--")
     b.set_xlabel("step")
     b.set_title("attention sharpness (1 = flat)")
-    curve = _accuracy_curve(accuracy or [])
-    for subset, label in (("1-object", "single objects"), ("2-object", "pairs"), ("3-object", "triples")):
-        points = [(step, v) for step, by in curve for s, v in by.items() if s == subset]
-        if points:
-            c.plot(*zip(*points), marker="o", label=label)
+    if others:
+        b.legend(fontsize=7)
     for target in (0.9, 0.6):
         c.axhline(target, color="grey", lw=0.8, ls="--")
     c.set_ylim(0, 1)
     c.set_xlabel("step")
-    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
-
     c.set_title(f"generation accuracy (guidance {SAMPLING_GUIDANCE:g}, {SAMPLING_STEPS} steps)")
-    if curve:
+    if c.get_legend_handles_labels()[0]:
         c.legend(fontsize=7)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -95,112 +123,185 @@ def plot_curves(log: list[dict], out: Path, accuracy: list[dict] | None = None) 
     return out
 
 
-def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curve: Path) -> Path:
-    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
-    from benchmark.toy.train import TrainConfig
-    from benchmark.toy.world import COLOURS, HELD_OUT, SHAPES, WORLD_VERSION
+def read_config(train_dir: Path) -> dict:
+    """The run's recorded settings (config.json), over the defaults for fields it predates."""
+    from dataclasses import asdict
 
-    log = read_log(Path(train_dir))
-    cfg = {**TrainConfig().__dict__, **json.loads((Path(train_dir) / "config.json").read_text())}
-    unet = [r for r in log if r.get("phase") == "unet"]
-    step = int((Path(weights_dir) / "training_step.txt").read_text()) if (Path(weights_dir) / "training_step.txt").exists() else 0
-    hours = training_hours(unet)
+    from benchmark.toy.recipe import TrainConfig
+
+    return {**asdict(TrainConfig()), **json.loads((Path(train_dir) / "config.json").read_text())}
+
+
+def architecture(weights_dir: Path) -> dict:
+    """The Model section's facts, read from the shipped pipeline's own configs."""
+    read = lambda part: json.loads((Path(weights_dir) / part / "config.json").read_text())
+    unet, vae, text = read("unet"), read("vae"), read("text_encoder")
+    latent = unet["sample_size"]
+    cross = [f"{latent >> i}x{latent >> i}" for i, block in enumerate(unet["down_block_types"]) if "CrossAttn" in block]
+    where = " and ".join(cross) + (" plus the mid block" if "CrossAttn" in (unet.get("mid_block_type") or "") else "")
+    return {"size": vae["sample_size"], "vae_blocks": len(vae["block_out_channels"]),
+                "latent_factor": vae["sample_size"] // latent, "latent_size": latent, "latent_channels": vae["latent_channels"],
+                "unet_channels": str(tuple(unet["block_out_channels"])), "cross_attention": where,
+                "text_layers": text["num_hidden_layers"] or "no", "text_width": text["hidden_size"],
+                "vocab": f"{text['vocab_size']:,}"}
+
+
+def machine_summary(log: list[dict], cfg: dict) -> str:
+    """What the run trained on, from the ``machine`` lines train() logs at every (re)start."""
+    seen: list[str] = []
+    for r in log:
+        if r.get("phase") != "machine":
+            continue
+        if r.get("device") == "cuda":
+            text = f"a {r['gpu']} GPU" if r.get("gpu") else "a CUDA GPU"
+        else:
+            threads = r.get("threads")
+            text = f"{threads} CPU thread{'s' if threads != 1 else ''}" + (
+                f" ({r['cpu_count']}-core machine)" if r.get("cpu_count") else "")
+        if text not in seen:
+            seen.append(text)
+    if not seen:
+        return f"device {cfg['device']!r} with {cfg['threads']} thread(s) (config.json; the machine was not logged)"
+    return " and ".join(seen)
+
+
+def _step(weights_dir: Path) -> int:
+    path = Path(weights_dir) / "training_step.txt"
+    return int(path.read_text()) if path.exists() else 0
+
+
+def _training_lines(model: CardModel, prefix: str) -> list[str]:
+    log = read_log(model.train_dir)
+    cfg = read_config(model.train_dir)
+    hours = training_hours([r for r in log if r.get("phase") == "unet"])
     evals = [r for r in log if r.get("phase") == "eval"]
-    by = {(s["method"], s["metric"], s["subset"]): s for s in scores}
     sharpness = ", ".join(f"{r['step']}: {r['sharpness']:.1f}" for r in evals[-6:])
+    return [(f"- {prefix}{_step(model.weights_dir)} UNet steps of {cfg['steps']} planned, {hours:.1f} h of training "
+             f"on {machine_summary(log, cfg)}"),
+            (f"- {prefix}attention sharpness (a word's attention mass inside its object / the object's area fraction; "
+             f"1 = flat): {sharpness}")]
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "|" + "|".join(f" {c} " if c else " " for c in cells) + "|"
+
+
+def _metrics_table(models: Sequence[CardModel]) -> str:
+    if len(models) == 1:
+        header = ["measure", "value", "95% CI", "target"]
+    else:
+        header = ["measure", *(c for m in models for c in (f"`{m.name}`", "95% CI")), "target"]
+    lines = [_row(header), "|" + "---|" * len(header)]
+    by = [{(s["method"], s["metric"], s["subset"]): s for s in m.scores} for m in models]
+    for label, key, target in TARGETS:
+        cells = [label]
+        for scores in by:
+            s = scores.get(key)
+            if s is None:
+                cells += ["-", ""]
+                continue
+            ci = f"[{s['ci_low']:.2f}, {s['ci_high']:.2f}]" if s.get("ci_low") is not None else ""
+            cells += [f"{s['value']:.3f}", f"{ci} n={s.get('n')}"]
+        lines.append(_row([*cells, target]))
+    return "\n".join(lines)
+
+
+def _checkpoint_table(records: list[dict]) -> list[str]:
+    cell = lambda d, k: f"{d[k]['value']:.3f} (n={d[k]['n']})" if k in d else "-"
+    rows = [(f"| step | guidance | sampling steps | split seed | single | pairs | pairs, held-out | triples | "
+             f"{_DAAM} shape | {_DAAM} colour |"),
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(records, key=lambda r: (r["step"], r.get("seed", 0), r["sampling_steps"], r["guidance"])):
+        a, m = r["accuracy"], r.get("daam_miou", {})
+        rows.append(f"| {r['step']} | {r['guidance']:g} | {r['sampling_steps']} | {r['seed']} | "
+                    f"{cell(a, '1-object')} | {cell(a, '2-object')} | "
+                    f"{cell(a, '2-object/held-out')} | {cell(a, '3-object')} | {cell(m, 'shape')} | "
+                    f"{cell(m, 'colour')} |")
+    return rows
+
+
+def _checkpoints(models: Sequence[CardModel]) -> str:
     from benchmark.toy.evaluate import read_accuracy
 
-    accuracy = read_accuracy(train_dir)
-    plot_curves(log, curve, accuracy)
-    checkpoints = []
-    for r in sorted(accuracy, key=lambda r: (r["step"], r.get("seed", 0), r["sampling_steps"], r["guidance"])):
-        a, m = r["accuracy"], r.get("daam_miou", {})
-        cell = lambda d, k: f"{d[k]['value']:.3f} (n={d[k]['n']})" if k in d else "-"  # noqa: E731
-        checkpoints.append(f"| {r['step']} | {r['guidance']:g} | {r['sampling_steps']} | {r['seed']} | "
-                           f"{cell(a, '1-object')} | {cell(a, '2-object')} | "
-                           f"{cell(a, '2-object/held-out')} | {cell(a, '3-object')} | {cell(m, 'shape')} | "
-                           f"{cell(m, 'colour')} |")
-    rows = []
-    for label, key, target in TARGETS:
-        s = by.get(key)
-        if s is None:
-            rows.append(f"| {label} | - | | {target} |")
-            continue
-        ci = f"[{s['ci_low']:.2f}, {s['ci_high']:.2f}]" if s.get("ci_low") is not None else ""
-        rows.append(f"| {label} | {s['value']:.3f} | {ci} n={s.get('n')} | {target} |")
-    lines = [
-        "# Toy world text-to-image model",
-        "",
-        "A small Stable Diffusion pipeline (diffusers `StableDiffusionPipeline`) trained from scratch on",
-        "the toy world of `benchmark/toy/world.py`, so that DAAM can be scored against exact ground",
-        "truth on any machine. Load it with `StableDiffusionPipeline.from_pretrained(path)`.",
-        "",
-        "**Attention was supervised.** Training adds a token-grounding loss (after TokenCompose,",
-        "CVPR 2024) that pulls each colour and shape word's cross-attention onto its object's exact",
-        "mask. DAAM's scores on this model are therefore partly a product of training: they show that",
-        "the whole pipeline (tracing, alignment, aggregation, thresholds, scoring) works and is",
-        "calibrated against exact truth, not how well attention localises in a model trained without",
-        "such a loss.",
-        "",
-        "## Model",
-        "- images 32x32 RGB; 2-block AutoencoderKL (latent factor 2, 16x16x4 latents)",
-        "- UNet2DConditionModel, channels (32, 64), cross-attention at 16x16 and 8x8 plus the mid block",
-        "- CLIPTextModel with no transformer layers (each token: its word and position), 64-d, over the",
-        "  real CLIP BPE tokenizer (49,408 entries, SD's ids); word embeddings frozen at random init",
-        "- weights stored in fp16 (EMA of the training weights)",
-        "",
-        "## Data",
-        f"- world version {WORLD_VERSION}: {len(COLOURS)} colours ({', '.join(COLOURS)}), {len(SHAPES)} shapes "
-        f"({', '.join(SHAPES)}), 1-3 objects, light texture on 30% of backgrounds",
-        "- captions from templates: lists (\"a red circle and a blue square\") and spatial relations",
-        "  (\"a green triangle above a yellow star\")",
-        f"- held out from training (the Unreal-Gen analogue): {', '.join(f'{c} {s}' for c, s in sorted(HELD_OUT))}",
-        "- every batch is a pure function of (seed, step): rendered on the fly, never stored",
-        "",
-        "## Recipe",
-        f"- VAE: {cfg['vae_steps']} steps, MSE + 0.5 L1 + small KL; latents scaled to unit variance",
-        f"- UNet: epsilon prediction, cosine schedule (1000 steps), batch {cfg['batch_size']}, AdamW lr {cfg['lr']}"
-        f" ({cfg['warmup']} warm-up steps), EMA {cfg['ema_decay']}, caption dropout {cfg['caption_dropout']}",
-        f"- grounding: token-mass loss x{cfg['ground_weight']} and pixel BCE x{cfg['pixel_weight']} on every"
-        f" cross-attention layer, conditional captions only, t < {cfg['ground_max_t']}",
-        f"- seed {cfg['seed']}; `bench toy train` resumes from `training/toy/state.pt`",
-        f"- sampling: ancestral DDPM with x0 clipped to the latents' range, {SAMPLING_STEPS} steps, guidance "
-        f"{SAMPLING_GUIDANCE:g} (chosen with `bench toy eval` on the split's seed 1; the cosine schedule's",
-        "  near-zero alpha_bar makes DPM-Solver++ and Euler produce textured noise on this model)",
-        "",
-        "## Training so far",
-        f"- {step} UNet steps of {cfg['steps']} planned, {hours:.1f} h of training on one CPU thread "
-        "(shared 2-core machine)",
-        f"- attention sharpness (a word's attention mass inside its object / the object's area fraction; "
-        f"1 = flat): {sharpness}",
-        "",
-        f"![training curves]({Path('../../docs/images') / curve.name})",
-        "",
-        "## Metrics (held-out captions of the `shapes` split; `bench run`)",
-        "",
-        "| measure | value | 95% CI | target |",
-        "|---|---|---|---|",
-        *rows,
-        "",
-        "Generated images are scored against masks found by the automatic annotator",
-        "(`benchmark/toy/annotate.py`: exact on renders); real renders are noised to strength 0.6 and",
-        "denoised through the model while tracing, and scored against the renderer's exact masks.",
-        "",
-    ]
-    if checkpoints:
-        lines += [
-            "## Generation accuracy by checkpoint (`bench toy eval`)",
-            "",
-            "The first items of the `shapes` split generated from each checkpoint's EMA weights, judged",
-            "by the automatic annotator, with DAAM-0.4 mIoU of the words of the objects found. Rows on",
-            "the split's seed 1 (other captions and seeds than the published metrics') show how the",
-            "sampling settings were chosen.",
-            "",
-            "| step | guidance | sampling steps | split seed | single | pairs | pairs, held-out | triples | "
-            "DAAM-0.4 shape | DAAM-0.4 colour |",
-            "|---|---|---|---|---|---|---|---|---|---|",
-            *checkpoints,
-            "",
-        ]
-    out.write_text("\n".join(lines))
+    tables = [(m.name, read_accuracy(m.train_dir)) for m in models]
+    if not any(records for _, records in tables):
+        return ""
+    lines = ["", "## Generation accuracy by checkpoint (`bench toy eval`)", "",
+             "The first items of the `shapes` split generated from each checkpoint's EMA weights, judged",
+             f"by the automatic annotator, with {_DAAM} mIoU of the words of the objects found. Rows on",
+             "the split's seed 1 (other captions and seeds than the published metrics') show how the",
+             "sampling settings were chosen.", ""]
+    for name, records in tables:
+        if len(models) > 1:
+            lines += [f"### `{name}`", ""]
+        lines += [*(_checkpoint_table(records) if records else ["(no evaluations logged)"]), ""]
+    return "\n".join(lines)
+
+
+def _comparison(models: Sequence[CardModel]) -> str:
+    """The paragraph naming the further columns and how their recipe differs (from config.json)."""
+    if len(models) < 2:
+        return ""
+    from benchmark.toy.recipe import RECIPE_FIELDS
+    from benchmark.toy.shipped import NAMED_MODELS
+
+    base = read_config(models[0].train_dir)
+    lines = [""]
+    for m in models[1:]:
+        cfg = read_config(m.train_dir)
+        changes = ", ".join(f"{k} {cfg[k]}" for k in RECIPE_FIELDS if cfg[k] != base[k]) or "no recipe change"
+        about = f": {NAMED_MODELS[m.name].about}" if m.name in NAMED_MODELS else ""
+        lines.append(f"**Second column: `{m.name}`** (`{_shown(m.train_dir)}`){about}. Same data, architecture, VAE and "
+                     f"schedule as `{models[0].name}`; recipe differences: {changes}. Both are scored on the same "
+                     "items.")
+    return "\n".join(lines) + "\n"
+
+
+def _shown(path: Path) -> str:
+    """A path as the card shows it: relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(__file__).resolve().parents[2]))
+    except ValueError:
+        return str(path)
+
+
+def render_model_card(models: Sequence[CardModel], curve_name: str) -> str:
+    """The card's Markdown; the first model is the main one (recipe, architecture), the others are columns."""
+    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
+    from benchmark.toy.scoring import RENDER_STRENGTH
+    from benchmark.toy.world import (
+        COLOURS,
+        HELD_OUT,
+        SHAPES,
+        WORLD_VERSION,
+        SceneSampler,
+    )
+
+    main = models[0]
+    cfg = read_config(main.train_dir)
+    sampler = SceneSampler()
+    training = []
+    for m in models:
+        training += _training_lines(m, f"`{m.name}`: " if len(models) > 1 else "")
+    facts = dict(
+        **architecture(main.weights_dir), **cfg, comparison=_comparison(models),
+        world_version=WORLD_VERSION, n_colours=len(COLOURS), colours=", ".join(COLOURS), n_shapes=len(SHAPES),
+        shapes=", ".join(SHAPES), objects=f"{min(sampler.n_objects)}-{max(sampler.n_objects)}",
+        texture=f"{sampler.texture_prob * 100:g}", held_out=", ".join(f"{c} {s}" for c, s in sorted(HELD_OUT)),
+        sampling_steps=SAMPLING_STEPS, guidance=f"{SAMPLING_GUIDANCE:g}", training="\n".join(training),
+        curves=f"../../docs/images/{curve_name}", metrics=_metrics_table(models), render_strength=RENDER_STRENGTH,
+        checkpoints=_checkpoints(models))
+    return Template(TEMPLATE.read_text()).substitute(facts).rstrip("\n") + "\n"
+
+
+def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curve: Path, name: str = "toy",
+                     others: Sequence[CardModel] = ()) -> Path:
+    """Write the card for one model (``train_dir``, ``weights_dir``, its ``scores``) and the curves
+    figure; ``others`` add columns (e.g. the unsupervised variant scored on the same items)."""
+    from benchmark.toy.evaluate import read_accuracy
+
+    models = [CardModel(name, Path(train_dir), Path(weights_dir), scores), *others]
+    plot_curves(read_log(Path(train_dir)), curve, read_accuracy(train_dir),
+                others=[(m.name, read_log(m.train_dir), read_accuracy(m.train_dir)) for m in others])
+    out.write_text(render_model_card(models, curve.name))
     return out

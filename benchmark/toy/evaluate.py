@@ -3,7 +3,7 @@
 ``bench toy eval`` exports the EMA weights of the newest checkpoint (``state.pt``, written
 atomically, so a training job can keep running), generates the `shapes` split at each guidance
 scale asked for while tracing, asks the automatic annotator whether every requested object is
-there, and scores each found object's word maps at tau 0.4 against its mask. No files, no
+there, and scores each found object's word maps at tau ``DAAM_TAU`` (0.4) against its mask. No files, no
 database: the cheap check that tells whether more training still helps.
 Each result is appended to ``<train dir>/accuracy.jsonl``; the model card draws the curve.
 """
@@ -23,13 +23,13 @@ ACCURACY_LOG = "accuracy.jsonl"
 
 def accuracy_by_subset(pipe, items, guidance: float, steps: int, batch_size: int = 64,
                        progress: bool = True) -> tuple[dict[str, dict], dict[str, dict]]:
-    """Generation accuracy per subset, and DAAM-0.4 mIoU per word kind, with 95% intervals.
+    """Generation accuracy per subset, and DAAM mIoU at ``DAAM_TAU`` per word kind, with 95% intervals.
 
-    Accuracy is the share of images showing every requested object (Wilson intervals), over
-    ``all``, ``<n>-object``, ``held-out``/``seen`` and ``<n>-object/held-out|seen``. The images
-    are traced, and each present object's colour and shape word maps are scored at tau 0.4
-    against the annotator's mask (``shape``, ``colour``; bootstrap intervals): the cheap form of
-    the `shapes` scores. Each item is generated from its own seed, so batching changes nothing.
+    Accuracy is `bench run`'s rule (``benchmark.toy.accuracy``: the share of images showing every
+    requested object, per subset, Wilson intervals). The images are traced, and each present
+    object's colour and shape word maps are scored at ``DAAM_TAU`` against the annotator's mask
+    (``shape``, ``colour``; bootstrap intervals): the cheap form of the `shapes` scores. Each item
+    is generated from its own seed, so batching changes nothing.
     """
     import torch
     from tqdm import tqdm
@@ -37,12 +37,11 @@ def accuracy_by_subset(pipe, items, guidance: float, steps: int, batch_size: int
     import daam
     from benchmark.metrics.overlap import iou
     from benchmark.metrics.segmentation import mean_iou
-    from benchmark.stats import proportion_ci
+    from benchmark.toy import accuracy as rule
     from benchmark.toy.annotate import annotate
     from benchmark.toy.splits import scene_from_provenance
-    from benchmark.toy.world import COLOURS
 
-    groups: dict[str, list[bool]] = defaultdict(list)
+    outcomes: list[rule.Outcome] = []
     ious: dict[str, list[float]] = defaultdict(list)
     bar = tqdm(total=len(items), desc=f"guidance {guidance:g}", unit="img", disable=not progress)
     for start in range(0, len(items), batch_size):
@@ -54,18 +53,14 @@ def accuracy_by_subset(pipe, items, guidance: float, steps: int, batch_size: int
         for it, image, maps in zip(chunk, images, tc.results()):
             scene = scene_from_provenance(it.provenance)
             found = annotate((image * 255).round().astype(np.uint8), scene.words())
-            n, held = len(scene.objects), "held-out" if it.provenance.get("held_out") else "seen"
-            for subset in ("all", f"{n}-object", held, f"{n}-object/{held}"):
-                groups[subset].append(found.all_present)
+            outcomes.append(rule.Outcome(found.all_present, len(scene.objects), bool(it.provenance.get("held_out"))))
             for word, occurrence, mask in found.word_masks():
                 soft = maps.word_map(word, occurrence).soft.numpy()
-                ious["colour" if word in COLOURS else "shape"].append(iou(soft >= 0.4, mask))
+                ious[rule.word_kind(word)].append(iou(soft >= rule.DAAM_TAU, mask))
         bar.update(len(chunk))
     bar.close()
-    accuracy = {}
-    for subset, values in sorted(groups.items()):
-        est = proportion_ci(int(sum(values)), len(values))
-        accuracy[subset] = {"value": est.value, "ci_low": est.ci_low, "ci_high": est.ci_high, "n": est.n}
+    accuracy = {subset: {"value": est.value, "ci_low": est.ci_low, "ci_high": est.ci_high, "n": est.n}
+                for subset, est in rule.accuracy_by_subset(outcomes).items()}
     miou = {}
     for kind, values in sorted(ious.items()):
         est = mean_iou(values, n_resamples=1000)
@@ -89,8 +84,8 @@ def evaluate_checkpoint(train_dir: str | Path, guidances=(5.0,), size: int | Non
     from benchmark.models import load_pipeline
     from benchmark.splits import build_split
     from benchmark.splits.base import SplitOptions
+    from benchmark.toy.export import export
     from benchmark.toy.model import SAMPLING_STEPS
-    from benchmark.toy.train import export
 
     train_dir = Path(train_dir)
     if weights is not None and not (Path(weights) / "training_step.txt").is_file():

@@ -19,15 +19,12 @@ import numpy as np
 
 from benchmark.metrics.overlap import iou as _iou
 from benchmark.metrics.segmentation import PAPER_TAUS, SWEEP_TAUS, iou_by_tau
-from benchmark.toy.world import COLOURS
+from benchmark.toy.accuracy import Outcome, accuracy_by_subset
+from benchmark.toy.accuracy import word_kind as _word_kind
 
 STUDY = "shapes"
 RENDER_STRENGTH = 0.6  # how far real renders are noised before denoising (img2img strength)
 RENDER_LIMIT = 64  # real renders scored per run (each is one img2img generation)
-
-
-def _word_kind(word: str) -> str:
-    return "colour" if word in COLOURS else "shape"
 
 
 def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "") -> list[dict]:
@@ -70,22 +67,10 @@ def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "")
     return scores
 
 
-def _accuracy(records: list[dict]) -> list[dict]:
-    from benchmark.stats import proportion_ci
-
-    groups: dict[str, list[bool]] = defaultdict(list)
-    for r in records:
-        groups["all"].append(r["correct"])
-        groups[f"{r['n']}-object"].append(r["correct"])
-        held = "held-out" if r["held_out"] else "seen"
-        groups[held].append(r["correct"])
-        groups[f"{r['n']}-object/{held}"].append(r["correct"])
-    out = []
-    for sub, values in sorted(groups.items()):
-        est = proportion_ci(int(sum(values)), len(values))
-        out.append(dict(study=STUDY, method="model", metric="generation-accuracy", subset=sub, value=est.value,
-                        ci_low=est.ci_low, ci_high=est.ci_high, n=est.n, details={}))
-    return out
+def _accuracy(outcomes: list[Outcome]) -> list[dict]:
+    return [dict(study=STUDY, method="model", metric="generation-accuracy", subset=sub, value=est.value,
+                 ci_low=est.ci_low, ci_high=est.ci_high, n=est.n, details={})
+            for sub, est in accuracy_by_subset(outcomes).items()]
 
 
 def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[dict], list[str]]:
@@ -104,7 +89,7 @@ def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[di
         image = np.asarray(Image.open(workspace / g.image_path).convert("RGB"))
         found = annotate(image, scene.words())
         held_out = bool(prompt.provenance.get("held_out", False))
-        accuracy.append({"correct": found.all_present, "n": len(scene.objects), "held_out": held_out})
+        accuracy.append(Outcome(found.all_present, len(scene.objects), held_out))
         stored = {(m.word, m.occurrence) for m in store.masks(g.id, source="automatic")}
         maps_rows = store.word_maps(g.id)
         if not maps_rows:

@@ -13,13 +13,12 @@ uninterrupted one. State is checkpointed atomically; killing the process loses a
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -27,29 +26,9 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.toy import model as toy_model
+from benchmark.toy.export import export
+from benchmark.toy.recipe import RecipeMismatchError, TrainConfig, recipe_changes
 from benchmark.toy.world import SceneSampler, render, train_combos
-
-
-@dataclass
-class TrainConfig:
-    out_dir: str = "training/toy"
-    seed: int = 0
-    vae_steps: int = 1500
-    steps: int = 20000
-    batch_size: int = 32
-    lr: float = 5e-4
-    warmup: int = 200
-    ema_decay: float = 0.999
-    caption_dropout: float = 0.1
-    ground_weight: float = 0.2
-    pixel_weight: float = 0.1
-    ground_max_t: int = 700
-    checkpoint_every: int = 250
-    eval_every: int = 500
-    threads: int = 1
-    device: str = "auto"
-    accuracy_every: int = 2500  # generation accuracy of the EMA weights (`bench toy eval`); 0: never
-    accuracy_size: int = 100  # shapes items generated for it (guidance 5, the shipped sampler)  # "auto": CUDA when available (a lent GPU trains this in minutes), else CPU
 
 
 class GroundingAttnProcessor:
@@ -138,6 +117,17 @@ def _atomic_save(obj, path: Path):
 def _log(out: Path, record: dict):
     with open(out / "log.jsonl", "a") as f:
         f.write(json.dumps(record) + "\n")
+
+
+def machine_facts(device: torch.device, threads: int) -> dict:
+    """What this session trains on, logged at every (re)start so the model card can say it."""
+    import platform
+
+    facts = {"device": device.type, "threads": threads, "cpu_count": os.cpu_count(),
+             "cpu": platform.processor() or platform.machine(), "torch": torch.__version__}
+    if device.type == "cuda":
+        facts["gpu"] = torch.cuda.get_device_name(device)
+    return facts
 
 
 def _device(cfg: TrainConfig) -> torch.device:
@@ -259,24 +249,13 @@ def _log_accuracy(cfg: TrainConfig, out: Path, step: int, unet, text_encoder, va
                     miou, by="bench toy train")
 
 
-# What a resumed run must share with the run it continues (steps, threads, device, checkpoint and
-# evaluation cadence may change).
-RECIPE_FIELDS = ("seed", "vae_steps", "batch_size", "lr", "warmup", "ema_decay", "caption_dropout", "ground_weight",
-                 "pixel_weight", "ground_max_t")
-
-
-class RecipeMismatchError(ValueError):
-    """A training folder holds a run made with other settings than the ones given."""
-
-
 def _check_resumable(cfg: TrainConfig, out: Path) -> None:
     """Refuse to resume a run under a different recipe: the result would match neither."""
     saved_path = out / "config.json"
     if not (out / "state.pt").exists() or not saved_path.exists():
         return
     saved = json.loads(saved_path.read_text())
-    changed = [f"{k} {saved[k]!r} -> {getattr(cfg, k)!r}" for k in RECIPE_FIELDS
-               if k in saved and saved[k] != getattr(cfg, k)]
+    changed = recipe_changes(saved, cfg)
     if changed:
         raise RecipeMismatchError(f"{out} holds a run trained with another recipe ({'; '.join(changed)}): resume it with "
                          "the same settings, or train into a new --out-dir")
@@ -291,6 +270,7 @@ def train(cfg: TrainConfig):
     out.mkdir(parents=True, exist_ok=True)
     _check_resumable(cfg, out)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    _log(out, {"phase": "machine", **machine_facts(_device(cfg), cfg.threads), "time": time.time()})
     tok_dir = out / "tokenizer"
     if not (tok_dir / "vocab.json").exists():
         from benchmark.toy.tokenizer import build_clip_tokenizer
@@ -372,40 +352,3 @@ def train(cfg: TrainConfig):
                           "ema_unet": ema_unet.state_dict(), "ema_text": _without_frozen(ema_text),
                           "opt": opt.state_dict(), "step": done}, state_path)
             export(out, out / "pipeline")
-
-
-def export(out_dir: str | Path, dest: str | Path, fp16: bool = True):
-    """Write the EMA weights as a StableDiffusionPipeline folder (fp16 safetensors)."""
-    from diffusers import AutoencoderKL
-    from transformers import CLIPTokenizer
-
-    out = Path(out_dir)
-    st = torch.load(out / "state.pt", weights_only=True, map_location="cpu")
-    unet, text_encoder = toy_model.build_unet(), toy_model.build_text_encoder()
-    unet.load_state_dict(st["ema_unet"])
-    text_encoder.load_state_dict({**st["text_encoder"], **st["ema_text"]})
-    vae = AutoencoderKL.from_pretrained(out / "vae")
-    pipe = toy_model.assemble_pipeline(unet, vae, text_encoder, CLIPTokenizer.from_pretrained(out / "tokenizer"))
-    if fp16:
-        pipe.to(torch.float16)
-    tmp = Path(str(dest) + ".tmp")
-    pipe.save_pretrained(tmp)
-    (tmp / "training_step.txt").write_text(str(st["step"]))
-    if Path(dest).exists():
-        import shutil
-
-        shutil.rmtree(dest)
-    os.replace(tmp, dest)
-    return Path(dest)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Train the toy world's text-to-image model.")
-    for name, value in asdict(TrainConfig()).items():
-        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
-    args = parser.parse_args(argv)
-    train(TrainConfig(**vars(args)))
-
-
-if __name__ == "__main__":
-    main()

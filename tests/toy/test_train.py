@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from benchmark.toy.train import TrainConfig, export, train
+from benchmark.toy.export import export
+from benchmark.toy.train import TrainConfig, train
 
 TINY = dict(vae_steps=2, batch_size=4, checkpoint_every=2, eval_every=2, threads=1, device="cpu",
             accuracy_every=4, accuracy_size=3)
