@@ -18,6 +18,7 @@ from core.registry import Registry
 # returning (folder, note or None) for a workspace.
 NAMED_MODELS = Registry("named model")
 NAMED_MODELS.register("toy", "benchmark.settings:toy_model")
+NAMED_MODELS.register("toy-unsupervised", "benchmark.settings:toy_unsupervised_model")
 
 # Where neither the user, the split nor the pipeline says (diffusers' pipelines take one prompt
 # batch per call; the paper's guidance and step count are the split's, not these)
@@ -120,6 +121,16 @@ def toy_model(workspace: Path | None) -> tuple[Path | None, str | None]:
     if workspace is None:
         return shipped_model(), None
     return shipped_or_random(workspace)
+
+
+def toy_unsupervised_model(workspace: Path | None) -> tuple[Path | None, str | None]:
+    """The toy model trained without attention supervision; a one-line error until it is shipped."""
+    from benchmark.toy.shipped import NAMED_MODELS as TOY, resolve_toy_model
+
+    if workspace is None:
+        model = TOY["toy-unsupervised"]
+        return (model.weights if model.shipped() else None), None
+    return resolve_toy_model("toy-unsupervised"), None
 
 
 def own_scheduler(model: str) -> str | None:

@@ -16,7 +16,7 @@ for _name, _target in {
     "syntax": "benchmark.scorers.syntax:score_syntax",
     "cohyponym": "benchmark.scorers.cohyponym:score_cohyponym",
     "adjective": "benchmark.scorers.adjective:score_adjective",
-    "shapes": "benchmark.toy.scoring:score_shapes",
+    "shapes": "benchmark.scorers.shapes:score_shapes",
 }.items():
     SCORERS.register(_name, _target)
 

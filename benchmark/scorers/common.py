@@ -154,8 +154,7 @@ def value_score(study: str, method: str, metric: str, subset: str, value: float,
 
 def store_scores(store: db.Store, run: db.Run, scores: Iterable[ScoreRecord]) -> list[ScoreRecord]:
     """Keep the scores with a defined value, clean their intervals and details, and upsert them."""
-    return results.store_scores(store, run.id, [s if isinstance(s, ScoreRecord) else ScoreRecord(**s)
-                                                for s in scores])
+    return results.store_scores(store, run.id, list(scores))
 
 
 def count_note(what: str, n: int, why: str) -> list[str]:

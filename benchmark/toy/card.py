@@ -268,7 +268,7 @@ def _shown(path: Path) -> str:
 def render_model_card(models: Sequence[CardModel], curve_name: str) -> str:
     """The card's Markdown; the first model is the main one (recipe, architecture), the others are columns."""
     from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
-    from benchmark.toy.scoring import RENDER_STRENGTH
+    from benchmark.scorers.shapes import RENDER_STRENGTH
     from benchmark.toy.world import (
         COLOURS,
         HELD_OUT,

@@ -20,7 +20,7 @@ def test_accuracy_by_subset_counts_each_image_in_its_four_subsets():
 
 
 def test_scoring_reports_the_same_rule():
-    from benchmark.toy.scoring import _accuracy
+    from benchmark.scorers.shapes import _accuracy
 
     outcomes = [Outcome(True, 1, False), Outcome(False, 3, True)]
     rows = _accuracy(outcomes)

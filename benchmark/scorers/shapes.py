@@ -12,6 +12,8 @@ same way, so DAAM's numbers have a floor to beat.
 """
 from __future__ import annotations
 
+from benchmark.results import ScoreRecord
+
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,7 +29,7 @@ RENDER_STRENGTH = 0.6  # how far real renders are noised before denoising (img2i
 RENDER_LIMIT = 64  # real renders scored per run (each is one img2img generation)
 
 
-def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "") -> list[dict]:
+def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "") -> list[ScoreRecord]:
     """mIoU per method and subset from per-(word, image) records with soft DAAM maps."""
     from benchmark.metrics.segmentation import mean_iou
 
@@ -54,26 +56,24 @@ def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "")
     scores = []
     for (method, sub), values in sorted(by.items()):
         est = mean_iou(values, n_resamples=1000)
-        scores.append(dict(study=STUDY, method=method, metric="mIoU", subset=subset_prefix + sub,
-                           value=est.value, ci_low=est.ci_low, ci_high=est.ci_high, n=est.n,
-                           details={"disc_radius": disc_model.radius} if method == "centre-disc" else {}))
+        scores.append(ScoreRecord(STUDY, method, "mIoU", subset_prefix + sub, est.value, est.ci_low, est.ci_high,
+                                  est.n, {"disc_radius": disc_model.radius} if method == "centre-disc" else {}))
     for kind, curves in sweep.items():
         arr = np.nanmean(np.stack(curves), 0)
         best = int(np.nanargmax(arr))
-        scores.append(dict(study=STUDY, method=method_prefix, metric="mIoU-sweep", subset=subset_prefix + kind,
-                           value=float(arr[best]), ci_low=None, ci_high=None, n=len(curves),
-                           details={"taus": list(SWEEP_TAUS), "miou": [float(x) for x in arr],
-                                    "best_tau": SWEEP_TAUS[best]}))
+        scores.append(ScoreRecord(STUDY, method_prefix, "mIoU-sweep", subset_prefix + kind, float(arr[best]),
+                                  None, None, len(curves),
+                                  {"taus": list(SWEEP_TAUS), "miou": [float(x) for x in arr],
+                                   "best_tau": SWEEP_TAUS[best]}))
     return scores
 
 
-def _accuracy(outcomes: list[Outcome]) -> list[dict]:
-    return [dict(study=STUDY, method="model", metric="generation-accuracy", subset=sub, value=est.value,
-                 ci_low=est.ci_low, ci_high=est.ci_high, n=est.n, details={})
+def _accuracy(outcomes: list[Outcome]) -> list[ScoreRecord]:
+    return [ScoreRecord(STUDY, "model", "generation-accuracy", sub, est.value, est.ci_low, est.ci_high, est.n)
             for sub, est in accuracy_by_subset(outcomes).items()]
 
 
-def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[dict], list[str]]:
+def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[ScoreRecord], list[str]]:
     from PIL import Image
 
     import daam
