@@ -11,7 +11,7 @@ from benchmark.metrics.adjectives import (
 from benchmark.metrics.attribution import (
     LIKERT, ItemScore, LikertRating, TagSummary, attention_failures, item_scores, mos_by_tag,
 )
-from benchmark.metrics.coco import COCO80, is_coco_class
+from core.coco import COCO80, is_coco_class
 from benchmark.metrics.cohyponyms import (
     CohyponymAccuracy, accuracy_by_overlap, consensus_objects, contingency_table, generation_accuracy,
     generation_correct, miou_by_group, overlap_bucket,

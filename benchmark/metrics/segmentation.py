@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.metrics.coco import is_coco_class
+from core.coco import is_coco_class
 from benchmark.metrics.masks import as_mask, as_soft, check_tau, same_shape
 from benchmark.metrics.overlap import iou
 from benchmark.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, Estimate, mean_ci
