@@ -20,11 +20,13 @@ from .records import (
     WordMap,
     WordMapSpec,
 )
+from .queries import current_annotations, submission_order
 from .rle import decode_mask, encode_mask
 from .store import Store, connect
 
 __all__ = [
     "Annotation", "ConflictError", "Generation", "GenerationSpec", "InvalidInputError", "Mask",
     "Model", "NotFoundError", "Prompt", "PromptSpec", "Rater", "Run", "Score", "ScoreSpec",
-    "Store", "StoreError", "WordMap", "WordMapSpec", "connect", "decode_mask", "encode_mask",
+    "Store", "StoreError", "WordMap", "WordMapSpec", "connect", "current_annotations", "decode_mask", "encode_mask",
+    "submission_order",
 ]

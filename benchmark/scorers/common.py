@@ -130,11 +130,9 @@ def current_annotations(store: db.Store, study: str, run: db.Run,
                         include_excluded: bool = False) -> list[db.Annotation]:
     """The annotations that count (newest valid version, one per task and rater), in submission order.
 
-    The rules live in ``annotation.judgements``, so scores and ``bench annotate status`` agree.
+    The rule is the store's (``db.current_annotations``), so scores and ``bench annotate status`` agree.
     """
-    from annotation.judgements import current_annotations as current
-
-    return current(store, study, run.name, include_excluded=include_excluded)
+    return db.current_annotations(store, study, run.name, include_excluded=include_excluded)
 
 
 def json_safe(value: Any) -> Any:
