@@ -154,7 +154,7 @@ def _run(args) -> int:
             notes.append(note)
             print(note, file=sys.stderr)
     elif model is None:
-        from benchmark.models import PAPER_MODEL
+        from benchmark.pipelines import PAPER_MODEL
 
         model = PAPER_MODEL
     from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
@@ -165,7 +165,7 @@ def _run(args) -> int:
     pick = lambda name: getattr(args, name) if getattr(args, name) is not None else defaults[name]  # noqa: E731
     scheduler = pick("scheduler")
     if args.scheduler is None and not toy:
-        from benchmark.models import default_scheduler
+        from benchmark.pipelines import default_scheduler
 
         scheduler = default_scheduler(str(model)) or "model"
     config = RunConfig(split=args.split, model=str(model), steps=pick("steps"),
@@ -284,7 +284,7 @@ def _toy(args) -> int:
         print(format_records(records))
         return 0
     if args.toy_command == "figure":
-        from benchmark.models import load_pipeline
+        from benchmark.pipelines import load_pipeline
         from benchmark.toy.figure import example_figure
         from benchmark.toy.shipped import shipped_model
 

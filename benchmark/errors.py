@@ -9,7 +9,7 @@ _LOADED_ERRORS = (("benchmark.toy.train", "RecipeMismatchError"),)
 
 
 def user_error_message(e: BaseException) -> str | None:
-    from benchmark.models import ModelLoadError
+    from benchmark.pipelines import ModelLoadError
     from core.registry import UnknownNameError
 
     known: tuple[type, ...] = (UnknownNameError, ModelLoadError, FileNotFoundError)

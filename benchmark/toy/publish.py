@@ -11,7 +11,7 @@ SCORED_STEP = "scored_step.txt"  # in the publish workspace: which weights its r
 
 
 def publish(train_dir: str | Path, workspace: str | Path, size: int | None = None) -> list[Path]:
-    from benchmark.models import load_pipeline
+    from benchmark.pipelines import load_pipeline
     from benchmark.runner import RunConfig, run
     from benchmark.toy.card import write_model_card
     from benchmark.toy.figure import example_figure
