@@ -99,16 +99,13 @@ def word_mask(maps, word: str, occurrence: int, tau: float = TAU) -> np.ndarray 
 
 
 def load_image(workspace: Path, generation: db.Generation) -> np.ndarray:
-    """The generated image as uint8 RGB ``[H, W, 3]``."""
-    from PIL import Image
+    """The generated image as uint8 RGB ``[H, W, 3]`` (``core.files``, the one image loader)."""
+    from core.files import GenerationImageError, MissingImageError, load_generation_image
 
-    if not generation.image_path:
-        raise ScoringError(f"generation {generation.id} is done but has no image_path")
-    path = Path(workspace) / generation.image_path
-    if not path.is_file():
-        raise ScoringError(f"image of generation {generation.id} is missing: {path}")
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    try:
+        return load_generation_image(workspace, generation, check_size=False)
+    except (GenerationImageError, MissingImageError) as exc:
+        raise ScoringError(str(exc)) from None
 
 
 def excluded_raters(store: db.Store) -> set[int]:
