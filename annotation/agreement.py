@@ -1,72 +1,42 @@
 """Inter-rater agreement: Krippendorff's alpha for ratings and presence, pairwise mask IoU.
 
-Only current annotations count (newest valid version, excluded raters left out).  A value that
-cannot be computed (fewer than two raters on any item, no variation at all) is None with a note.
+Only current annotations count (newest valid version, excluded raters left out). Alpha is
+``core.agreement``'s, the one the scorers store: a value that cannot be computed (fewer than two
+raters on any item, no variation at all) is None with a note saying why.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 
 import db
-from annotation.interface import SCALE
 from annotation.judgements import current_annotations
 from annotation.studies import build_tasks
 from annotation.workspace import Workspace
+from benchmark.metrics.overlap import iou
+from core.agreement import Agreement, alpha_agreement
 
-
-@dataclass(frozen=True)
-class Agreement:
-    measure: str  # "krippendorff alpha (ordinal)", "mean pairwise IoU", ...
-    value: float | None
-    n_units: int  # units judged by two or more raters (items, item-noun pairs, mask pairs)
-    note: str = ""
-
-    def __str__(self) -> str:
-        shown = "n/a" if self.value is None else f"{self.value:.3f}"
-        note = f" ({self.note})" if self.note else ""
-        return f"{self.measure} = {shown} over {self.n_units} units{note}"
-
-
-def krippendorff_alpha(matrix: np.ndarray, level: str, domain: Sequence[float] | None = None,
-                       measure: str | None = None) -> Agreement:
-    """Alpha of a raters x units matrix (NaN = not judged)."""
-    import krippendorff
-
-    name = measure or f"krippendorff alpha ({level})"
-    pairable = int((np.sum(~np.isnan(matrix), axis=0) >= 2).sum()) if matrix.size else 0
-    if pairable == 0:
-        return Agreement(name, None, 0, "no unit has two raters yet")
-    try:
-        with np.errstate(invalid="ignore", divide="ignore"):  # no variation: 0/0, reported below
-            value = krippendorff.alpha(reliability_data=matrix, level_of_measurement=level,
-                                       value_domain=None if domain is None else list(domain))
-    except ValueError as exc:
-        return Agreement(name, None, pairable, str(exc))
-    if value is None or not math.isfinite(value):
-        return Agreement(name, None, pairable, "every judgement is the same: alpha is undefined")
-    return Agreement(name, float(value), pairable)
+__all__ = ["Agreement", "alpha_agreement", "mask_agreement", "mask_iou", "pairwise_iou", "presence_agreement",
+           "rating_agreement"]
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Intersection over union; None when both masks are empty (agreeing that nothing is there)."""
-    union = int(np.logical_or(a, b).sum())
-    if union == 0:
-        return None
-    return float(np.logical_and(a, b).sum()) / union
+    """Intersection over union (``benchmark.metrics.iou``); None when both masks are empty
+    (agreeing that nothing is there)."""
+    value = iou(a, b)
+    return None if math.isnan(value) else value
 
 
 def pairwise_iou(masks: Sequence[np.ndarray]) -> list[float]:
     """IoU of every pair of raters' masks of one word (pairs of two empty masks are skipped)."""
     out = []
     for a, b in combinations(masks, 2):
-        iou = mask_iou(a, b)
-        if iou is not None:
-            out.append(iou)
+        value = mask_iou(a, b)
+        if value is not None:
+            out.append(value)
     return out
 
 
@@ -84,7 +54,7 @@ def rating_agreement(store: db.Store, run: str) -> Agreement:
     cells = {(a.rater_id, a.generation_id): float(a.parsed["rating"])
              for a in current_annotations(store, "rating", run)
              if a.parsed.get("rating") is not None and not a.parsed.get("attention_check")}
-    return krippendorff_alpha(_matrix(cells), "ordinal", range(1, len(SCALE) + 1))
+    return alpha_agreement(_matrix(cells), "ordinal")
 
 
 def presence_agreement(store: db.Store, run: str, workspace: Workspace) -> Agreement:
@@ -95,8 +65,7 @@ def presence_agreement(store: db.Store, run: str, workspace: Workspace) -> Agree
         picked = set(a.parsed["nouns"])
         for noun in choices:
             cells[(a.rater_id, (a.generation_id, noun))] = 1.0 if noun in picked else 0.0
-    return krippendorff_alpha(_matrix(cells), "nominal", (0.0, 1.0),
-                              "krippendorff alpha (nominal, image x noun)")
+    return alpha_agreement(_matrix(cells), "nominal", "krippendorff alpha (nominal, image x noun)")
 
 
 def mask_agreement(store: db.Store, run: str) -> Agreement:

@@ -17,7 +17,7 @@ from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
 from annotation.redact import redact, register_secret
-from annotation.server import is_healthy, load_or_create_credentials
+from annotation.labelstudio import is_healthy, load_or_create_credentials
 from annotation.workspace import Workspace
 
 URL_ENV = "LABEL_STUDIO_URL"

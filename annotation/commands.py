@@ -172,7 +172,7 @@ def _guarded(handler):
         from annotation.env import ServerEnvError
         from annotation.interface import StudyError
         from annotation.redact import redact
-        from annotation.server import ServerError
+        from annotation.labelstudio import ServerError
         from annotation.workspace import WorkspaceError
 
         expected = (LabelStudioError, ServerError, ServerEnvError, StudyError, WorkspaceError,

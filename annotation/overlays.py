@@ -12,10 +12,8 @@ def render_overlays(tasks: Iterable[Task], workspace: Workspace) -> dict[str, st
 
     An overlay is redrawn when missing or older than its image or maps file.
     """
-    import numpy as np
-    from PIL import Image
-
     import daam
+    from core.files import load_rgb
 
     problems: dict[str, str] = {}
     for task in tasks:
@@ -29,7 +27,7 @@ def render_overlays(tasks: Iterable[Task], workspace: Workspace) -> dict[str, st
                                                              maps_file.stat().st_mtime):
                 continue
             out.parent.mkdir(parents=True, exist_ok=True)
-            image = np.asarray(Image.open(image_file).convert("RGB"))
+            image = load_rgb(image_file)
             word_map = daam.load(maps_file).word_map(task.target, task.target_occurrence)
             tmp = out.with_name(out.name + ".tmp.png")
             word_map.to_png(tmp, image=image)

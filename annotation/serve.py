@@ -1,4 +1,4 @@
-"""`bench annotate serve`: run Label Studio for a workspace until asked to stop.
+"""`bench annotate serve`: run Label Studio (annotation.labelstudio) until asked to stop.
 
 The workspace's images are the server's local-files document root, so tasks point at them in
 place.  The admin password and token live in ``labelstudio/credentials.json`` (mode 0600) and
@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 
 from annotation.env import ensure_server_env
-from annotation.server import LabelStudioServer, ServerError, is_healthy, load_or_create_credentials
+from annotation.labelstudio import LabelStudioServer, ServerError, is_healthy, load_or_create_credentials
 from annotation.workspace import Workspace
 
 

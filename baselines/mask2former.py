@@ -4,7 +4,7 @@ on COCO instance segmentation).
 A word's map is the union of the predicted instances of the class the word names (binary, as
 float32); words that name no class of the model get an all-zero map and are listed as
 ``unsupported``, so the report can score them either as misses (mIoU over all nouns) or leave them
-out (mIoU_80). Words are matched to classes by ``baselines.coco.coco_class`` and, for models with
+out (mIoU_80). Words are matched to classes by ``core.coco.coco_class`` and, for models with
 other label sets, by a label name equal to the word or its singular.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from baselines.coco import coco_class, singular_candidates
+from core.coco import coco_class, singular_candidates
 from baselines.pretrained import from_pretrained, resolve_device, resolve_dtype
 from baselines.protocol import Baseline, BaselineError, BaselineOutput, as_rgb, check_words
 

@@ -294,7 +294,7 @@ def _toy(args) -> int:
         print(format_records(records))
         return 0
     if args.toy_command == "figure":
-        from benchmark.models import load_pipeline
+        from benchmark.pipelines import load_pipeline
         from benchmark.toy.figure import example_figure
         from benchmark.toy.shipped import resolve_model_name
 

@@ -1,9 +1,15 @@
 """Which exceptions are the user's to fix, shown as one line instead of a traceback."""
 from __future__ import annotations
 
+import sys
+
+# Errors whose modules are heavy (torch): an instance can only exist once its module was imported,
+# so they are looked up among the loaded modules, never imported here.
+_LOADED_ERRORS = (("benchmark.toy.train", "RecipeMismatchError"),)
+
 
 def user_error_message(e: BaseException) -> str | None:
-    from benchmark.models import ModelLoadError
+    from benchmark.pipelines import ModelLoadError
     from core.registry import UnknownNameError
 
     known: tuple[type, ...] = (UnknownNameError, ModelLoadError, FileNotFoundError)
@@ -19,9 +25,9 @@ def user_error_message(e: BaseException) -> str | None:
         known += (SplitError,)
     except ImportError:
         pass
-    from benchmark.toy.train import RecipeMismatchError
-
-    known += (RecipeMismatchError,)
+    for module, name in _LOADED_ERRORS:
+        if module in sys.modules:
+            known += (getattr(sys.modules[module], name),)
     if isinstance(e, known):
         return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return None

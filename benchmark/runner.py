@@ -18,7 +18,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmark.models import load_pipeline, model_revision, model_tag, settings_hash
+from benchmark.pipelines import load_pipeline, model_revision, model_tag, settings_hash
 from benchmark.splits.base import SplitOptions
 from core.registry import Registry
 

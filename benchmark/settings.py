@@ -136,7 +136,7 @@ def toy_unsupervised_model(workspace: Path | None) -> tuple[Path | None, str | N
 def own_scheduler(model: str) -> str | None:
     """The name of the scheduler a pipeline folder ships when it is one of ours (``SCHEDULERS``),
     so a run records what it samples with; None: the pipeline's own, whatever it is."""
-    from benchmark.models import SCHEDULERS, _scheduler_class
+    from benchmark.pipelines import SCHEDULERS, _scheduler_class
 
     shipped = _scheduler_class(model)
     return next((name for name, cls in SCHEDULERS.items() if cls == shipped), None)

@@ -15,8 +15,11 @@ from typing import Literal
 
 import numpy as np
 
+# Agreement lives below benchmark and annotation, so the stored score and `bench annotate status`
+# compute one alpha; it is re-exported here beside the other statistics.
+from core.agreement import AlphaUndefined, KrippendorffLevel, krippendorff_alpha  # noqa: F401
+
 BootstrapMethod = Literal["percentile", "basic", "BCa"]
-KrippendorffLevel = Literal["nominal", "ordinal", "interval", "ratio"]
 DEFAULT_RESAMPLES = 2000  # enough for stable 95% percentile bounds, cheap on two cores
 DEFAULT_SEED = 0
 
@@ -199,29 +202,3 @@ def fisher_exact_test(table: Sequence[Sequence[int]] | np.ndarray, alternative: 
     res = fisher_exact(arr, alternative=alternative)
     as_tuple = ((int(arr[0, 0]), int(arr[0, 1])), (int(arr[1, 0]), int(arr[1, 1])))
     return FisherResult(float(res.statistic), float(res.pvalue), as_tuple, alternative)
-
-
-def krippendorff_alpha(
-    reliability_data: Sequence[Sequence[float]] | np.ndarray, level: KrippendorffLevel = "ordinal"
-) -> float:
-    """Krippendorff's alpha (``krippendorff`` package) of a raters x units array, NaN = missing.
-
-    Use ``"ordinal"`` for Likert ratings and ``"nominal"`` for presence judgements. Units rated by
-    fewer than two raters carry no pairable values and are ignored, as alpha defines.
-    """
-    import krippendorff
-
-    if level not in ("nominal", "ordinal", "interval", "ratio"):
-        raise ValueError(f"level must be nominal, ordinal, interval or ratio, got {level!r}")
-    data = np.asarray(reliability_data, dtype=np.float64)
-    if data.ndim != 2:
-        raise ValueError(f"reliability_data must be 2-D (raters x units), got shape {data.shape}")
-    if data.shape[0] < 2:
-        raise ValueError(f"need at least two raters (rows), got {data.shape[0]}")
-    pairable = (~np.isnan(data)).sum(axis=0) >= 2
-    if not pairable.any():
-        raise ValueError("no unit is rated by two or more raters: alpha is undefined")
-    values = np.unique(data[:, pairable][~np.isnan(data[:, pairable])])
-    if len(values) < 2:
-        raise ValueError(f"all pairable ratings equal {values[0]!r}: alpha is undefined (no variation)")
-    return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))

@@ -1,4 +1,4 @@
-"""daam-bench store: SQLAlchemy models, Alembic migrations and a typed Store API.
+"""daam-bench store: SQLAlchemy tables (db.tables), Alembic migrations and a typed Store API.
 
 Callers use ``connect()`` and the ``Store`` methods and get frozen dataclass
 records back.  This package imports no other project package.
@@ -17,14 +17,16 @@ from .records import (
     Run,
     Score,
     ScoreSpec,
-    WordMap,
+    StoredWordMap,
     WordMapSpec,
 )
+from .queries import current_annotations, submission_order
 from .rle import decode_mask, encode_mask
 from .store import Store, connect
 
 __all__ = [
     "Annotation", "ConflictError", "Generation", "GenerationSpec", "InvalidInputError", "Mask",
     "Model", "NotFoundError", "Prompt", "PromptSpec", "Rater", "Run", "Score", "ScoreSpec",
-    "Store", "StoreError", "WordMap", "WordMapSpec", "connect", "decode_mask", "encode_mask",
+    "Store", "StoreError", "StoredWordMap", "WordMapSpec", "connect", "current_annotations", "decode_mask", "encode_mask",
+    "submission_order",
 ]

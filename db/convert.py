@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from . import models as m
+from . import tables as m
 from . import records as r
 
 
@@ -43,8 +43,8 @@ def generation(row: m.GenerationRow) -> r.Generation:
     )
 
 
-def word_map(row: m.WordMapRow) -> r.WordMap:
-    return r.WordMap(row.id, row.generation_id, row.word, row.occurrence,
+def word_map(row: m.WordMapRow) -> r.StoredWordMap:
+    return r.StoredWordMap(row.id, row.generation_id, row.word, row.occurrence,
                      tuple(row.token_indices or ()), row.path, row.method)
 
 

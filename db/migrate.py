@@ -63,9 +63,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def autogenerate_revision(url: str, message: str, rev_id: str) -> None:
-    """Write a new revision file diffing models.py against a database at head.
+    """Write a new revision file diffing tables.py against a database at head.
 
-    For maintainers after changing models.py, e.g.
+    For maintainers after changing tables.py, e.g.
     ``autogenerate_revision("sqlite:////tmp/scratch.sqlite", "add x", "0003")``;
     review the generated file before committing it.
     """

@@ -74,8 +74,9 @@ class Generation:
 
 
 @dataclass(frozen=True)
-class WordMap:
-    """Where the attribution maps of one word occurrence of a generation are stored."""
+class StoredWordMap:
+    """Where the attribution maps of one word occurrence of a generation are stored: a row
+    pointing at a file (the maps themselves load as ``daam.WordMap`` from ``path``)."""
 
     id: int
     generation_id: int

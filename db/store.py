@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import checks, convert
-from . import models as m
+from . import tables as m
 from .engine import WRITE_OPTION, make_engine, resolve_url
 from .errors import ConflictError, InvalidInputError, NotFoundError
 from .migrate import current_revision, upgrade
@@ -37,7 +37,7 @@ from .records import (
     Run,
     Score,
     ScoreSpec,
-    WordMap,
+    StoredWordMap,
     WordMapSpec,
 )
 from .rle import check_mask, encode_mask
@@ -514,7 +514,7 @@ class Store:
         return self._write(op, f"release of stale claims on run {run_id}")
 
     # ----------------------------------------------------------------- word maps
-    def add_word_maps(self, generation_id: int, specs: Iterable[WordMapSpec]) -> list[WordMap]:
+    def add_word_maps(self, generation_id: int, specs: Iterable[WordMapSpec]) -> list[StoredWordMap]:
         """Insert or update word maps of a generation, keyed by (method, word, occurrence)."""
         items = list(specs)
         seen: set[tuple[str, str, int]] = set()
@@ -530,7 +530,7 @@ class Store:
             prepared.append((ident, checks.int_list(spec.token_indices, f"token_indices of {ident}"),
                              checks.relative_path(spec.path, f"path of {ident}")))
 
-        def op(s: Session) -> list[WordMap]:
+        def op(s: Session) -> list[StoredWordMap]:
             self._generation_row(s, generation_id)
             existing = {(r.method, r.word, r.occurrence): r for r in s.scalars(
                 select(m.WordMapRow).where(m.WordMapRow.generation_id == generation_id))}
@@ -551,7 +551,7 @@ class Store:
         return self._write(op, f"word maps of generation {generation_id}")
 
     def word_maps(self, generation_id: int | None = None, *, run_id: int | None = None,
-                  method: str | None = None) -> list[WordMap]:
+                  method: str | None = None) -> list[StoredWordMap]:
         with self._read() as s:
             stmt = select(m.WordMapRow)
             if generation_id is not None:

@@ -32,7 +32,7 @@ def import_daam(args: argparse.Namespace) -> int:
     """0 when every folder is stored, 1 when some were skipped, 2 when the import could not start."""
     import db
     from benchmark.importers.daam_experiments import ReleaseImportError, import_experiments
-    from benchmark.models import PAPER_MODEL
+    from benchmark.pipelines import PAPER_MODEL
 
     try:
         with db.connect(args.db_url, workspace=args.workspace) as store:

@@ -40,7 +40,7 @@ from benchmark.importers.daam_folders import (
     find_experiment_folders,
     read_experiment,
 )
-from benchmark.models import PAPER_MODEL
+from benchmark.pipelines import PAPER_MODEL
 from db import Generation, PromptSpec, Rater, Run, Store, StoreError, WordMapSpec, decode_mask
 
 SOURCE = "castorini/daam GenerationExperiment folders"

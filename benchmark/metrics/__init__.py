@@ -11,7 +11,6 @@ from benchmark.metrics.adjectives import (
 from benchmark.metrics.attribution import (
     LIKERT, ItemScore, LikertRating, TagSummary, attention_failures, item_scores, mos_by_tag,
 )
-from benchmark.metrics.coco import COCO80, is_coco_class
 from benchmark.metrics.cohyponyms import (
     CohyponymAccuracy, accuracy_by_overlap, consensus_objects, contingency_table, generation_accuracy,
     generation_correct, miou_by_group, overlap_bucket,
@@ -28,6 +27,7 @@ from benchmark.metrics.syntax import (
     ALL_ARCS, UNRELATED, Arc, OverlapAccumulator, ParsedMaps, RelationOverlap, arc_pairs, relation_overlap,
     summarise_overlaps, syntax_table, unrelated_pairs,
 )
+from core.coco import COCO80, is_coco_class
 
 __all__ = [
     "ALL_ARCS", "COCO80", "COLOUR_HUES", "LIKERT", "MIOU80", "MIOU_ALL", "PAPER_TAUS", "SWEEP_TAUS", "UNRELATED",

@@ -14,15 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.metrics.coco import is_coco_class
 from benchmark.metrics.masks import as_mask, as_soft, check_tau, same_shape
 from benchmark.metrics.overlap import iou
 from benchmark.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, Estimate, mean_ci
+from core.coco import is_coco_class
+from core.thresholds import PAPER_TAUS, SWEEP_TAUS  # noqa: F401  (re-exported: benchmark.metrics)
 
 MIOU_ALL = "mIoU-all"
 MIOU80 = "mIoU80"
-PAPER_TAUS = (0.3, 0.4, 0.5)
-SWEEP_TAUS = tuple(round(0.05 * i, 2) for i in range(21))  # 0.00, 0.05, ..., 1.00
 
 
 def mean_iou(

@@ -18,8 +18,8 @@ import db
 from benchmark import results
 from benchmark.results import ScoreRecord
 from benchmark.stats import Estimate
+from core.thresholds import BEST_TAU as TAU  # wherever a study needs one binary map per word
 
-TAU = 0.4  # the paper's best threshold (3.1), used wherever a study needs one binary map per word
 DAAM = "daam"  # the word-map method of DAAM's own maps
 
 
@@ -101,16 +101,13 @@ def word_mask(maps, word: str, occurrence: int, tau: float = TAU) -> np.ndarray 
 
 
 def load_image(workspace: Path, generation: db.Generation) -> np.ndarray:
-    """The generated image as uint8 RGB ``[H, W, 3]``."""
-    from PIL import Image
+    """The generated image as uint8 RGB ``[H, W, 3]`` (``core.files``, the one image loader)."""
+    from core.files import GenerationImageError, MissingImageError, load_generation_image
 
-    if not generation.image_path:
-        raise ScoringError(f"generation {generation.id} is done but has no image_path")
-    path = Path(workspace) / generation.image_path
-    if not path.is_file():
-        raise ScoringError(f"image of generation {generation.id} is missing: {path}")
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    try:
+        return load_generation_image(workspace, generation, check_size=False)
+    except (GenerationImageError, MissingImageError) as exc:
+        raise ScoringError(str(exc)) from None
 
 
 def excluded_raters(store: db.Store) -> set[int]:
@@ -132,11 +129,9 @@ def current_annotations(store: db.Store, study: str, run: db.Run,
                         include_excluded: bool = False) -> list[db.Annotation]:
     """The annotations that count (newest valid version, one per task and rater), in submission order.
 
-    The rules live in ``annotation.judgements``, so scores and ``bench annotate status`` agree.
+    The rule is the store's (``db.current_annotations``), so scores and ``bench annotate status`` agree.
     """
-    from annotation.judgements import current_annotations as current
-
-    return current(store, study, run.name, include_excluded=include_excluded)
+    return db.current_annotations(store, study, run.name, include_excluded=include_excluded)
 
 
 def score(study: str, method: str, metric: str, subset: str, estimate: Estimate,

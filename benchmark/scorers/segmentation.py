@@ -57,9 +57,9 @@ from benchmark.scorers.common import (
     value_score,
     word_soft,
 )
+from core.thresholds import BASELINE_TAU  # soft baselines (CLIPSeg, trivial maps) are thresholded here
 
 STUDY = "segmentation"
-BASELINE_TAU = 0.5  # soft baselines (CLIPSeg, trivial maps) are thresholded here, as 0/1 maps are anywhere
 N_EXAMPLES = 5
 CLUSTERS_DIR = "baselines"  # where baselines.runner writes every output, <label>/<generation id>.npz
 

@@ -1,7 +1,8 @@
 """Which caption nouns are among COCO's 80 object classes (for mIoU-80, paper 3.1 / appendix B).
 
-The rule, also stated in data/coco_classes.yaml: a noun belongs to a class when the noun and the
-words just before it spell the class name or one of its aliases, word by word, each word compared
+The class names and aliases live in core/data/coco_classes.yaml (read through ``core.coco``),
+which also states the rule: a noun belongs to a class when the noun and the words just before it
+spell the class name or one of its aliases, word by word, each word compared
 by lower-cased text or spaCy lemma. The longest phrase wins and belongs to its last word (the
 head): "hot dog" makes "dog" the class "hot dog", never "dog"; in "cell phone" the head "phone"
 is "cell phone" and "cell" is no class of its own.
@@ -12,28 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from benchmark.splits.catalogue import SplitDataError, load_data
+from core.coco import ALIASES, COCO80, coco_class_names  # the one table (core/data/coco_classes.yaml)
 
-DATA_FILE = "coco_classes.yaml"
+__all__ = ["ClassMatcher", "class_matcher", "coco_class_names", "token_forms"]
+
 Forms = tuple[str, str]  # (lower-cased text, lower-cased lemma) of one token
-
-
-@lru_cache(maxsize=1)
-def coco_class_names() -> tuple[str, ...]:
-    """COCO's 80 class names, as in the instances annotations."""
-    data = load_data(DATA_FILE)
-    names = tuple(data.get("classes") or ())
-    if len(names) != 80 or len(set(names)) != 80:
-        raise SplitDataError(f"{DATA_FILE} must list COCO's 80 distinct classes, found {len(set(names))}")
-    return names
-
-
-def _aliases() -> dict[str, list[str]]:
-    aliases = load_data(DATA_FILE).get("aliases") or {}
-    unknown = sorted(set(aliases) - set(coco_class_names()))
-    if unknown:
-        raise SplitDataError(f"{DATA_FILE}: aliases for unknown classes {unknown}")
-    return aliases
 
 
 @dataclass(frozen=True)
@@ -58,8 +42,8 @@ def class_matcher(spacy_model: str) -> ClassMatcher:
     """Class names and aliases lemmatised with the split's spaCy model, so forms compare alike."""
     from benchmark.splits.nlp import parse
 
-    pairs = [(name, name) for name in coco_class_names()]
-    pairs += [(alias, name) for name, aliases in _aliases().items() for alias in aliases]
+    pairs = [(name, name) for name in COCO80]
+    pairs += [(alias, name) for name, aliases in ALIASES.items() for alias in aliases]
     docs = parse(spacy_model, [phrase for phrase, _ in pairs])
     phrases = []
     for (phrase, name), doc in zip(pairs, docs):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from benchmark.metrics.overlap import iou as overlap_iou
 from benchmark.toy.world import BACKGROUND, COLOURS, SHAPES, shape_mask
 
 # Palette index 0 is the background; 1.. are COLOURS in their declared order.
@@ -251,8 +252,7 @@ class _Window:
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    inter = np.count_nonzero(a & b)
-    return inter / (np.count_nonzero(a) + np.count_nonzero(b) - inter)
+    return overlap_iou(a, b)  # the one IoU (benchmark.metrics.overlap)
 
 
 def _soften(template: np.ndarray) -> np.ndarray:

@@ -81,7 +81,7 @@ def evaluate_checkpoint(train_dir: str | Path, guidances=(5.0,), size: int | Non
     """
     import torch
 
-    from benchmark.models import load_pipeline
+    from benchmark.pipelines import load_pipeline
     from benchmark.splits import build_split
     from benchmark.splits.base import SplitOptions
     from benchmark.toy.export import export

@@ -41,7 +41,7 @@ def publish(train_dir: str | Path, workspace: str | Path | None = None, size: in
                             height=32, width=32, batch_size=16, size=size, workspace=workspace, progress=True))
     (workspace / SCORED_STEP).write_text((weights / "training_step.txt").read_text())
     if weights.resolve() == WEIGHTS_DIR.resolve():
-        from benchmark.models import load_pipeline
+        from benchmark.pipelines import load_pipeline
         from benchmark.toy.card import write_model_card
         from benchmark.toy.figure import example_figure
 

@@ -18,7 +18,7 @@ import daam
 import db
 from annotation.client import Connection
 from annotation.env import ensure_server_env, ensure_template
-from annotation.server import Credentials, LabelStudioServer
+from annotation.labelstudio import Credentials, LabelStudioServer
 from annotation.workspace import Workspace
 
 STEPS = 2

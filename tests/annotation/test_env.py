@@ -10,7 +10,7 @@ import pytest
 
 from annotation import env
 from annotation.redact import MASK, redact, register_secret
-from annotation.server import Credentials, free_port, load_or_create_credentials
+from annotation.labelstudio import Credentials, free_port, load_or_create_credentials
 
 
 def test_redact_masks_every_registered_secret():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annotation.agreement import krippendorff_alpha, mask_iou, pairwise_iou
+from annotation.agreement import alpha_agreement, mask_iou, pairwise_iou
 from annotation.interface import ONTOLOGY, ONTOLOGY_NOUNS, label_config
 from annotation.judgements import item_score, passes_attention_check, presence_label
 from annotation.studies import presence_choices
@@ -67,11 +67,11 @@ def test_alpha_matches_a_hand_computed_value_and_reports_what_it_cannot_compute(
     matrix = np.array([[1, 0, 1, 0], [1, 0, 0, 0]], dtype=float)
     # pairable values: 1,1 | 0,0 | 1,0 | 0,0 -> n=8, n1=3, n0=5; Do = 2/8; De = 2*3*5/(8*7)
     expected = 1 - (2 / 8) / (2 * 3 * 5 / (8 * 7))
-    assert krippendorff_alpha(matrix, "nominal", (0, 1)).value == pytest.approx(expected)
+    assert alpha_agreement(matrix, "nominal").value == pytest.approx(expected)
     lonely = np.array([[1, np.nan], [np.nan, 2]])
-    assert krippendorff_alpha(lonely, "ordinal").value is None
+    assert alpha_agreement(lonely, "ordinal").value is None
     same = np.array([[3, 3], [3, 3]], dtype=float)
-    result = krippendorff_alpha(same, "ordinal", range(1, 6))
+    result = alpha_agreement(same, "ordinal")
     assert result.value is None and result.n_units == 2
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from baselines.coco import COCO_CLASSES
+from core.coco import COCO80 as COCO_CLASSES
 
 
 def build_clipseg(path: Path, tokenizer_dir: Path) -> Path:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from baselines import BaselineError, load_baseline
-from baselines.coco import COCO_CLASSES, coco_class
+from core.coco import COCO80 as COCO_CLASSES, coco_class
 from baselines.mask2former import label_name, labels_for_word, union_of_instances
 
 

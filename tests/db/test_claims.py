@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
 import db
-from db import models as m
+from db import tables as m
 
 
 def _plan(store: db.Store, seeded, images: int) -> list[db.Generation]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 import db
-from db import models as m
+from db import tables as m
 
 
 def _count(store: db.Store, row_type: type) -> int:

@@ -19,7 +19,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 import db
 from db.engine import make_engine, resolve_url
 from db.migrate import current_revision, head_revision, upgrade
-from db.models import Base
+from db.tables import Base
 from db.rle import encode_mask
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def test_reopen_keeps_data(url: str, db_path: Path) -> None:
 
 
 def test_models_match_migrations(store: db.Store) -> None:
-    """Autogenerate finds nothing to do: models.py and the revisions agree."""
+    """Autogenerate finds nothing to do: tables.py and the revisions agree."""
     with store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, Base.metadata) == []

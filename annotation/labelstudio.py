@@ -1,4 +1,4 @@
-"""A real Label Studio server on loopback: start headless with an admin token, wait, stop.
+"""The Label Studio server process on loopback: start headless with an admin token, wait, stop.
 
 The server runs from its own virtual environment (annotation.env).  It reads a few settings
 from the environment and silently moves to the next port when its port is taken, so we pick a
