@@ -39,20 +39,16 @@ def output_path(label: str, generation_id: int) -> str:
 
 
 def _load_image(workspace: Path, generation: Generation) -> np.ndarray:
-    from PIL import Image
+    """The generation's image (``core.files``); a missing file is a FileNotFoundError, a bad one a
+    BaselineError."""
+    from core.files import GenerationImageError, MissingImageError, load_generation_image
 
-    if not generation.image_path:
-        raise BaselineError(f"generation {generation.id} is done but has no image_path")
-    path = workspace / generation.image_path
-    if not path.is_file():
-        raise FileNotFoundError(f"image of generation {generation.id} is missing: {path}")
-    with Image.open(path) as image:
-        pixels = np.asarray(image.convert("RGB"))
-    expected = (generation.height, generation.width)
-    if None not in expected and pixels.shape[:2] != expected:
-        raise BaselineError(f"image {path} is {pixels.shape[1]}x{pixels.shape[0]}, the store says "
-                            f"{generation.width}x{generation.height}")
-    return pixels
+    try:
+        return load_generation_image(workspace, generation)
+    except MissingImageError:
+        raise
+    except GenerationImageError as e:
+        raise BaselineError(str(e)) from None
 
 
 def _maps_file(store: Store, workspace: Path, generation_id: int, method: str) -> Path:
