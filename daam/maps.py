@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
@@ -50,8 +51,7 @@ class WordMap:
 
     def plot(self, image=None, ax=None, alpha: float = 0.5, cmap: str = "jet", title: str | None = None):
         """Draw the map (over ``image`` when given) on a matplotlib axis and return the axis."""
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         ax = ax or plt.gca()
         if image is not None:
             ax.imshow(_as_array(image))
@@ -63,6 +63,26 @@ class WordMap:
         return ax
 
 
+def _matplotlib() -> ModuleType:
+    """matplotlib, imported on first use: plots and overlays are the only part of daam that needs it,
+    so the light install (``pip install daam-bench``) leaves it out."""
+    try:
+        import matplotlib
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError(
+            "matplotlib is not installed (daam's plots and overlays need it): pip install 'daam-bench[plot]'",
+            name="matplotlib",
+        ) from e
+    return matplotlib
+
+
+def _pyplot() -> ModuleType:
+    _matplotlib()
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _as_array(image) -> np.ndarray:
     arr = np.asarray(image)
     if arr.dtype != np.uint8:
@@ -72,8 +92,7 @@ def _as_array(image) -> np.ndarray:
 
 def overlay(image, soft: torch.Tensor, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
     """Blend a colour-mapped heat map over an RGB image (uint8 result)."""
-    import matplotlib
-
+    matplotlib = _matplotlib()
     base = _as_array(image).astype(np.float32)
     if base.shape[:2] != tuple(soft.shape):
         raise ValueError(f"image is {base.shape[1]}x{base.shape[0]} but the map is {soft.shape[1]}x{soft.shape[0]}")
@@ -298,8 +317,7 @@ class GenerationMaps:
 
     def plot(self, image, words: Iterable[str] | None = None, cols: int = 4, figsize_per: float = 2.5):
         """A grid of overlays, one per word; returns the matplotlib figure."""
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         names = list(words) if words is not None else self.words
         rows = max(1, -(-len(names) // cols))
         fig, axes = plt.subplots(rows, cols, figsize=(cols * figsize_per, rows * figsize_per), squeeze=False)
