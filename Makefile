@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test perf peers clean
+.PHONY: install run test lint perf peers clean
 
 install: $(STAMP)
 
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	@if $(PY) -c "import torch" 2>/dev/null; then \
 		echo "torch already installed: $$($(PY) -c 'import torch; print(torch.__version__)')"; \
 	elif command -v nvidia-smi >/dev/null 2>&1; then \
-		$(PIP) install "torch>=2.1"; \
+		$(PIP) install "torch>=2.6"; \
 	else \
 		if $(PIP) download -q --no-index --no-deps -d $(VENV)/.torch-probe "torch==$(TORCH_VERSION)" >/dev/null 2>&1; then \
 			$(PIP) install "torch==$(TORCH_VERSION)"; \
@@ -28,7 +28,9 @@ $(STAMP): pyproject.toml Makefile
 		fi; \
 		rm -rf $(VENV)/.torch-probe; \
 	fi
-	$(PIP) install -e ".[dev]"
+	@# Everything: the benchmark, the studies, the baselines and the dev tools (a plain
+	@# `pip install daam-bench` is the light core: daam.trace alone).
+	$(PIP) install -e ".[all,dev]"
 	@# open_clip ships the CLIP BPE merges file; --no-deps keeps torchvision (and CUDA torch) out.
 	$(PIP) install --no-deps "open_clip_torch==3.3.0"
 	touch $(STAMP)
@@ -38,6 +40,11 @@ run: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff lint and format check (configured in pyproject.toml); CI runs it before the tests.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 perf: install
 	$(VENV)/bin/bench perf $(ARGS)

@@ -9,6 +9,9 @@ _LOADED_ERRORS = (("benchmark.toy.train", "RecipeMismatchError"),)
 
 
 def user_error_message(e: BaseException) -> str | None:
+    missing = missing_extra_message(e)  # first: the imports below may need the very extra
+    if missing is not None:
+        return missing
     from benchmark.pipelines import ModelLoadError
     from core.registry import UnknownNameError
 
@@ -31,3 +34,10 @@ def user_error_message(e: BaseException) -> str | None:
     if isinstance(e, known):
         return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return None
+
+
+def missing_extra_message(e: BaseException) -> str | None:
+    """A module an extra brings is missing: which extra to install, in one line."""
+    from core.extras import missing_extra_message as message
+
+    return message(e)

@@ -4,8 +4,8 @@
 returns per-word maps. It knows nothing of the benchmark, the database or the CLI.
 """
 from daam.adapters import UnsupportedPipelineError, supported_pipelines
-from daam.maps import TAUS, GenerationMaps, WordMap, overlay
 from daam.inject import fix_layout
+from daam.maps import TAUS, GenerationMaps, WordMap, overlay
 from daam.trace import TraceError, attention_layers, trace
 from daam.words import PromptTokens, TokenSegment, Word, WordNotFoundError, align
 

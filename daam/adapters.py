@@ -144,7 +144,7 @@ class Adapter:
         edit pipelines append conditioning-image tokens after them."""
         return None
 
-    def joint_slices(self, spec: "LayerSpec", seq: int, text_len: int, n_image: int) -> tuple[slice, int]:
+    def joint_slices(self, spec: LayerSpec, seq: int, text_len: int, n_image: int) -> tuple[slice, int]:
         """(image queries, first text key) of a joint sequence of ``seq`` tokens."""
         if spec.text_first:
             return slice(text_len, text_len + n_image), 0

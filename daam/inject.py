@@ -17,7 +17,8 @@ prompt-to-prompt's "replace" edit.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, NoReturn
 
 import torch
 
@@ -25,11 +26,14 @@ from daam.adapters import UNetAdapter, cross_attention_probs
 from daam.maps import GenerationMaps
 from daam.trace import TraceError, trace
 
+if TYPE_CHECKING:
+    from diffusers import DiffusionPipeline
+
 
 class _Injector:
     """A standard attention computation whose conditional probabilities come from the record."""
 
-    def __init__(self, name: str, owner: "fix_layout"):
+    def __init__(self, name: str, owner: fix_layout):
         self.name = name
         self.owner = owner
 
@@ -78,7 +82,8 @@ class fix_layout(trace):
     the schedule): an iterable of step indices or a predicate; default every step recorded.
     """
 
-    def __init__(self, pipe, source: GenerationMaps, steps: Callable[[int], bool] | None = None):
+    def __init__(self, pipe: DiffusionPipeline, source: GenerationMaps,
+                 steps: Iterable[int] | Callable[[int], bool] | None = None) -> None:
         super().__init__(pipe)
         if not isinstance(self.adapter, UNetAdapter):
             raise TraceError(f"fix_layout supports UNet pipelines only, not {type(pipe).__name__}")
@@ -106,7 +111,7 @@ class fix_layout(trace):
     def _processor_for(self, inner, layer_name: str, spec=None):
         return _Injector(layer_name, self)  # trace restores the original processors on exit
 
-    def results(self):
+    def results(self) -> NoReturn:
         raise TraceError("fix_layout edits generation; trace the edited pipeline separately to get maps")
 
 

@@ -6,12 +6,21 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from daam.aggregation import Resolution, normalise, upscale
 from daam.words import PromptTokens, TokenSegment, Word, WordNotFoundError
+
+if TYPE_CHECKING:
+    import PIL.Image
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    ImageLike = PIL.Image.Image | np.ndarray  # RGB (or grey), uint8 or floats in [0, 1]
 
 FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
@@ -37,7 +46,7 @@ class WordMap:
             raise ValueError(f"tau must lie in [0, 1], got {tau}")
         return self.soft >= tau
 
-    def to_png(self, path: str | Path, image=None, alpha: float = 0.5, cmap: str = "jet") -> Path:
+    def to_png(self, path: str | Path, image: ImageLike | None = None, alpha: float = 0.5, cmap: str = "jet") -> Path:
         """Write the heat map as an 8-bit grey PNG, or as an overlay on ``image`` when given."""
         from PIL import Image
 
@@ -48,10 +57,10 @@ class WordMap:
             Image.fromarray(overlay(image, self.soft, alpha=alpha, cmap=cmap)).save(path)
         return path
 
-    def plot(self, image=None, ax=None, alpha: float = 0.5, cmap: str = "jet", title: str | None = None):
+    def plot(self, image: ImageLike | None = None, ax: Axes | None = None, alpha: float = 0.5, cmap: str = "jet",
+             title: str | None = None) -> Axes:
         """Draw the map (over ``image`` when given) on a matplotlib axis and return the axis."""
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         ax = ax or plt.gca()
         if image is not None:
             ax.imshow(_as_array(image))
@@ -63,17 +72,36 @@ class WordMap:
         return ax
 
 
-def _as_array(image) -> np.ndarray:
+def _matplotlib() -> ModuleType:
+    """matplotlib, imported on first use: plots and overlays are the only part of daam that needs it,
+    so the light install (``pip install daam-bench``) leaves it out."""
+    try:
+        import matplotlib
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError(
+            "matplotlib is not installed (daam's plots and overlays need it): pip install 'daam-bench[plot]'",
+            name="matplotlib",
+        ) from e
+    return matplotlib
+
+
+def _pyplot() -> ModuleType:
+    _matplotlib()
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _as_array(image: ImageLike) -> np.ndarray:
     arr = np.asarray(image)
     if arr.dtype != np.uint8:
         arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
     return arr[..., :3] if arr.ndim == 3 else np.stack([arr] * 3, -1)
 
 
-def overlay(image, soft: torch.Tensor, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+def overlay(image: ImageLike, soft: torch.Tensor, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
     """Blend a colour-mapped heat map over an RGB image (uint8 result)."""
-    import matplotlib
-
+    matplotlib = _matplotlib()
     base = _as_array(image).astype(np.float32)
     if base.shape[:2] != tuple(soft.shape):
         raise ValueError(f"image is {base.shape[1]}x{base.shape[0]} but the map is {soft.shape[1]}x{soft.shape[0]}")
@@ -286,7 +314,7 @@ class GenerationMaps:
             out.setdefault(w.text.lower(), self.word_map(w.text, w.occurrence).mask(tau))
         return out
 
-    def export_pngs(self, folder: str | Path, image=None) -> list[Path]:
+    def export_pngs(self, folder: str | Path, image: ImageLike | None = None) -> list[Path]:
         """One PNG per word (``<index>-<word>.png``): grey heat maps, or overlays on ``image``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -296,10 +324,10 @@ class GenerationMaps:
             paths.append(self.word_map(w.text, w.occurrence).to_png(folder / f"{w.index:02d}-{safe}.png", image))
         return paths
 
-    def plot(self, image, words: Iterable[str] | None = None, cols: int = 4, figsize_per: float = 2.5):
+    def plot(self, image: ImageLike, words: Iterable[str] | None = None, cols: int = 4,
+             figsize_per: float = 2.5) -> Figure:
         """A grid of overlays, one per word; returns the matplotlib figure."""
-        import matplotlib.pyplot as plt
-
+        plt = _pyplot()
         names = list(words) if words is not None else self.words
         rows = max(1, -(-len(names) // cols))
         fig, axes = plt.subplots(rows, cols, figsize=(cols * figsize_per, rows * figsize_per), squeeze=False)
@@ -378,7 +406,7 @@ class GenerationMaps:
         )
 
 
-def _tokens_meta(tokens: PromptTokens | None):
+def _tokens_meta(tokens: PromptTokens | None) -> dict[str, Any] | None:
     if tokens is None:
         return None
     return {
@@ -390,7 +418,7 @@ def _tokens_meta(tokens: PromptTokens | None):
     }
 
 
-def _tokens_from_meta(prompt, tok) -> PromptTokens | None:
+def _tokens_from_meta(prompt: str, tok: dict[str, Any] | None) -> PromptTokens | None:
     if tok is None:
         return None
     words = tuple(Word(t, s, e, i, o, tuple(ix)) for t, s, e, i, o, ix in tok["words"])

@@ -26,6 +26,7 @@ import inspect
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -34,7 +35,12 @@ from daam.aggregation import Accumulator, DetailSpec, layer_resolution
 from daam.maps import GenerationMaps
 from daam.words import TokenSegment
 
-Selector = Iterable | Callable | None
+if TYPE_CHECKING:
+    from diffusers import DiffusionPipeline
+
+# What ``trace(layers=..., steps=...)`` accepts: one name or index, several, or a predicate.
+LayerSelector = str | Iterable[str] | Callable[[str], bool] | None
+StepSelector = int | Iterable[int] | Callable[[int], bool] | None
 
 
 class TraceError(RuntimeError):
@@ -74,7 +80,7 @@ class _Call:
 class _Observer:
     """Calls the layer's own processor, then records attention beside it."""
 
-    def __init__(self, inner, name: str, spec: LayerSpec, tracer: "trace"):
+    def __init__(self, inner, name: str, spec: LayerSpec, tracer: trace):
         self.inner = inner
         self.name = name
         self.spec = spec
@@ -105,7 +111,7 @@ class _Observer:
         return getattr(self.__dict__["inner"], item)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _observer_class(inner_type: type) -> type:
     """An _Observer subclass whose ``__call__`` has the inner processor's signature.
 
@@ -120,7 +126,7 @@ def _observer_class(inner_type: type) -> type:
     return type(f"Observed{inner_type.__name__}", (_Observer,), {"__call__": __call__})
 
 
-def _kernel_observer(original, layout: str, tracer: "trace"):
+def _kernel_observer(original, layout: str, tracer: trace):
     """A pass-through attention kernel that notes q, k, mask and scale of a traced layer's call.
 
     SDPA and diffusers' dispatch function share their leading parameters
@@ -159,8 +165,9 @@ class trace:
     per-layer and per-head detail for ablations; by default only running sums per resolution.
     """
 
-    def __init__(self, pipe, *, keep_steps: bool = False, keep_layers: bool = False, keep_heads: bool = False,
-                 layers: Selector = None, steps: Selector = None, heads: Iterable[int] | None = None):
+    def __init__(self, pipe: DiffusionPipeline, *, keep_steps: bool = False, keep_layers: bool = False,
+                 keep_heads: bool = False, layers: LayerSelector = None, steps: StepSelector = None,
+                 heads: Iterable[int] | None = None) -> None:
         self.pipe = pipe
         self.adapter = adapter_for(pipe)
         self.keep = DetailSpec(keep_steps, keep_layers, keep_heads)
@@ -177,7 +184,7 @@ class trace:
         self._entered = False
 
     # -- lifecycle ------------------------------------------------------------------------
-    def __enter__(self) -> "trace":
+    def __enter__(self) -> trace:
         if getattr(self.pipe, "_daam_trace", None) is not None:
             raise TraceError("this pipeline is already being traced: leave the first daam.trace block first")
         if self._entered:
@@ -190,7 +197,7 @@ class trace:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._uninstall()
 
     def _install(self) -> None:
@@ -523,7 +530,7 @@ def _frozen(selector):
     return frozenset(selector)
 
 
-def attention_layers(pipe) -> dict[str, str]:
+def attention_layers(pipe: DiffusionPipeline) -> dict[str, str]:
     """Names of the layers ``daam.trace`` observes in ``pipe`` and their kind ("cross", "joint",
     "single"): the names ``daam.trace(pipe, layers=...)`` accepts."""
     return {name: spec.kind for name, spec in adapter_for(pipe).layers().items()}

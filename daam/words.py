@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 WORD_PATTERN = re.compile(r"\w+(?:[-'\u2019]\w+)*|[^\w\s]", re.UNICODE)
 
@@ -130,8 +135,8 @@ def _map_spans(spans, seen: str, prompt: str):
     return mapped
 
 
-def align(tokenizer, prompt: str, max_length: int | None = None, warn: bool = True,
-          preprocess=None, encoder: str = "the text encoder") -> PromptTokens:
+def align(tokenizer: PreTrainedTokenizerBase, prompt: str, max_length: int | None = None, warn: bool = True,
+          preprocess: Callable[[str], str] | None = None, encoder: str = "the text encoder") -> PromptTokens:
     """Tokenize ``prompt`` as a diffusers pipeline does and map words to token positions.
 
     ``max_length`` defaults to the tokenizer's ``model_max_length`` (77 for CLIP). Tokens past the
@@ -186,7 +191,9 @@ def _words(prompt: str, spans, skip=None) -> tuple[tuple[Word, ...], tuple[str, 
     return tuple(words), tuple(cut)
 
 
-def align_rendered(tokenizer, prompt: str, render, *, keep=None, preprocess=None, add_special_tokens: bool = True,
+def align_rendered(tokenizer: PreTrainedTokenizerBase, prompt: str, render: Callable[[str], str], *,
+                   keep: Callable[[int], Sequence[int]] | None = None,
+                   preprocess: Callable[[str], str] | None = None, add_special_tokens: bool = True,
                    max_length: int | None = None, warn: bool = True, encoder: str = "the text encoder") -> PromptTokens:
     """Align a prompt that the pipeline wraps in a template before its LLM encoder sees it.
 
