@@ -154,7 +154,7 @@ def measure_peers(families=FAMILIES, rounds: int = 4, steps: int = 20, peer_path
                       output_type="np")
             ref = None
 
-            def run(mode: str):
+            def run(mode: str, pipe=pipe, kw=kw):  # bind this round's pipeline
                 g = torch.Generator().manual_seed(0)
                 t0 = time.process_time()
                 if mode == "ours":

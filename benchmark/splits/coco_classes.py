@@ -51,7 +51,7 @@ def class_matcher(spacy_model: str) -> ClassMatcher:
         lemmas = [t.lemma_.lower() for t in doc]
         if len(lemmas) != len(words):  # spaCy split a word; compare by text only
             lemmas = words
-        phrases.append((tuple(frozenset({w, l}) for w, l in zip(words, lemmas)), name))
+        phrases.append((tuple(frozenset({w, lemma}) for w, lemma in zip(words, lemmas)), name))
     phrases.sort(key=lambda p: -len(p[0]))  # stable: class names before aliases of equal length
     return ClassMatcher(tuple(phrases))
 

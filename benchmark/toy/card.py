@@ -134,7 +134,9 @@ def read_config(train_dir: Path) -> dict:
 
 def architecture(weights_dir: Path) -> dict:
     """The Model section's facts, read from the shipped pipeline's own configs."""
-    read = lambda part: json.loads((Path(weights_dir) / part / "config.json").read_text())
+    def read(part: str) -> dict:
+        return json.loads((Path(weights_dir) / part / "config.json").read_text())
+
     unet, vae, text = read("unet"), read("vae"), read("text_encoder")
     latent = unet["sample_size"]
     cross = [f"{latent >> i}x{latent >> i}" for i, block in enumerate(unet["down_block_types"]) if "CrossAttn" in block]
@@ -207,7 +209,9 @@ def _metrics_table(models: Sequence[CardModel]) -> str:
 
 
 def _checkpoint_table(records: list[dict]) -> list[str]:
-    cell = lambda d, k: f"{d[k]['value']:.3f} (n={d[k]['n']})" if k in d else "-"
+    def cell(d: dict, k: str) -> str:
+        return f"{d[k]['value']:.3f} (n={d[k]['n']})" if k in d else "-"
+
     rows = [(f"| step | guidance | sampling steps | split seed | single | pairs | pairs, held-out | triples | "
              f"{_DAAM} shape | {_DAAM} colour |"),
             "|---|---|---|---|---|---|---|---|---|---|"]

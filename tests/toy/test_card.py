@@ -37,7 +37,9 @@ def test_one_model_renders_the_shipped_card():
     text = render_model_card([CardModel("toy", TOY, shipped.WEIGHTS_DIR, _scores())], "toy-training.png")
     committed = (REPO / "benchmark" / "toy" / "MODEL_CARD.md").read_text()
     labels = tuple(f"| {label} |" for label, _, _ in TARGETS)
-    keep = lambda t: [line for line in t.splitlines() if not line.startswith(labels)]
+    def keep(t):
+        return [line for line in t.splitlines() if not line.startswith(labels)]
+
     assert keep(text) == keep(committed)
     assert "| generation accuracy, pairs | 0.968 | [0.91, 0.99] n=94 | >= 0.6 |" in text
     assert "| centre disc, shape word (generated) | - | | reference |" in text
