@@ -4,7 +4,8 @@ Callers use ``connect()`` and the ``Store`` methods and get frozen dataclass
 records back.  This package imports no other project package.
 """
 
-from .errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+from .checks import safe_name
+from .errors import ConflictError, InvalidInputError, NotFoundError, SchemaTooNewError, StoreError, StoreOpenError
 from .records import (
     Annotation,
     Generation,
@@ -22,9 +23,11 @@ from .records import (
 )
 from .rle import decode_mask, encode_mask
 from .store import Store, connect
+from .workers import CLAIM_LEASE_S, worker_id
 
 __all__ = [
     "Annotation", "ConflictError", "Generation", "GenerationSpec", "InvalidInputError", "Mask",
     "Model", "NotFoundError", "Prompt", "PromptSpec", "Rater", "Run", "Score", "ScoreSpec",
     "Store", "StoreError", "WordMap", "WordMapSpec", "connect", "decode_mask", "encode_mask",
+    "CLAIM_LEASE_S", "SchemaTooNewError", "StoreOpenError", "safe_name", "worker_id",
 ]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,10 +94,16 @@ def image_path(run: str, key: str) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    """Through a temporary file unique to this writer, so concurrent imports never share one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _file_has(path: Path, digest: str) -> bool:
