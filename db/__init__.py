@@ -5,7 +5,14 @@ records back.  This package imports no other project package.
 """
 
 from .checks import safe_name
-from .errors import ConflictError, InvalidInputError, NotFoundError, SchemaTooNewError, StoreError, StoreOpenError
+from .errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    SchemaTooNewError,
+    StoreError,
+    StoreOpenError,
+)
 from .records import (
     Annotation,
     Generation,
@@ -26,8 +33,8 @@ from .store import Store, connect
 from .workers import CLAIM_LEASE_S, worker_id
 
 __all__ = [
-    "Annotation", "ConflictError", "Generation", "GenerationSpec", "InvalidInputError", "Mask",
-    "Model", "NotFoundError", "Prompt", "PromptSpec", "Rater", "Run", "Score", "ScoreSpec",
-    "Store", "StoreError", "WordMap", "WordMapSpec", "connect", "decode_mask", "encode_mask",
-    "CLAIM_LEASE_S", "SchemaTooNewError", "StoreOpenError", "safe_name", "worker_id",
+    "CLAIM_LEASE_S", "Annotation", "ConflictError", "Generation", "GenerationSpec", "InvalidInputError",
+    "Mask", "Model", "NotFoundError", "Prompt", "PromptSpec", "Rater", "Run", "SchemaTooNewError",
+    "Score", "ScoreSpec", "Store", "StoreError", "StoreOpenError", "WordMap", "WordMapSpec", "connect",
+    "decode_mask", "encode_mask", "safe_name", "worker_id",
 ]

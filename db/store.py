@@ -9,6 +9,7 @@ raises IntegrityError and the operation is retried once.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -594,8 +595,9 @@ class Store:
             for run_id, worker in leases:
                 try:
                     self.renew_claims(run_id, worker)
-                except Exception:  # noqa: BLE001 - the next tick retries; a lapse costs a repeat, not data
-                    pass
+                except Exception as exc:  # noqa: BLE001 - the next tick retries; a lapse costs a repeat, not data
+                    logging.getLogger(__name__).warning("renewing claims of %s on run %s failed: %s",
+                                                        worker, run_id, exc)
 
     def release_stale_claims(self, run_id: int, older_than_seconds: float,
                              worker: str | None = None) -> int:

@@ -1,8 +1,8 @@
 """Worker ids for generation claims: unique per process, and checkable for liveness.
 
-A worker id is ``<host>:<pid>:<start>[:<tag>]``: the host name, the process id and the
-process's start time (clock ticks since boot on Linux, so a reused pid gets another id), and an
-optional tag such as the shard ("0/2"). Two ``bench run`` processes on one workspace therefore
+A worker id is ``<host>:<pid>:<start>[:<tag>]``: the host name (with the pid namespace), the
+process id, the process's start time (clock ticks since boot on Linux, so a reused pid gets
+another id) and an optional tag such as the shard ("0/2"). Two ``bench run`` processes on one workspace therefore
 never share an id, and a process can tell that a worker on its own host is gone: its pid no
 longer runs, or runs a process started at another time. Claims of such a worker can be freed at
 once; claims of a worker on another host only when its lease expires (``Store.renew_claims``).
@@ -13,15 +13,22 @@ from __future__ import annotations
 import os
 import socket
 import time
-from functools import lru_cache
+from functools import cache
 
 CLAIM_LEASE_S = 300.0  # a claim not renewed for this long is freed for other workers
 _FALLBACK_START = f"t{time.time_ns() // 1_000_000}"  # where /proc is missing: this import's time
 
 
+@cache
 def _host() -> str:
-    # ':' separates the fields; host names hold none, but be safe
-    return socket.gethostname().replace(":", "_") or "localhost"
+    """The host name, plus the pid namespace where there is one: containers on one machine can
+    share a host name, but a pid means something only inside its own namespace."""
+    host = socket.gethostname().replace(":", "_") or "localhost"  # ':' separates the fields
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")  # e.g. "pid:[4026531836]"
+    except OSError:
+        return host
+    return f"{host}+{namespace.rpartition('[')[2].rstrip(']')}"
 
 
 def process_start(pid: int) -> str | None:
@@ -38,7 +45,7 @@ def process_start(pid: int) -> str | None:
     return fields[19].decode()  # field 22: starttime
 
 
-@lru_cache(maxsize=None)
+@cache
 def _own_start(pid: int) -> str:
     return process_start(pid) or _FALLBACK_START
 
@@ -69,10 +76,8 @@ def worker_gone(worker: str) -> bool:
     _, pid, start = parsed
     if start.startswith("t"):  # no /proc where it was made: only a missing pid is proof
         return not _pid_exists(pid)
-    now = process_start(pid)
-    if now is None:
-        return not _pid_exists(pid) if not os.path.isdir("/proc") else True
-    return now != start
+    now = process_start(pid)  # None: exited, or a zombie waiting for its parent
+    return now is None or now != start
 
 
 def _pid_exists(pid: int) -> bool:
@@ -80,8 +85,6 @@ def _pid_exists(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
-    except OSError:
+    except OSError:  # e.g. PermissionError: it exists, under another user
         return True
     return True

@@ -106,7 +106,7 @@ def test_two_processes_never_claim_the_same_generation(sqlite_store: db.Store, s
 
 def test_a_live_workers_claims_are_never_released(sqlite_store: db.Store, seeded, hanging_worker) -> None:
     _plan(sqlite_store, seeded, 2)
-    proc, worker, ids = hanging_worker(seeded.run.id)
+    _, _, ids = hanging_worker(seeded.run.id)
     assert len(ids) == 2
     # a second worker starting up (the runner's start) frees nothing of a live worker's
     assert sqlite_store.release_expired_claims(seeded.run.id) == 0

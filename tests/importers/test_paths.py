@@ -4,8 +4,18 @@ import os
 import pytest
 
 import db
-from benchmark.importers.daam_experiments import RELEASE_VERSION, ReleaseImportError, import_experiments
-from tests.importers.release import TRUTH_101, image, save_mask, write_experiment, write_release
+from benchmark.importers.daam_experiments import (
+    RELEASE_VERSION,
+    ReleaseImportError,
+    import_experiments,
+)
+from tests.importers.release import (
+    TRUTH_101,
+    image,
+    save_mask,
+    write_experiment,
+    write_release,
+)
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
 
