@@ -31,8 +31,8 @@ def _host() -> str:
     return f"{host}+{namespace.rpartition('[')[2].rstrip(']')}"
 
 
-def process_start(pid: int) -> str | None:
-    """A token for when ``pid`` started (None when no such process or it cannot be told)."""
+def _stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time) of ``pid`` from /proc; None where it cannot be read."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
@@ -40,9 +40,13 @@ def process_start(pid: int) -> str | None:
         return None
     # field 2 (comm) may hold spaces and ')': the fields after the last ')' are fixed
     fields = stat.rsplit(b")", 1)[-1].split()
-    if len(fields) < 20 or fields[0] in (b"Z", b"X"):  # field 3, state: a zombie has exited
-        return None
-    return fields[19].decode()  # field 22: starttime
+    return (fields[0].decode(), fields[19].decode()) if len(fields) >= 20 else None  # fields 3 and 22
+
+
+def process_start(pid: int) -> str | None:
+    """A token for when ``pid`` started (None when no such process or it cannot be told)."""
+    stat = _stat(pid)
+    return stat[1] if stat else None
 
 
 @cache
@@ -76,8 +80,11 @@ def worker_gone(worker: str) -> bool:
     _, pid, start = parsed
     if start.startswith("t"):  # no /proc where it was made: only a missing pid is proof
         return not _pid_exists(pid)
-    now = process_start(pid)  # None: exited, or a zombie waiting for its parent
-    return now is None or now != start
+    stat = _stat(pid)
+    if stat is None:  # exited, or hidden from us (hidepid): only a missing pid is proof
+        return not _pid_exists(pid)
+    state, now = stat
+    return state in ("Z", "X") or now != start  # a zombie has exited; another start is a reused pid
 
 
 def _pid_exists(pid: int) -> bool:

@@ -119,6 +119,10 @@ def test_a_killed_workers_claims_are_freed_on_its_host(sqlite_store: db.Store, s
     _plan(sqlite_store, seeded, 2)
     proc, worker, ids = hanging_worker(seeded.run.id)
     proc.send_signal(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not worker_gone(worker) and time.monotonic() < deadline:  # a zombie until reaped: gone too
+        time.sleep(0.05)
+    assert worker_gone(worker)
     proc.wait(30)
     assert worker_gone(worker)
     assert sqlite_store.release_expired_claims(seeded.run.id, lease_s=3600) == 2  # long before the lease ends
