@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import socket
 import subprocess
 import time
 import warnings
@@ -142,10 +141,19 @@ def prepare(store, config: RunConfig):
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file of this writer only (two workers may write one name);
+    opened exclusively, not with mkstemp, so the file keeps the usual permissions."""
+    import secrets
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def pipe_kwargs(config: RunConfig) -> dict:
@@ -264,8 +272,8 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
     try:
         shard, device = _accelerate_shard(config.shard)
         run_rec, prompts = prepare(store, config)
-        worker = f"{socket.gethostname()}:{shard[0] if shard else 0}/{shard[1] if shard else 1}"
-        store.release_stale_claims(run_rec.id, 0, worker=worker)  # our own claims from a killed run
+        worker = db.worker_id(f"{shard[0] if shard else 0}/{shard[1] if shard else 1}")  # host:pid:start:shard
+        store.release_expired_claims(run_rec.id)  # claims of killed runs on this host, or with a lapsed lease
         todo = [g for g in store.generations(run_rec.id, "pending")
                 if shard is None or g.id % shard[1] == shard[0]]
         made = 0

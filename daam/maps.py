@@ -345,6 +345,9 @@ class GenerationMaps:
     # -- persistence (safetensors + JSON metadata; no pickle) ------------------------------
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (a .safetensors file whose header carries the JSON metadata)."""
+        import os
+        import secrets
+
         from safetensors.torch import save_file
 
         path = Path(path)
@@ -367,7 +370,7 @@ class GenerationMaps:
             "segments": [[seg.name, seg.start, _tokens_meta(seg.tokens)] for seg in self.segments],
             "generated_size": list(self.generated_size) if self.generated_size else None,
         }
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # one per writer
         save_file(tensors, str(tmp), metadata={"daam": json.dumps(meta)})
         tmp.replace(path)  # never leave a half-written file under the final name
         return path

@@ -4,7 +4,15 @@ Callers use ``connect()`` and the ``Store`` methods and get frozen dataclass
 records back.  This package imports no other project package.
 """
 
-from .errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+from .checks import safe_name
+from .errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    SchemaTooNewError,
+    StoreError,
+    StoreOpenError,
+)
 from .records import (
     Annotation,
     Generation,
@@ -23,10 +31,11 @@ from .records import (
 from .queries import current_annotations, submission_order
 from .rle import decode_mask, encode_mask
 from .store import Store, connect
+from .workers import CLAIM_LEASE_S, worker_id
 
 __all__ = [
-    "Annotation", "ConflictError", "Generation", "GenerationSpec", "InvalidInputError", "Mask",
-    "Model", "NotFoundError", "Prompt", "PromptSpec", "Rater", "Run", "Score", "ScoreSpec",
-    "Store", "StoreError", "StoredWordMap", "WordMapSpec", "connect", "current_annotations", "decode_mask", "encode_mask",
-    "submission_order",
+    "CLAIM_LEASE_S", "Annotation", "ConflictError", "Generation", "GenerationSpec", "InvalidInputError",
+    "Mask", "Model", "NotFoundError", "Prompt", "PromptSpec", "Rater", "Run", "SchemaTooNewError",
+    "Score", "ScoreSpec", "Store", "StoreError", "StoreOpenError", "StoredWordMap", "WordMapSpec", "connect",
+    "current_annotations", "decode_mask", "encode_mask", "safe_name", "submission_order", "worker_id",
 ]

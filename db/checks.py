@@ -111,3 +111,30 @@ def sha256(value: Any, what: str) -> str:
     if not isinstance(value, str) or not _SHA256.match(value):
         raise InvalidInputError(f"{what} must be 64 lowercase hex digits, got {value!r}")
     return value
+
+
+SAFE_NAME_CHARS = "letters, digits, '.', '_' and '-'"
+SAFE_NAME_MAX = 100
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def safe_name(value: Any, what: str) -> str:
+    """A name that becomes one path component (run names: ``images/<run>/...``).
+
+    Only ASCII letters, digits, '.', '_' and '-'; not empty, at most 100 characters, no leading
+    '.' or '-' (hidden files, options) and no '..'. So it can hold no separator, drive or
+    parent step and always resolves inside the folder it is joined to.
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{what} must be a non-empty name, got {value!r}")
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    if len(value) > SAFE_NAME_MAX:
+        raise InvalidInputError(f"{what} {shown!r} is longer than {SAFE_NAME_MAX} characters")
+    if not _SAFE_NAME.match(value):
+        bad = sorted({c for c in value if not re.match(r"[A-Za-z0-9._-]", c)})
+        raise InvalidInputError(f"{what} {shown!r} may hold only {SAFE_NAME_CHARS}, not {''.join(bad)!r}")
+    if value[0] in ".-":
+        raise InvalidInputError(f"{what} {shown!r} must not start with {value[0]!r}")
+    if ".." in value:
+        raise InvalidInputError(f"{what} {shown!r} must not contain '..'")
+    return value

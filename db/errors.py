@@ -17,3 +17,12 @@ class InvalidInputError(StoreError, ValueError):
 
 class ConflictError(StoreError):
     """The write would silently change data already stored under the same key."""
+
+
+class StoreOpenError(StoreError):
+    """The store at a URL cannot be opened (unknown scheme, driver missing, server unreachable,
+    unwritable folder, a file that is not a database...); the message names the URL, password hidden."""
+
+
+class SchemaTooNewError(StoreOpenError):
+    """The database was written by a newer daam-bench: its schema revision is unknown here."""

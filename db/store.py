@@ -9,21 +9,24 @@ raises IntegrityError and the operation is retried once.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import numpy as np
+from alembic.util import CommandError
 from sqlalchemy import ColumnElement, Engine, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import checks, convert
 from . import tables as m
-from .engine import WRITE_OPTION, make_engine, resolve_url
-from .errors import ConflictError, InvalidInputError, NotFoundError
+from .engine import WRITE_OPTION, make_engine, open_error, resolve_url
+from .errors import ConflictError, InvalidInputError, NotFoundError, StoreError
 from .migrate import current_revision, upgrade
 from .records import (
     Annotation,
@@ -42,6 +45,7 @@ from .records import (
 )
 from .rle import check_mask, encode_mask
 from .vocab import GENERATION_STATUSES, MASK_SOURCES, RATER_KINDS, RUN_STATUSES, STUDIES
+from .workers import CLAIM_LEASE_S, worker_gone
 
 T = TypeVar("T")
 _IN_CHUNK = 500  # keep IN (...) lists well below SQLite's bound-parameter limit
@@ -60,8 +64,14 @@ def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
 class Store:
     """Typed access to one benchmark database (SQLite file or any SQLAlchemy URL)."""
 
+    claim_lease_s: float = CLAIM_LEASE_S  # see claim_generations; tests shorten it
+
     def __init__(self, engine: Engine, *, auto_upgrade: bool = True) -> None:
         self._engine = engine
+        self._leases: set[tuple[int, str]] = set()  # (run, worker) whose claims this store renews
+        self._lease_lock = threading.Lock()
+        self._lease_stop = threading.Event()
+        self._renewer: threading.Thread | None = None
         if auto_upgrade:
             upgrade(engine)
 
@@ -80,6 +90,9 @@ class Store:
         return current_revision(self._engine)
 
     def close(self) -> None:
+        self._lease_stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=10)
         self._engine.dispose()
 
     def __enter__(self) -> Store:
@@ -216,7 +229,8 @@ class Store:
     @staticmethod
     def _run_args(name: str, split: str, settings: dict[str, Any], code_version: str | None,
                   status: str) -> tuple[str, str, dict[str, Any], str | None, str]:
-        return (checks.text(name, "run name"), checks.text(split, "run split"),
+        # a run name becomes a folder (images/<run>/, maps/<run>/): it must stay one safe component
+        return (checks.safe_name(name, "run name"), checks.text(split, "run split"),
                 checks.json_object(settings, "run settings"),
                 checks.optional_text(code_version, "code_version"),
                 checks.one_of(status, RUN_STATUSES, "run status"))
@@ -440,7 +454,8 @@ class Store:
             return convert.generation(self._generation_row(s, generation_id))
 
     def claim_generations(self, run_id: int, worker: str, limit: int,
-                          shard: tuple[int, int] | None = None) -> list[Generation]:
+                          shard: tuple[int, int] | None = None,
+                          lease_s: float | None = None) -> list[Generation]:
         """Atomically mark up to ``limit`` pending rows as claimed by ``worker``.
 
         Each row is flipped with ``UPDATE ... WHERE id = ? AND status = 'pending'``
@@ -448,9 +463,16 @@ class Store:
         row, whatever the isolation level.  PostgreSQL additionally skips rows
         another worker has locked (FOR UPDATE SKIP LOCKED; ignored by SQLite,
         where the IMMEDIATE transaction already serializes claims).
+
+        Claims are leases (``claimed_at`` is the last renewal): claiming renews the
+        worker's other claims, and from then on this store renews them in the
+        background every ``lease_s / 5`` seconds until it is closed. Claims of any
+        worker left unrenewed for ``lease_s`` (default ``claim_lease_s``, 5 minutes)
+        are expired and become claimable again; a live worker's never are.
         """
         checks.text(worker, "worker")
         checks.integer(limit, "limit", 1)
+        lease = self._lease(lease_s)
         if shard is not None:
             index, count = shard
             checks.integer(count, "shard count", 1)
@@ -460,6 +482,9 @@ class Store:
 
         def op(s: Session) -> list[Generation]:
             self._run_row(s, run_id)
+            now = m.utcnow()
+            self._renew(s, run_id, worker, now)
+            self._expire(s, run_id, now - timedelta(seconds=lease))
             where = [m.GenerationRow.run_id == run_id, m.GenerationRow.status == "pending"]
             if shard is not None:  # shard i/n takes the rows whose id is i modulo n
                 where.append(m.GenerationRow.id % shard[1] == shard[0])
@@ -468,7 +493,6 @@ class Store:
                 .where(*where)
                 .order_by(m.GenerationRow.id).limit(limit)
                 .with_for_update(skip_locked=True)).all()
-            now = m.utcnow()
             claimed: list[int] = []
             for gid in candidates:
                 result = s.execute(
@@ -485,13 +509,102 @@ class Store:
                              .execution_options(populate_existing=True))
             return [convert.generation(r) for r in rows]
 
-        return self._write(op, f"claim on run {run_id}")
+        got = self._write(op, f"claim on run {run_id}")
+        if got:
+            self._keep_renewing(run_id, worker, lease)
+        return got
+
+    def _lease(self, lease_s: float | None) -> float:
+        lease = checks.finite(self.claim_lease_s if lease_s is None else lease_s, "lease_s")
+        if lease <= 0:
+            raise InvalidInputError(f"lease_s must be > 0, got {lease}")
+        return lease
+
+    @staticmethod
+    def _renew(s: Session, run_id: int, worker: str, now: Any) -> int:
+        result = s.execute(
+            update(m.GenerationRow)
+            .where(m.GenerationRow.run_id == run_id, m.GenerationRow.status == "claimed",
+                   m.GenerationRow.claimed_by == worker)
+            .values(claimed_at=now)
+            .execution_options(synchronize_session=False))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _expire(s: Session, run_id: int, cutoff: Any, workers: Sequence[str] = ()) -> int:
+        """Free claims renewed before ``cutoff``, and every claim of ``workers``."""
+        freed = 0
+        where = [m.GenerationRow.run_id == run_id, m.GenerationRow.status == "claimed"]
+        conditions = [m.GenerationRow.claimed_at <= cutoff]
+        for chunk in _chunks(list(workers)):
+            conditions.append(m.GenerationRow.claimed_by.in_(chunk))
+        for condition in conditions:
+            result = s.execute(
+                update(m.GenerationRow)
+                .where(*where, condition)
+                .values(status="pending", claimed_by=None, claimed_at=None)
+                .execution_options(synchronize_session=False))
+            freed += int(result.rowcount)  # type: ignore[attr-defined]
+        return freed
+
+    def renew_claims(self, run_id: int, worker: str) -> int:
+        """Renew ``worker``'s claims on the run (their lease starts again); returns how many."""
+        checks.text(worker, "worker")
+
+        def op(s: Session) -> int:
+            self._run_row(s, run_id)
+            return self._renew(s, run_id, worker, m.utcnow())
+
+        return self._write(op, f"renewal of claims on run {run_id}")
+
+    def release_expired_claims(self, run_id: int, lease_s: float | None = None) -> int:
+        """Put back to 'pending' the claims whose lease has ended; returns how many.
+
+        A lease ends when it was not renewed for ``lease_s`` seconds (default
+        ``claim_lease_s``), or at once when its worker provably no longer runs: a
+        ``db.worker_id`` of this host whose process has exited (a killed run). Claims of
+        live workers, and of workers on other hosts within their lease, stay claimed.
+        """
+        lease = self._lease(lease_s)
+
+        def op(s: Session) -> int:
+            self._run_row(s, run_id)
+            holders = s.scalars(select(m.GenerationRow.claimed_by).distinct().where(
+                m.GenerationRow.run_id == run_id, m.GenerationRow.status == "claimed")).all()
+            gone = [w for w in holders if w is not None and worker_gone(w)]
+            return self._expire(s, run_id, m.utcnow() - timedelta(seconds=lease), gone)
+
+        return self._write(op, f"release of expired claims on run {run_id}")
+
+    def _keep_renewing(self, run_id: int, worker: str, lease: float) -> None:
+        """Renew ``worker``'s claims in a background thread while this store is open, so a
+        batch that runs longer than the lease keeps its rows."""
+        if self._engine.url.get_backend_name() == "sqlite" and self._engine.url.database in (None, "", ":memory:"):
+            return  # a private in-memory database: no other worker can take the rows
+        with self._lease_lock:
+            self._leases.add((run_id, worker))
+            if self._renewer is None and not self._lease_stop.is_set():
+                self._renewer = threading.Thread(target=self._renew_loop, args=(lease / 5,),
+                                                 name="bench-claim-lease", daemon=True)
+                self._renewer.start()
+
+    def _renew_loop(self, every_s: float) -> None:
+        while not self._lease_stop.wait(every_s):
+            with self._lease_lock:
+                leases = sorted(self._leases)
+            for run_id, worker in leases:
+                try:
+                    self.renew_claims(run_id, worker)
+                except Exception as exc:  # noqa: BLE001 - the next tick retries; a lapse costs a repeat, not data
+                    logging.getLogger(__name__).warning("renewing claims of %s on run %s failed: %s",
+                                                        worker, run_id, exc)
 
     def release_stale_claims(self, run_id: int, older_than_seconds: float,
                              worker: str | None = None) -> int:
         """Put claims older than the cutoff back to 'pending' (crashed workers); returns count.
 
-        With ``worker``, only that worker's claims: a restarted worker releases its own.
+        With ``worker``, only that worker's claims. Older interface: it cannot tell a live
+        worker from a dead one, so prefer ``release_expired_claims`` (leases, worker ids).
         """
         age = checks.finite(older_than_seconds, "older_than_seconds")
         if age < 0:
@@ -826,4 +939,15 @@ def connect(url_or_path: str | os.PathLike[str] | None = None, *,
     (workspace: argument, else $BENCH_WORKSPACE, else ./workspace).  A plain
     path is an SQLite file; a directory gets ``bench.sqlite`` inside it.
     """
-    return Store(make_engine(resolve_url(url_or_path, workspace)), auto_upgrade=auto_upgrade)
+    url = resolve_url(url_or_path, workspace)
+    engine = make_engine(url)  # StoreOpenError for URLs and files that cannot be the store
+    try:
+        return Store(engine, auto_upgrade=auto_upgrade)
+    except StoreError:
+        engine.dispose()
+        raise
+    except (SQLAlchemyError, CommandError, OSError) as exc:  # server down, not a database, read-only...
+        engine.dispose()
+        cause = getattr(exc, "orig", None) or exc  # the driver's own error says what went wrong
+        lines = str(cause).strip().splitlines()
+        raise open_error(url, f"{type(cause).__name__}: {lines[0] if lines else 'no details'}") from exc

@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "import-daam", help="import castorini/daam experiment folders (e.g. the paper's COCO-Gen release)",
         description="Each folder below ROOT with prompt.txt, output.png and <word>.gt.png masks becomes a prompt, "
                     "a done generation, human masks (rater daam-release) and, from <word>.daam.pred.png, word maps "
-                    "of method daam-release. Bad folders are reported and skipped; importing again adds nothing.")
+                    "of method daam-release. Bad folders are reported and skipped; importing again adds nothing. "
+                    "Nothing outside ROOT is read: a folder holding a file that links out of ROOT is skipped.")
     p.add_argument("root", type=Path, metavar="ROOT", help="folder of experiment folders (one per generation)")
     p.add_argument("--run", dest="run_name", default=None, help="run name (default: <split>-daam-release)")
     p.add_argument("--split", default="coco-gen", help="split the prompts join (default: coco-gen)")

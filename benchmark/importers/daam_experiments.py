@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,7 +42,18 @@ from benchmark.importers.daam_folders import (
     read_experiment,
 )
 from benchmark.pipelines import PAPER_MODEL
-from db import Generation, PromptSpec, Rater, Run, Store, StoreError, WordMapSpec, decode_mask
+from db import (
+    Generation,
+    InvalidInputError,
+    PromptSpec,
+    Rater,
+    Run,
+    Store,
+    StoreError,
+    WordMapSpec,
+    decode_mask,
+    safe_name,
+)
 
 SOURCE = "castorini/daam GenerationExperiment folders"
 RELEASE_VERSION = "daam-release"
@@ -93,10 +105,24 @@ def image_path(run: str, key: str) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    """Through a temporary file unique to this writer, so concurrent imports never share one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _check_inside(workspace: Path, rel: str) -> None:
+    """Every file the import writes resolves inside the workspace (keys and run names are
+    checked already; this also catches a symlinked images/ folder pointing elsewhere)."""
+    base = workspace.resolve()
+    if not (workspace / rel).resolve().is_relative_to(base):
+        raise OSError(f"{rel} would be written outside the workspace {base}; refused")
 
 
 def _file_has(path: Path, digest: str) -> bool:
@@ -158,9 +184,10 @@ def _plan(store: Store, workspace: Path, generation_id: int, rater: Rater, exp: 
 def _import_folder(store: Store, workspace: Path, run: Run, rater: Rater, version: str,
                    exp: ReleasedExperiment, existing: Mapping[int, Generation]) -> tuple[bool, int, int]:
     """Store one read folder; returns (anything written, masks added, word map rows added)."""
+    rel_image = image_path(run.name, exp.key)
+    _check_inside(workspace, rel_image)  # before the first write of this folder
     prompt = store.add_prompts(run.split, version, [PromptSpec(
         key=exp.key, text=exp.prompt, provenance={"source": SOURCE, "folder": exp.key}, words=exp.words)])[0]
-    rel_image = image_path(run.name, exp.key)
     digest = hashlib.sha256(exp.image_bytes).hexdigest()
     height, width = exp.size
     outputs = _outputs(exp)
@@ -217,8 +244,10 @@ def import_experiments(store: Store, workspace: str | os.PathLike[str], root: st
 
     root, workspace = Path(root), Path(workspace)
     run_name = run_name or f"{split}-{RELEASE_VERSION}"
-    if run_name != PurePosixPath(run_name).name or run_name in (".", ".."):
-        raise ReleaseImportError(f"run name must be a plain name (no slashes), got {run_name!r}")
+    try:  # it becomes the folder images/<run>/
+        safe_name(run_name, "run name")
+    except InvalidInputError as exc:
+        raise ReleaseImportError(f"{exc} (the run name must be a plain name: it becomes a folder)") from None
     folders = find_experiment_folders(root)
     if not folders:
         raise ReleaseImportError(f"no experiment folders (with prompt.txt, output.png or *.gt.png) under {root}")

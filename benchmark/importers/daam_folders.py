@@ -22,6 +22,12 @@ COCO-Gen and Unreal-Gen releases are folders of this kind::
     <id>/<subtype>/output.png    further images of the same prompt (``subtype``); not imported
 
 Files that are not imported are listed in ``ReleasedExperiment.ignored`` with the reason.
+
+Nothing outside the imported folder is read: a file that is a symbolic link resolving outside the
+import root makes its folder a ``FolderError`` naming the link (the folder is skipped, never half
+imported), and symlinked folders are not descended into. Links that stay inside the root are
+followed. Folder names become prompt keys and file names below ``images/<run>/``, so a folder whose
+path below the root holds '\\', ':' or control characters is refused the same way.
 """
 from __future__ import annotations
 
@@ -48,7 +54,9 @@ IGNORED_REASONS = {
     "subtype image": "image of a GenerationExperiment subtype; only subtype '.' is imported",
     "composite prediction": "label map whose ids need the vocabulary it was made with",
     "other": "not part of the GenerationExperiment layout",
+    "unsafe name": "prediction name that cannot become a folder name (letters, digits, '_' and '-' only)",
 }
+_METHOD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 class FolderError(ValueError):
@@ -113,7 +121,26 @@ def find_experiment_folders(root: Path) -> list[Path]:
 def experiment_key(folder: Path, root: Path) -> str:
     """The prompt key: the folder's id, or its path below the root when nested."""
     folder, root = Path(folder), Path(root)
-    return folder.name if folder == root else folder.relative_to(root).as_posix()
+    return folder.resolve().name if folder == root else folder.relative_to(root).as_posix()
+
+
+def check_key(key: str) -> str:
+    """A key becomes ``images/<run>/<key>.png``: each part must be a plain, portable name."""
+    for part in key.split("/"):
+        if part in ("", ".", "..") or any(c in part for c in "\\:") or any(ord(c) < 32 or ord(c) == 127 for c in part):
+            raise FolderError(f"folder name {key!r} cannot become a file name inside the workspace "
+                              "(no '..', '\\', ':' or control characters)")
+    return key
+
+
+def _inside(path: Path, root: Path) -> Path:
+    """``path``, refused when it is a symbolic link resolving outside ``root``."""
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(root.resolve()):
+            raise FolderError(f"{path.name} is a symbolic link to {target}, outside the imported folder; "
+                              "links out of the folder are not followed")
+    return path
 
 
 def _read_png(path: Path):
@@ -140,8 +167,8 @@ def _read_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
     return alpha > 0
 
 
-def _read_seed(folder: Path) -> int | None:
-    path = folder / SEED_FILE
+def _read_seed(folder: Path, root: Path) -> int | None:
+    path = _inside(folder / SEED_FILE, root)
     if not path.is_file():
         return None
     text = path.read_text(encoding="utf-8").strip()
@@ -170,8 +197,9 @@ def _classify(name: str) -> str:
 
 def read_experiment(folder: Path, root: Path) -> ReleasedExperiment:
     """Read and check one folder; FolderError names the first problem. Never unpickles."""
-    folder = Path(folder)
-    if not (folder / PROMPT_FILE).is_file():
+    folder, root = Path(folder), Path(root)
+    key = check_key(experiment_key(folder, root))
+    if not _inside(folder / PROMPT_FILE, root).is_file():
         raise FolderError(f"no {PROMPT_FILE}")
     try:
         prompt = (folder / PROMPT_FILE).read_text(encoding="utf-8").strip()
@@ -179,11 +207,11 @@ def read_experiment(folder: Path, root: Path) -> ReleasedExperiment:
         raise FolderError(f"{PROMPT_FILE}: not UTF-8 text ({exc})") from None
     if not prompt:
         raise FolderError(f"{PROMPT_FILE} is empty")
-    seed = _read_seed(folder)
+    seed = _read_seed(folder, root)
 
     entries = sorted(folder.iterdir())
     subtypes = [e for e in entries if e.is_dir() and (e / IMAGE_FILE).is_file() and not (e / PROMPT_FILE).is_file()]
-    image_path = folder / IMAGE_FILE
+    image_path = _inside(folder / IMAGE_FILE, root)
     if not image_path.is_file():
         hint = f" (subtype folders {[s.name for s in subtypes]} are not imported)" if subtypes else ""
         raise FolderError(f"no {IMAGE_FILE}, the generated image{hint}")
@@ -200,19 +228,22 @@ def read_experiment(folder: Path, root: Path) -> ReleasedExperiment:
             continue
         if name.endswith(TRUTH_SUFFIX):
             word = name.split(TRUTH_SUFFIX)[0].lower()
-            _union(truth, word, _read_mask(entry, size))
+            _union(truth, word, _read_mask(_inside(entry, root), size))
         elif name.endswith(PREDICTION_SUFFIX) and "." in name[: -len(PREDICTION_SUFFIX)]:
             word, method = name[: -len(PREDICTION_SUFFIX)].rsplit(".", 1)
             if word.lower() == "composite":
                 ignored.append((name, "composite prediction"))
                 continue
-            _union(predictions.setdefault(method, {}), word.lower(), _read_mask(entry, size))
+            if not _METHOD.match(method):  # it names the folder baselines/<method>-release/
+                ignored.append((name, "unsafe name"))
+                continue
+            _union(predictions.setdefault(method, {}), word.lower(), _read_mask(_inside(entry, root), size))
         else:
             ignored.append((name, _classify(name)))
     words = [*truth, *(w for masks in predictions.values() for w in masks)]
     blank = [w for w in words if not w.strip()]
     if blank:
         raise FolderError(f"a mask file has no word before its suffix ({blank[0]!r})")
-    return ReleasedExperiment(key=experiment_key(folder, root), folder=folder, prompt=prompt, seed=seed,
+    return ReleasedExperiment(key=key, folder=folder, prompt=prompt, seed=seed,
                               image_bytes=image_bytes, size=size, truth_masks=truth,
                               predictions=predictions, ignored=tuple(ignored))

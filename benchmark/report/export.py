@@ -2,6 +2,11 @@
 
 Each numeric column becomes four: ``<column>``, ``<column> ci_low``, ``<column> ci_high`` and
 ``<column> n``, holding the stored numbers unrounded; text columns stay one column.
+
+CSV files are opened by spreadsheets, which run a cell starting with ``=``, ``+``, ``-`` or ``@``
+(or tab, carriage return) as a formula: such text cells and headers (a run named ``=HYPERLINK(...)``)
+get a leading single quote, OWASP's rule for CSV injection. Numbers stay numbers (-0.5 is not
+quoted). Parquet is typed, not evaluated, and keeps the text exactly.
 """
 from __future__ import annotations
 
@@ -37,6 +42,27 @@ def table_frame(table: Table):
     return pd.DataFrame(data)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value):
+    """A text cell a spreadsheet would evaluate gets a leading ``'``; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame):
+    """A copy of ``frame`` whose text cells and column names cannot run as formulas."""
+    import pandas as pd
+
+    safe = frame.rename(columns=neutralise_cell)
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):  # numbers, negative ones too, stay numbers
+            safe[column] = safe[column].map(neutralise_cell)
+    return safe
+
+
 def export_tables(report: Report, folder: str | Path, parquet: bool | None = None) -> list[Path]:
     """Write ``<key>.csv`` (and ``<key>.parquet`` when ``parquet``; default: if pyarrow is
     importable) for every table of the report; returns the written paths."""
@@ -47,7 +73,7 @@ def export_tables(report: Report, folder: str | Path, parquet: bool | None = Non
     for table in report.tables():
         frame = table_frame(table)
         written.append(out / f"{table.key}.csv")
-        frame.to_csv(written[-1], index=False)
+        spreadsheet_safe(frame).to_csv(written[-1], index=False)
         if parquet:
             written.append(out / f"{table.key}.parquet")
             frame.to_parquet(written[-1], index=False)
