@@ -4,6 +4,7 @@ Only current annotations count (newest valid version, excluded raters left out).
 ``core.agreement``'s, the one the scorers store: a value that cannot be computed (fewer than two
 raters on any item, no variation at all) is None with a note saying why.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,15 @@ from annotation.workspace import Workspace
 from benchmark.metrics.overlap import iou
 from core.agreement import Agreement, alpha_agreement
 
-__all__ = ["Agreement", "alpha_agreement", "mask_agreement", "mask_iou", "pairwise_iou", "presence_agreement",
-           "rating_agreement"]
+__all__ = [
+    "Agreement",
+    "alpha_agreement",
+    "mask_agreement",
+    "mask_iou",
+    "pairwise_iou",
+    "presence_agreement",
+    "rating_agreement",
+]
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -51,9 +59,11 @@ def _matrix(cells: dict[tuple[int, object], float]) -> np.ndarray:
 
 def rating_agreement(store: db.Store, run: str) -> Agreement:
     """Ordinal alpha over the 1..5 ratings of non-attention-check items."""
-    cells = {(a.rater_id, a.generation_id): float(a.parsed["rating"])
-             for a in current_annotations(store, "rating", run)
-             if a.parsed.get("rating") is not None and not a.parsed.get("attention_check")}
+    cells = {
+        (a.rater_id, a.generation_id): float(a.parsed["rating"])
+        for a in current_annotations(store, "rating", run)
+        if a.parsed.get("rating") is not None and not a.parsed.get("attention_check")
+    }
     return alpha_agreement(_matrix(cells), "ordinal")
 
 

@@ -4,6 +4,7 @@ A user's own server comes from the standard ``LABEL_STUDIO_URL`` and ``LABEL_STU
 settings; otherwise the instance ``bench annotate serve`` runs for the workspace.  Every error
 leaving this module is a ``LabelStudioError`` whose text went through ``redact``.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,8 @@ import httpx
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
-from annotation.redact import redact, register_secret
 from annotation.labelstudio import is_healthy, load_or_create_credentials
+from annotation.redact import redact, register_secret
 from annotation.workspace import Workspace
 
 URL_ENV = "LABEL_STUDIO_URL"
@@ -44,23 +45,27 @@ def resolve_connection(workspace: Workspace) -> Connection:
     if url or key:
         if not (url and key):
             missing = URL_ENV if not url else KEY_ENV
-            raise LabelStudioError(f"{missing} is not set; set both {URL_ENV} and {KEY_ENV} "
-                                   "to use your own Label Studio server")
+            raise LabelStudioError(
+                f"{missing} is not set; set both {URL_ENV} and {KEY_ENV} to use your own Label Studio server"
+            )
         register_secret(key)
         return Connection(url.rstrip("/"), key)
     info = workspace.connection_file
     if not info.exists():
         raise LabelStudioError(
             f"no Label Studio server known for workspace {workspace.root}: start one with "
-            f"`bench annotate serve --workspace {workspace.root}`, or set {URL_ENV} and {KEY_ENV}")
+            f"`bench annotate serve --workspace {workspace.root}`, or set {URL_ENV} and {KEY_ENV}"
+        )
     try:
         url = json.loads(info.read_text())["url"]
     except (ValueError, KeyError, TypeError):
         raise LabelStudioError(f"{info} is not a valid server file; restart `bench annotate serve`") from None
     creds = load_or_create_credentials(workspace.credentials_file)
     if not is_healthy(url):
-        raise LabelStudioError(f"the Label Studio server recorded in {info} ({url}) does not "
-                               "answer; is `bench annotate serve` still running?")
+        raise LabelStudioError(
+            f"the Label Studio server recorded in {info} ({url}) does not "
+            "answer; is `bench annotate serve` still running?"
+        )
     return Connection(url, creds.token)
 
 
@@ -71,9 +76,10 @@ def call(what: str, function: Callable[..., T], *args, **kwargs) -> T:
     except ApiError as exc:
         body = exc.body if isinstance(exc.body, str) else json.dumps(exc.body, default=str)
         hint = " (check the API token)" if exc.status_code in (401, 403) else ""
-        raise LabelStudioError(redact(
-            f"Label Studio refused to {what}: HTTP {exc.status_code}{hint}: {body[:500]}")) from None
+        raise LabelStudioError(
+            redact(f"Label Studio refused to {what}: HTTP {exc.status_code}{hint}: {body[:500]}")
+        ) from None
     except httpx.HTTPError as exc:
-        raise LabelStudioError(redact(
-            f"Label Studio stopped answering while trying to {what} "
-            f"({type(exc).__name__}: {exc})")) from None
+        raise LabelStudioError(
+            redact(f"Label Studio stopped answering while trying to {what} ({type(exc).__name__}: {exc})")
+        ) from None

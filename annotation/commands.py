@@ -5,6 +5,7 @@ calls the library and prints its report.  Imports are lazy so ``bench --help`` s
 Each subcommand sets ``args.func``: call ``args.func(args)`` for an exit code; failures a user
 can fix print one redacted line instead of a traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,10 @@ STUDY_CHOICES = ("segmentation", "rating", "presence")
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``annotate`` and its subcommands to a ``bench`` parser's subparsers."""
     annotate = subparsers.add_parser(
-        "annotate", help="human studies in Label Studio: serve, push, pull, status, export, import",
-        description="Run the paper's human studies (segmentation, rating, presence) in Label Studio.")
+        "annotate",
+        help="human studies in Label Studio: serve, push, pull, status, export, import",
+        description="Run the paper's human studies (segmentation, rating, presence) in Label Studio.",
+    )
     commands = annotate.add_subparsers(dest="annotate_command", metavar="COMMAND", required=True)
 
     serve = commands.add_parser("serve", help="start a Label Studio server for the workspace")
@@ -31,8 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     push.add_argument("--study", required=True, choices=STUDY_CHOICES)
     push.add_argument("--run", required=True, help="run name")
     push.add_argument("--raters", type=int, default=3, help="raters per item (default 3)")
-    push.add_argument("--document-root", type=Path, default=None,
-                      help="the server's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT (default: the workspace)")
+    push.add_argument(
+        "--document-root",
+        type=Path,
+        default=None,
+        help="the server's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT (default: the workspace)",
+    )
     push.set_defaults(func=_guarded(_push))
 
     pull = commands.add_parser("pull", help="ingest annotations from Label Studio")
@@ -45,18 +52,17 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     _common(status)
     status.add_argument("--study", choices=STUDY_CHOICES, default=None)
     status.add_argument("--run", default=None)
-    status.add_argument("--raters", type=int, default=None,
-                        help="raters per item (default: as pushed, else 3)")
+    status.add_argument("--raters", type=int, default=None, help="raters per item (default: as pushed, else 3)")
     status.set_defaults(func=_guarded(_status))
 
     export = commands.add_parser("export", help="write a study's tasks as a Label Studio JSON file")
     _common(export)
     export.add_argument("--study", required=True, choices=STUDY_CHOICES)
     export.add_argument("--run", required=True)
-    export.add_argument("--out", type=Path, required=True,
-                        help="tasks file (the label config goes beside it, .xml)")
-    export.add_argument("--image-base-url", default=None,
-                        help="serve images from this URL + workspace path instead of local files")
+    export.add_argument("--out", type=Path, required=True, help="tasks file (the label config goes beside it, .xml)")
+    export.add_argument(
+        "--image-base-url", default=None, help="serve images from this URL + workspace path instead of local files"
+    )
     export.add_argument("--document-root", type=Path, default=None)
     export.set_defaults(func=_guarded(_export))
 
@@ -65,23 +71,27 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     imp.add_argument("--study", required=True, choices=STUDY_CHOICES)
     imp.add_argument("--run", required=True)
     imp.add_argument("file", type=Path, help="the Label Studio JSON export")
-    imp.add_argument("--source", default="file",
-                     help="name of the server it came from (keeps its annotation ids apart)")
-    imp.add_argument("--rater-names", type=Path, default=None,
-                     help='JSON {"user id": "rater name"} (default: <source>-user-<id>)')
+    imp.add_argument(
+        "--source", default="file", help="name of the server it came from (keeps its annotation ids apart)"
+    )
+    imp.add_argument(
+        "--rater-names", type=Path, default=None, help='JSON {"user id": "rater name"} (default: <source>-user-<id>)'
+    )
     imp.set_defaults(func=_guarded(_import))
     return annotate
 
 
 def _workspace(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workspace", type=Path, default=None,
-                        help="folder with bench.sqlite, images/, maps/ (default ./workspace)")
+    parser.add_argument(
+        "--workspace", type=Path, default=None, help="folder with bench.sqlite, images/, maps/ (default ./workspace)"
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     _workspace(parser)
-    parser.add_argument("--db", default=None,
-                        help="database URL (default $BENCH_DB_URL or the workspace's bench.sqlite)")
+    parser.add_argument(
+        "--db", default=None, help="database URL (default $BENCH_DB_URL or the workspace's bench.sqlite)"
+    )
 
 
 def _open(args: argparse.Namespace):
@@ -110,8 +120,15 @@ def _push(args: argparse.Namespace) -> int:
 
     workspace, store = _open(args)
     with store:
-        report = push(store, _client(workspace), args.study, args.run, workspace,
-                      raters=args.raters, document_root=args.document_root)
+        report = push(
+            store,
+            _client(workspace),
+            args.study,
+            args.run,
+            workspace,
+            raters=args.raters,
+            document_root=args.document_root,
+        )
     print(report.summary())
     return 0
 
@@ -145,9 +162,15 @@ def _export(args: argparse.Namespace) -> int:
 
     workspace, store = _open(args)
     with store:
-        tasks, config = export_tasks(store, args.study, args.run, workspace, args.out,
-                                     image_base_url=args.image_base_url,
-                                     document_root=args.document_root)
+        tasks, config = export_tasks(
+            store,
+            args.study,
+            args.run,
+            workspace,
+            args.out,
+            image_base_url=args.image_base_url,
+            document_root=args.document_root,
+        )
     print(f"wrote {tasks} (tasks) and {config} (label config)")
     return 0
 
@@ -158,25 +181,35 @@ def _import(args: argparse.Namespace) -> int:
     workspace, store = _open(args)
     names = read_rater_names(args.rater_names) if args.rater_names else None
     with store:
-        report = import_annotations(store, args.study, args.run, args.file, workspace,
-                                    source=args.source, rater_names=names)
+        report = import_annotations(
+            store, args.study, args.run, args.file, workspace, source=args.source, rater_names=names
+        )
     print(report.summary())
     return 0
 
 
 def _guarded(handler):
     """Wrap a handler: user-fixable failures print one redacted line and return 2."""
+
     def guarded(args: argparse.Namespace) -> int:
         import db
         from annotation.client import LabelStudioError
         from annotation.env import ServerEnvError
         from annotation.interface import StudyError
-        from annotation.redact import redact
         from annotation.labelstudio import ServerError
+        from annotation.redact import redact
         from annotation.workspace import WorkspaceError
 
-        expected = (LabelStudioError, ServerError, ServerEnvError, StudyError, WorkspaceError,
-                    db.StoreError, ValueError, OSError)
+        expected = (
+            LabelStudioError,
+            ServerError,
+            ServerEnvError,
+            StudyError,
+            WorkspaceError,
+            db.StoreError,
+            ValueError,
+            OSError,
+        )
         try:
             return int(handler(args) or 0)
         except expected as exc:

@@ -5,6 +5,7 @@ environment, so it lives in a separate venv that is created on first use.  Both 
 the template are built under a file lock, so two processes (two test sessions, a test and a
 ``bench annotate serve``) that race wait for one build instead of corrupting it.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -103,12 +104,9 @@ def _run(command: list[str], out, venv: Path) -> None:
     out.write(f"$ {' '.join(command)}\n")
     out.flush()
     try:
-        subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=True,
-                       timeout=_INSTALL_TIMEOUT_S)
+        subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=True, timeout=_INSTALL_TIMEOUT_S)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        raise ServerEnvError(
-            f"creating the Label Studio environment at {venv} failed ({exc}); "
-            f"see {out.name}") from exc
+        raise ServerEnvError(f"creating the Label Studio environment at {venv} failed ({exc}); see {out.name}") from exc
 
 
 def server_process_env(data_dir: Path, settings: dict[str, str] | None = None) -> dict[str, str]:
@@ -117,14 +115,19 @@ def server_process_env(data_dir: Path, settings: dict[str, str] | None = None) -
     Every inherited ``LABEL_STUDIO_*`` variable goes too (a user's API key among them), so the
     server sees only the settings we pass.
     """
-    env = {k: v for k, v in os.environ.items()
-           if k not in _BARE_SETTINGS and k not in _OURS and not k.startswith("LABEL_STUDIO_")}
-    env.update({
-        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
-        "LATEST_VERSION_CHECK": "false",
-        "COLLECT_ANALYTICS": "false",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _BARE_SETTINGS and k not in _OURS and not k.startswith("LABEL_STUDIO_")
+    }
+    env.update(
+        {
+            "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+            "LATEST_VERSION_CHECK": "false",
+            "COLLECT_ANALYTICS": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(settings or {})
     return env
 
@@ -162,9 +165,15 @@ def ensure_template(exe: Path | None = None, root: Path | None = None, *, log=No
             out.write(f"$ {' '.join(command)}\n")
             out.flush()
             try:
-                subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=True,
-                               timeout=_INSTALL_TIMEOUT_S, env=server_process_env(building),
-                               cwd=building)
+                subprocess.run(
+                    command,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    check=True,
+                    timeout=_INSTALL_TIMEOUT_S,
+                    env=server_process_env(building),
+                    cwd=building,
+                )
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
                 raise ServerEnvError(f"label-studio init failed ({exc}); see {out.name}") from exc
         (building / ".env").unlink(missing_ok=True)
@@ -180,6 +189,5 @@ def copy_template(destination: Path, template: Path | None = None) -> Path:
     template = template or ensure_template()
     if destination.exists() and any(destination.iterdir()):
         raise ServerEnvError(f"{destination} is not empty; refusing to overwrite a server's data")
-    shutil.copytree(template, destination, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns(_STAMP))
+    shutil.copytree(template, destination, dirs_exist_ok=True, ignore=shutil.ignore_patterns(_STAMP))
     return destination

@@ -4,6 +4,7 @@
 config; the team imports both into their own Label Studio, annotates, exports JSON, and
 ``import_annotations`` ingests that export exactly as a pull would.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,16 @@ from annotation.studies import build_tasks, local_files_url
 from annotation.workspace import Workspace
 
 
-def export_tasks(store: db.Store, study: str, run: str, workspace: Workspace, out: Path, *,
-                 image_base_url: str | None = None, document_root: Path | None = None) -> tuple[Path, Path]:
+def export_tasks(
+    store: db.Store,
+    study: str,
+    run: str,
+    workspace: Workspace,
+    out: Path,
+    *,
+    image_base_url: str | None = None,
+    document_root: Path | None = None,
+) -> tuple[Path, Path]:
     """Write ``out`` (tasks JSON) and ``out`` with ``.xml`` (label config); returns both paths.
 
     Images are referenced as ``<image_base_url>/<workspace-relative path>`` when a base URL is
@@ -47,8 +56,16 @@ def export_tasks(store: db.Store, study: str, run: str, workspace: Workspace, ou
     return out, config
 
 
-def import_annotations(store: db.Store, study: str, run: str, path: Path, workspace: Workspace, *,
-                       source: str = "file", rater_names: dict[int, str] | None = None) -> IngestReport:
+def import_annotations(
+    store: db.Store,
+    study: str,
+    run: str,
+    path: Path,
+    workspace: Workspace,
+    *,
+    source: str = "file",
+    rater_names: dict[int, str] | None = None,
+) -> IngestReport:
     """Ingest a Label Studio JSON export made elsewhere (same checks, versions and exclusions).
 
     ``source`` names where the export came from (it prefixes the stored annotation ids); user
@@ -62,8 +79,9 @@ def import_annotations(store: db.Store, study: str, run: str, path: Path, worksp
         raise ValueError(f"cannot read the Label Studio export {path}: {exc}") from None
     kept = keep_raw_export(workspace, study, run, export, source)
     taskset = build_tasks(store, study, run, workspace)
-    return ingest_export(store, taskset, export, rater_name=rater_namer(rater_names, f"{source}-user"),
-                         source=source, export_path=kept)
+    return ingest_export(
+        store, taskset, export, rater_name=rater_namer(rater_names, f"{source}-user"), source=source, export_path=kept
+    )
 
 
 def read_rater_names(path: Path) -> dict[int, str]:

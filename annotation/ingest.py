@@ -5,6 +5,7 @@ one becomes a new version (its masks too).  Everything is parsed and checked bef
 write, and the export arrives complete before ingest starts, so a server that stops mid-pull
 leaves nothing half-stored.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,9 +51,11 @@ class IngestReport:
     export_path: str | None = None
 
     def summary(self) -> str:
-        lines = [f"{self.study} / {self.run}: {self.annotations} annotations on {self.tasks} tasks: "
-                 f"{self.new} new, {self.edited} edited, {self.unchanged} unchanged, "
-                 f"{self.invalid} invalid, {self.masks} masks stored"]
+        lines = [
+            f"{self.study} / {self.run}: {self.annotations} annotations on {self.tasks} tasks: "
+            f"{self.new} new, {self.edited} edited, {self.unchanged} unchanged, "
+            f"{self.invalid} invalid, {self.masks} masks stored"
+        ]
         lines += [f"  problem: {p}" for p in self.problems]
         lines += [f"  excluded rater: {r}" for r in self.excluded_raters]
         if self.export_path:
@@ -80,9 +83,15 @@ class _Pending:
     task: Task | None
 
 
-def ingest_export(store: db.Store, taskset: TaskSet, export: Any, *,
-                  rater_name: Callable[[Any], str], source: str = "labelstudio",
-                  export_path: Path | None = None) -> IngestReport:
+def ingest_export(
+    store: db.Store,
+    taskset: TaskSet,
+    export: Any,
+    *,
+    rater_name: Callable[[Any], str],
+    source: str = "labelstudio",
+    export_path: Path | None = None,
+) -> IngestReport:
     """Validate every annotation of a Label Studio JSON export, then store what is new.
 
     ``rater_name`` maps an annotation's ``completed_by`` to a rater name.
@@ -105,20 +114,32 @@ def ingest_export(store: db.Store, taskset: TaskSet, export: Any, *,
             parsed = Parsed(None, (task_problem,)) if task is None else parse_annotation(task, annotation)
             # unique_id is a UUID, so annotations of two servers never share an id
             ident = annotation.get("unique_id") or annotation.get("id", f"position-{position}")
-            pending.append(_Pending(
-                task_ref, f"{source}:{task.key if task else task_ref}#{ident}", rater,
-                {"annotation": annotation, "task": {"id": exported.get("id"),
-                                                     "data": exported.get("data")}},
-                parsed, task))
+            pending.append(
+                _Pending(
+                    task_ref,
+                    f"{source}:{task.key if task else task_ref}#{ident}",
+                    rater,
+                    {"annotation": annotation, "task": {"id": exported.get("id"), "data": exported.get("data")}},
+                    parsed,
+                    task,
+                )
+            )
     counts, problems = _store(store, study, pending)
     excluded = apply_attention_checks(store, run) if study == "rating" else []
-    return IngestReport(study, run, source, len(export), n_annotations, problems=tuple(problems),
-                        excluded_raters=tuple(r.name for r in excluded),
-                        export_path=None if export_path is None else str(export_path), **counts)
+    return IngestReport(
+        study,
+        run,
+        source,
+        len(export),
+        n_annotations,
+        problems=tuple(problems),
+        excluded_raters=tuple(r.name for r in excluded),
+        export_path=None if export_path is None else str(export_path),
+        **counts,
+    )
 
 
-def _match_task(exported: dict[str, Any], known: dict[str, Task], study: str,
-                run: str) -> tuple[Task | None, str, str]:
+def _match_task(exported: dict[str, Any], known: dict[str, Task], study: str, run: str) -> tuple[Task | None, str, str]:
     data = exported.get("data") if isinstance(exported.get("data"), dict) else {}
     bench = data.get("bench") if isinstance(data.get("bench"), dict) else {}
     key = bench.get("key")
@@ -132,8 +153,7 @@ def _match_task(exported: dict[str, Any], known: dict[str, Task], study: str,
 
 def _fingerprint(raw: Any) -> str:
     annotation = raw.get("annotation", {}) if isinstance(raw, dict) else {}
-    return json.dumps([annotation.get("result"), bool(annotation.get("was_cancelled"))],
-                      sort_keys=True, default=str)
+    return json.dumps([annotation.get("result"), bool(annotation.get("was_cancelled"))], sort_keys=True, default=str)
 
 
 def _store(store: db.Store, study: str, pending: list[_Pending]) -> tuple[dict[str, int], list[Problem]]:
@@ -157,17 +177,23 @@ def _store(store: db.Store, study: str, pending: list[_Pending]) -> tuple[dict[s
                 counts["masks"] += 1
         version = 1 if previous is None else previous.version + 1
         store.add_annotation(
-            study, item.external_id, rater, item.raw, parsed=item.parsed.value,
-            valid=item.parsed.valid, problems=item.parsed.problems,
+            study,
+            item.external_id,
+            rater,
+            item.raw,
+            parsed=item.parsed.value,
+            valid=item.parsed.valid,
+            problems=item.parsed.problems,
             generation_id=None if task is None else task.generation_id,
-            prompt_id=None if task is None else task.prompt_id, version=version)
+            prompt_id=None if task is None else task.prompt_id,
+            version=version,
+        )
         counts["new" if version == 1 else "edited"] += 1
         counts["invalid"] += 0 if item.parsed.valid else 1
     return counts, problems
 
 
-def rater_namer(users: dict[int, str] | None = None,
-                prefix: str = "labelstudio-user") -> Callable[[Any], str]:
+def rater_namer(users: dict[int, str] | None = None, prefix: str = "labelstudio-user") -> Callable[[Any], str]:
     """``completed_by`` (a user id, or a user object in some exports) -> rater name.
 
     Known users are named by their email; unknown ids get ``<prefix>-<id>``.

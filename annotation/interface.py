@@ -6,6 +6,7 @@
   in red; five-point scale plus "image too poor" and "word too abstract".
 - presence (paper 5.1): a cohyponym-prompt image with the ontology's nouns as choices.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -46,8 +47,6 @@ CONTROLS: dict[str, dict[str, str]] = {
 IMAGE_NAME = "image"
 
 
-
-
 class StudyError(ValueError):
     """A study name, run or prompt that cannot become tasks."""
 
@@ -71,7 +70,8 @@ def label_config(study: str, choices: Iterable[str] = ()) -> str:
             '  <Header value="Polygon (click its outline):" size="6"/>\n'
             f'  <PolygonLabels name="polygon" toName="{IMAGE_NAME}" value="$nouns"/>\n'
             f'  <Image name="{IMAGE_NAME}" value="$image" zoom="true" zoomControl="true"/>\n'
-            "</View>\n")
+            "</View>\n"
+        )
     if study == "rating":
         options = "".join(f"    <Choice value={quoteattr(c)}/>\n" for c in SCALE + FLAGS)
         return (
@@ -86,7 +86,8 @@ def label_config(study: str, choices: Iterable[str] = ()) -> str:
             'required="true" showInline="true">\n'
             f"{options}"
             "  </Choices>\n"
-            "</View>\n")
+            "</View>\n"
+        )
     names = list(choices)
     if not names:
         raise StudyError("the presence study needs at least one noun choice")
@@ -98,4 +99,5 @@ def label_config(study: str, choices: Iterable[str] = ()) -> str:
         f'  <Choices name="objects" toName="{IMAGE_NAME}" choice="multiple" showInline="true">\n'
         f"{options}"
         "  </Choices>\n"
-        "</View>\n")
+        "</View>\n"
+    )

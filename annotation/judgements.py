@@ -9,6 +9,7 @@ Rules (paper 3.2, A.2 and 5.1):
   generation is correct when both prompt nouns are in the label.
 Only the newest version of each valid annotation counts, and excluded raters never do.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -78,7 +79,8 @@ def attention_failures(annotations: Iterable[db.Annotation]) -> dict[int, list[s
         if parsed.get("attention_check") and not passes_attention_check(parsed):
             failures.setdefault(a.rater_id, []).append(
                 f"rated the punctuation target {parsed.get('target')!r} as "
-                f"{parsed.get('choice')!r} (generation {a.generation_id})")
+                f"{parsed.get('choice')!r} (generation {a.generation_id})"
+            )
     return failures
 
 
@@ -118,9 +120,17 @@ def rating_results(store: db.Store, run_name: str) -> list[RatedItem]:
     for generation_id, group in sorted(by_generation.items()):
         outcome = item_score([a.parsed for a in group])
         prompt = store.get_prompt(group[0].prompt_id)
-        items.append(RatedItem(generation_id, prompt.id, str(group[0].parsed.get("target")),
-                               prompt.provenance.get("pos"), outcome.score, outcome.dropped,
-                               tuple(names[a.rater_id] for a in group)))
+        items.append(
+            RatedItem(
+                generation_id,
+                prompt.id,
+                str(group[0].parsed.get("target")),
+                prompt.provenance.get("pos"),
+                outcome.score,
+                outcome.dropped,
+                tuple(names[a.rater_id] for a in group),
+            )
+        )
     return items
 
 
@@ -143,6 +153,7 @@ def presence_results(store: db.Store, run_name: str) -> list[PresenceItem]:
     for generation_id, group in sorted(by_generation.items()):
         label = presence_label([a.parsed["nouns"] for a in group])  # already in submission order
         nouns = tuple(group[0].parsed["prompt_nouns"])
-        items.append(PresenceItem(generation_id, nouns, label, set(nouns) <= set(label),
-                                  tuple(names[a.rater_id] for a in group)))
+        items.append(
+            PresenceItem(generation_id, nouns, label, set(nouns) <= set(label), tuple(names[a.rater_id] for a in group))
+        )
     return items

@@ -5,6 +5,7 @@ from the environment and silently moves to the next port when its port is taken,
 free port ourselves, poll that one, and fail loudly if the server went elsewhere.  Its output
 goes through ``redact`` into a log file.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,10 @@ def load_or_create_credentials(path: Path) -> Credentials:
             data = json.loads(path.read_text())
             creds = Credentials(data["email"], data["password"], data["token"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise ServerError(f"{path} is not a valid credentials file ({type(exc).__name__}); "
-                              "delete it together with the server data folder") from None
+            raise ServerError(
+                f"{path} is not a valid credentials file ({type(exc).__name__}); "
+                "delete it together with the server data folder"
+            ) from None
     else:
         creds = Credentials.generate()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,15 +89,17 @@ def is_healthy(url: str, timeout: float = 2.0) -> bool:
 
 def check_token(url: str, token: str, timeout: float = 10.0) -> None:
     """Raise ServerError unless ``token`` is accepted (legacy tokens off gives 401)."""
-    request = urllib.request.Request(f"{url.rstrip('/')}/api/current-user/whoami",
-                                     headers={"Authorization": f"Token {token}"})
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/api/current-user/whoami", headers={"Authorization": f"Token {token}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout):
             return
     except urllib.error.HTTPError as exc:
         raise ServerError(
             f"Label Studio at {url} refused the admin token (HTTP {exc.code}); the data folder "
-            "was probably made without legacy API tokens or with another token") from None
+            "was probably made without legacy API tokens or with another token"
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         raise ServerError(redact(f"Label Studio at {url} did not answer: {exc}")) from None
 
@@ -102,8 +107,9 @@ def check_token(url: str, token: str, timeout: float = 10.0) -> None:
 class LabelStudioServer:
     """One running ``label-studio start`` process; use as a context manager or call ``stop``."""
 
-    def __init__(self, process: subprocess.Popen, url: str, credentials: Credentials,
-                 data_dir: Path, log_path: Path) -> None:
+    def __init__(
+        self, process: subprocess.Popen, url: str, credentials: Credentials, data_dir: Path, log_path: Path
+    ) -> None:
         self.process = process
         self.url = url
         self.credentials = credentials
@@ -125,9 +131,18 @@ class LabelStudioServer:
         return self.process.poll() is None
 
     @classmethod
-    def start(cls, data_dir: Path, document_root: Path, credentials: Credentials, *,
-              port: int | None = None, log_path: Path | None = None, exe: Path | None = None,
-              template: Path | None = None, timeout: float = 600.0) -> LabelStudioServer:
+    def start(
+        cls,
+        data_dir: Path,
+        document_root: Path,
+        credentials: Credentials,
+        *,
+        port: int | None = None,
+        log_path: Path | None = None,
+        exe: Path | None = None,
+        template: Path | None = None,
+        timeout: float = 600.0,
+    ) -> LabelStudioServer:
         """Start a server on loopback and wait until it answers with the admin token.
 
         A new ``data_dir`` is filled from the template first.  ``timeout`` covers a first start
@@ -143,8 +158,7 @@ class LabelStudioServer:
         register_secret(credentials.password)
         for attempt in range(3):
             chosen = port or free_port()
-            server = cls._spawn(exe, data_dir, Path(document_root).resolve(), credentials,
-                                chosen, log_path)
+            server = cls._spawn(exe, data_dir, Path(document_root).resolve(), credentials, chosen, log_path)
             try:
                 server._wait(timeout)
                 return server
@@ -158,23 +172,42 @@ class LabelStudioServer:
         raise AssertionError("unreachable")
 
     @classmethod
-    def _spawn(cls, exe: Path, data_dir: Path, document_root: Path, credentials: Credentials,
-               port: int, log_path: Path) -> LabelStudioServer:
-        env = server_process_env(data_dir, {
-            "LABEL_STUDIO_USERNAME": credentials.email,
-            "LABEL_STUDIO_PASSWORD": credentials.password,
-            "LABEL_STUDIO_USER_TOKEN": credentials.token,
-            "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
-            "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
-            "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "true",
-            "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(document_root),
-        })
-        command = [str(exe), "start", "--no-browser", "--internal-host", LOOPBACK,
-                   "--port", str(port), "--enable-legacy-api-token"]
+    def _spawn(
+        cls, exe: Path, data_dir: Path, document_root: Path, credentials: Credentials, port: int, log_path: Path
+    ) -> LabelStudioServer:
+        env = server_process_env(
+            data_dir,
+            {
+                "LABEL_STUDIO_USERNAME": credentials.email,
+                "LABEL_STUDIO_PASSWORD": credentials.password,
+                "LABEL_STUDIO_USER_TOKEN": credentials.token,
+                "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+                "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+                "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "true",
+                "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(document_root),
+            },
+        )
+        command = [
+            str(exe),
+            "start",
+            "--no-browser",
+            "--internal-host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--enable-legacy-api-token",
+        ]
         # Own session: a Ctrl-C meant for the CLI does not reach the server before we stop it.
-        process = subprocess.Popen(command, env=env, cwd=data_dir, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   start_new_session=True, preexec_fn=_die_with_parent)
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=data_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         return cls(process, f"http://{LOOPBACK}:{port}", credentials, data_dir, log_path)
 
     def _copy_output(self) -> None:
@@ -190,16 +223,19 @@ class LabelStudioServer:
         port = self.url.rsplit(":", 1)[1]
         while time.monotonic() < deadline:
             if not self.running:
-                raise ServerError(f"Label Studio exited with code {self.process.returncode} "
-                                  f"while starting; last log lines:\n{self.log_tail()}")
+                raise ServerError(
+                    f"Label Studio exited with code {self.process.returncode} "
+                    f"while starting; last log lines:\n{self.log_tail()}"
+                )
             if is_healthy(self.url):
                 check_token(self.url, self.token)
                 return
             if f"Port {port} is in use" in self.log_tail(40):
                 raise _PortTaken()
             time.sleep(0.5)
-        raise ServerError(f"Label Studio did not answer on {self.url} within {timeout:.0f} s; "
-                          f"last log lines:\n{self.log_tail()}")
+        raise ServerError(
+            f"Label Studio did not answer on {self.url} within {timeout:.0f} s; last log lines:\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 15) -> str:
         """The last lines this process printed (already redacted)."""

@@ -1,4 +1,5 @@
 """Heat-map overlays shown to raters in the rating study, drawn by DAAM into the workspace."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -23,8 +24,7 @@ def render_overlays(tasks: Iterable[Task], workspace: Workspace) -> dict[str, st
         image_file = workspace.file(task.image_path)
         maps_file = workspace.file(task.word_map_path)
         try:
-            if out.exists() and out.stat().st_mtime >= max(image_file.stat().st_mtime,
-                                                             maps_file.stat().st_mtime):
+            if out.exists() and out.stat().st_mtime >= max(image_file.stat().st_mtime, maps_file.stat().st_mtime):
                 continue
             out.parent.mkdir(parents=True, exist_ok=True)
             image = load_rgb(image_file)
@@ -33,6 +33,5 @@ def render_overlays(tasks: Iterable[Task], workspace: Workspace) -> dict[str, st
             word_map.to_png(tmp, image=image)
             tmp.replace(out)
         except (OSError, ValueError, KeyError) as exc:
-            problems[task.key] = (f"cannot draw the heat map of {task.target!r} "
-                                  f"from {task.word_map_path}: {exc}")
+            problems[task.key] = f"cannot draw the heat map of {task.target!r} from {task.word_map_path}: {exc}"
     return problems

@@ -4,6 +4,7 @@ The server accepts any result (unknown control names, labels that are not in the
 truncated brush RLE), so everything is checked here.  A result with any problem is kept (raw)
 but marked invalid and stays out of masks and scores.
 """
+
 from __future__ import annotations
 
 import math
@@ -60,8 +61,7 @@ def _check_items(study: str, result: list[Any]) -> tuple[list[dict[str, Any]], l
             continue
         name, kind = item.get("from_name"), item.get("type")
         if name not in controls:
-            problems.append(f"result #{i} comes from unknown control {name!r} "
-                            f"(known: {', '.join(controls)})")
+            problems.append(f"result #{i} comes from unknown control {name!r} (known: {', '.join(controls)})")
         elif kind != controls[name]:
             problems.append(f"result #{i} from {name!r} has type {kind!r}, expected {controls[name]!r}")
         elif item.get("to_name") != IMAGE_NAME:
@@ -90,13 +90,11 @@ def _segmentation(task: Task, items: list[dict[str, Any]]) -> Parsed:
             continue
         noun = labels[0]
         if noun not in masks:
-            problems.append(f"region #{i} has unknown label {noun!r}; this prompt's nouns are "
-                            f"{', '.join(task.labels)}")
+            problems.append(f"region #{i} has unknown label {noun!r}; this prompt's nouns are {', '.join(task.labels)}")
             continue
         size = (item.get("original_height"), item.get("original_width"))
         if size != (height, width):
-            problems.append(f"region #{i} was drawn on a {size[1]}x{size[0]} image; "
-                            f"the generation is {width}x{height}")
+            problems.append(f"region #{i} was drawn on a {size[1]}x{size[0]} image; the generation is {width}x{height}")
             continue
         try:
             if item["type"] == "brushlabels":
@@ -121,8 +119,11 @@ def brush_mask(value: dict[str, Any], height: int, width: int) -> np.ndarray:
     if value.get("format") != "rle":
         raise ValueError(f"brush format must be 'rle', got {value.get('format')!r}")
     rle = value.get("rle")
-    if (not isinstance(rle, list) or len(rle) < 5
-            or not all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255 for b in rle)):
+    if (
+        not isinstance(rle, list)
+        or len(rle) < 5
+        or not all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255 for b in rle)
+    ):
         raise ValueError("brush rle must be a list of byte values (0..255)")
     expected = height * width * 4
     declared = InputStream(bytes2bit(rle)).read(32)  # header: number of values
@@ -143,9 +144,17 @@ def polygon_mask(points: Any, height: int, width: int) -> np.ndarray:
         raise ValueError("a polygon needs at least 3 points")
     xs, ys = [], []
     for point in points:
-        if (not isinstance(point, (list, tuple)) or len(point) != 2
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                           and math.isfinite(v) and -1e-6 <= v <= 100 + 1e-6 for v in point)):
+        if (
+            not isinstance(point, (list, tuple))
+            or len(point) != 2
+            or not all(
+                isinstance(v, (int, float))
+                and not isinstance(v, bool)
+                and math.isfinite(v)
+                and -1e-6 <= v <= 100 + 1e-6
+                for v in point
+            )
+        ):
             raise ValueError(f"polygon point {point!r} is not [x, y] in percent (0..100)")
         xs.append(point[0] * width / 100 - 0.5)  # pixel centres sit at integer coordinates
         ys.append(point[1] * height / 100 - 0.5)

@@ -1,4 +1,5 @@
 """Push a study's tasks to Label Studio: create or reuse the project, import only what is missing."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,15 +30,25 @@ class PushReport:
     storages_added: tuple[str, ...]
 
     def summary(self) -> str:
-        lines = [f"{self.study} / {self.run}: project {self.project_id} ({self.project_state}); "
-                 f"{self.imported} tasks imported, {self.already_there} already there"]
+        lines = [
+            f"{self.study} / {self.run}: project {self.project_id} ({self.project_state}); "
+            f"{self.imported} tasks imported, {self.already_there} already there"
+        ]
         lines += [f"  local storage connected: {s}" for s in self.storages_added]
         lines += [f"  skipped: {s}" for s in self.skipped]
         return "\n".join(lines)
 
 
-def push(store: db.Store, client: LabelStudio, study: str, run_name: str, workspace: Workspace, *,
-         raters: int = 3, document_root: Path | None = None) -> PushReport:
+def push(
+    store: db.Store,
+    client: LabelStudio,
+    study: str,
+    run_name: str,
+    workspace: Workspace,
+    *,
+    raters: int = 3,
+    document_root: Path | None = None,
+) -> PushReport:
     """Create (or reuse) the project of (study, run) and import its missing tasks in bulk.
 
     ``document_root`` is the server's ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT`` (the workspace
@@ -61,9 +72,15 @@ def push(store: db.Store, client: LabelStudio, study: str, run_name: str, worksp
     present = task_keys(client, project.id)
     missing = [t for t in tasks if t.key not in present]
     for start in range(0, len(missing), IMPORT_BATCH):
-        batch = [{"data": t.data} for t in missing[start:start + IMPORT_BATCH]]
-        call(f"import {len(batch)} tasks into project {project.id}", client.projects.import_tasks,
-             project.id, request=batch, return_task_ids=True)
+        batch = [{"data": t.data} for t in missing[start : start + IMPORT_BATCH]]
+        call(
+            f"import {len(batch)} tasks into project {project.id}",
+            client.projects.import_tasks,
+            project.id,
+            request=batch,
+            return_task_ids=True,
+        )
     workspace.record_push(study, run_name, project.id, raters)
-    return PushReport(study, run_name, project.id, state, len(missing),
-                      len(tasks) - len(missing), tuple(skipped), tuple(added))
+    return PushReport(
+        study, run_name, project.id, state, len(missing), len(tasks) - len(missing), tuple(skipped), tuple(added)
+    )

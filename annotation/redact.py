@@ -3,6 +3,7 @@
 Code that learns a secret registers it once; every error message, log line and report that
 could echo it (an exception from the HTTP client, a server log, a URL) goes through ``redact``.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Progress of each study: judgements done against judgements needed, and agreement so far."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,15 +25,16 @@ class StudyStatus:
 
     def line(self) -> str:
         share = f"{100 * self.done / self.needed:.0f}%" if self.needed else "-"
-        text = (f"{self.study:<13} {self.run:<24} {self.done:>5} / {self.needed:<5} ({share:>4})  "
-                f"invalid {self.invalid:<3} {self.agreement}")
+        text = (
+            f"{self.study:<13} {self.run:<24} {self.done:>5} / {self.needed:<5} ({share:>4})  "
+            f"invalid {self.invalid:<3} {self.agreement}"
+        )
         if self.excluded_raters:
             text += f"\n{'':<13} excluded raters: {', '.join(self.excluded_raters)}"
         return text
 
 
-def study_status(store: db.Store, study: str, run: str, workspace: Workspace,
-                 raters: int = 3) -> StudyStatus:
+def study_status(store: db.Store, study: str, run: str, workspace: Workspace, raters: int = 3) -> StudyStatus:
     tasks = build_tasks(store, study, run, workspace).tasks
     per_item: dict[int, int] = {}
     for a in current_annotations(store, study, run):
@@ -52,8 +54,14 @@ def study_status(store: db.Store, study: str, run: str, workspace: Workspace,
     return StudyStatus(study, run, len(tasks), len(tasks) * raters, done, invalid, excluded, agreement)
 
 
-def all_status(store: db.Store, workspace: Workspace, *, study: str | None = None,
-               run: str | None = None, raters: int | None = None) -> list[StudyStatus]:
+def all_status(
+    store: db.Store,
+    workspace: Workspace,
+    *,
+    study: str | None = None,
+    run: str | None = None,
+    raters: int | None = None,
+) -> list[StudyStatus]:
     """Status of the (study, run) pairs pushed from this workspace or holding annotations.
 
     ``raters`` defaults to what the push asked for (else 3).
@@ -72,7 +80,9 @@ def all_status(store: db.Store, workspace: Workspace, *, study: str | None = Non
             pairs.setdefault((s, generation_runs[a.generation_id]), 3)
     if study and run:
         pairs.setdefault((study, run), 3)
-    chosen = sorted((k, v) for k, v in pairs.items()
-                    if (study is None or k[0] == study) and (run is None or k[1] == run)
-                    and k[1] in runs.values())
+    chosen = sorted(
+        (k, v)
+        for k, v in pairs.items()
+        if (study is None or k[0] == study) and (run is None or k[1] == run) and k[1] in runs.values()
+    )
     return [study_status(store, s, r, workspace, raters or wanted) for (s, r), wanted in chosen]

@@ -7,6 +7,7 @@ explicit ``target``); presence, cohyponym prompts (``cohyponym`` and ``nouns: [X
 Tasks carry a ``bench`` block (key, study, run, generation, prompt) so that pushing again adds
 only missing tasks and ingest can tie every annotation back to the database.
 """
+
 from __future__ import annotations
 
 import html
@@ -69,16 +70,18 @@ def local_files_url(document_root: Path) -> Callable[[Path], str]:
         try:
             relative = path.resolve().relative_to(root).as_posix()
         except ValueError:
-            raise WorkspaceError(f"{path} is outside the Label Studio document root {root}; "
-                                 "pass the server's document root") from None
+            raise WorkspaceError(
+                f"{path} is outside the Label Studio document root {root}; pass the server's document root"
+            ) from None
         return f"/data/local-files/?d={quote(relative, safe='/')}"
 
     return url
 
 
 # ----------------------------------------------------------------------------- task builders
-def build_tasks(store: db.Store, study: str, run_name: str, workspace: Workspace,
-                url_for: Callable[[Path], str] | None = None) -> TaskSet:
+def build_tasks(
+    store: db.Store, study: str, run_name: str, workspace: Workspace, url_for: Callable[[Path], str] | None = None
+) -> TaskSet:
     """Every task of ``study`` for the finished generations of a run (nothing is rendered)."""
     check_study(study)
     run = store.get_run(run_name)
@@ -114,9 +117,14 @@ def presence_choices(prompt_nouns: Iterable[Iterable[str]]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _base(study: str, run: db.Run, generation: db.Generation, prompt: db.Prompt,
-          workspace: Workspace, url_for: Callable[[Path], str]
-          ) -> tuple[str, dict[str, Any], int, int]:
+def _base(
+    study: str,
+    run: db.Run,
+    generation: db.Generation,
+    prompt: db.Prompt,
+    workspace: Workspace,
+    url_for: Callable[[Path], str],
+) -> tuple[str, dict[str, Any], int, int]:
     """Key, task data and (height, width) shared by every study."""
     if not generation.image_path:
         raise StudyError("the generation has no image")
@@ -130,9 +138,10 @@ def _base(study: str, run: db.Run, generation: db.Generation, prompt: db.Prompt,
         with Image.open(image) as opened:
             width, height = opened.size
     key = f"{study}/{run.name}/{generation.id}"
-    data = {"image": url_for(image),
-            "bench": {"key": key, "study": study, "run": run.name,
-                      "generation_id": generation.id, "prompt_id": prompt.id}}
+    data = {
+        "image": url_for(image),
+        "bench": {"key": key, "study": study, "run": run.name, "generation_id": generation.id, "prompt_id": prompt.id},
+    }
     return key, data, height, width
 
 
@@ -174,8 +183,9 @@ def _segmentation(store, run, generation, prompt, workspace, url_for, _choices) 
         raise StudyError("the prompt has no nouns to segment")
     key, data, height, width = _base("segmentation", run, generation, prompt, workspace, url_for)
     data.update(prompt=prompt.text, nouns=[{"value": n} for n in nouns])
-    return Task(key, "segmentation", run.name, generation.id, prompt.id, generation.image_path,
-                height, width, nouns, data)
+    return Task(
+        key, "segmentation", run.name, generation.id, prompt.id, generation.image_path, height, width, nouns, data
+    )
 
 
 def _rating(store, run, generation, prompt, workspace, url_for, _choices) -> Task | None:
@@ -187,17 +197,34 @@ def _rating(store, run, generation, prompt, workspace, url_for, _choices) -> Tas
     maps = store.word_maps(generation.id, method=DAAM_METHOD)
     if not maps:
         raise StudyError("no DAAM word maps are stored for this generation")
-    chosen = next((m for m in maps if m.word.lower() == target.lower()
-                   and m.occurrence == occurrence), maps[0])  # one file holds every word
+    chosen = next(
+        (m for m in maps if m.word.lower() == target.lower() and m.occurrence == occurrence), maps[0]
+    )  # one file holds every word
     key, data, height, width = _base("rating", run, generation, prompt, workspace, url_for)
     overlay = f"overlays/rating/{_slug(run.name)}/{generation.id}.png"
-    data.update(overlay=url_for(workspace.root / overlay), prompt=prompt.text,
-                word=target, prompt_html=highlight(prompt.text, span))
-    return Task(key, "rating", run.name, generation.id, prompt.id, generation.image_path,
-                height, width, (), data, target=target,
-                target_occurrence=occurrence,
-                attention_check=bool(prompt.provenance.get("attention_check", False)),
-                overlay_path=overlay, word_map_path=chosen.path)
+    data.update(
+        overlay=url_for(workspace.root / overlay),
+        prompt=prompt.text,
+        word=target,
+        prompt_html=highlight(prompt.text, span),
+    )
+    return Task(
+        key,
+        "rating",
+        run.name,
+        generation.id,
+        prompt.id,
+        generation.image_path,
+        height,
+        width,
+        (),
+        data,
+        target=target,
+        target_occurrence=occurrence,
+        attention_check=bool(prompt.provenance.get("attention_check", False)),
+        overlay_path=overlay,
+        word_map_path=chosen.path,
+    )
 
 
 def _presence_nouns(prompt: db.Prompt) -> tuple[str, ...] | None:
@@ -215,8 +242,19 @@ def _presence(store, run, generation, prompt, workspace, url_for, choices) -> Ta
     if len(nouns) != 2 or not all(isinstance(n, str) and n.strip() for n in nouns):
         raise StudyError(f"a cohyponym prompt needs provenance nouns [X, Y], got {nouns!r}")
     key, data, height, width = _base("presence", run, generation, prompt, workspace, url_for)
-    return Task(key, "presence", run.name, generation.id, prompt.id, generation.image_path,
-                height, width, choices, data, prompt_nouns=nouns)
+    return Task(
+        key,
+        "presence",
+        run.name,
+        generation.id,
+        prompt.id,
+        generation.image_path,
+        height,
+        width,
+        choices,
+        data,
+        prompt_nouns=nouns,
+    )
 
 
 _BUILDERS = {"segmentation": _segmentation, "rating": _rating, "presence": _presence}
@@ -235,9 +273,11 @@ def word_span(prompt: str, word: str, occurrence: int = 0) -> tuple[int, int]:
 def highlight(prompt: str, span: tuple[int, int]) -> str:
     """The prompt as HTML with the target word in red (as in the paper's interface)."""
     start, end = span
-    return (f"<p style=\"font-size: 1.3em\">{html.escape(prompt[:start])}"
-            f"<span style=\"color: red; font-weight: bold\">{html.escape(prompt[start:end])}</span>"
-            f"{html.escape(prompt[end:])}</p>")
+    return (
+        f'<p style="font-size: 1.3em">{html.escape(prompt[:start])}'
+        f'<span style="color: red; font-weight: bold">{html.escape(prompt[start:end])}</span>'
+        f"{html.escape(prompt[end:])}</p>"
+    )
 
 
 def _slug(text: str) -> str:

@@ -5,6 +5,7 @@ annotation platform adds ``overlays/`` (heat-map overlays shown to raters), ``ex
 Label Studio exports, kept beside the parsed judgements) and ``labelstudio/`` (a served
 instance: data folder, credentials, log, connection file).
 """
+
 from __future__ import annotations
 
 import json

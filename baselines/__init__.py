@@ -5,6 +5,7 @@ loads no model; ``load_baseline(name, **options)`` builds one. Options are the m
 constructor arguments: ``model`` (hub id or local folder), ``device``, ``dtype``, and per method
 e.g. ``checkpoint`` (STEGO), ``mode`` (Mask2Former), ``radius`` (centre disc), ``maps`` (DAAM).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -35,8 +36,10 @@ def load_baseline(name: str, **options: Any) -> Baseline:
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         unknown = sorted(set(options) - set(params))
         if unknown:
-            raise BaselineError(f"baseline {name!r} takes no option {', '.join(map(repr, unknown))}; "
-                                f"its options: {', '.join(params) or 'none'}")
+            raise BaselineError(
+                f"baseline {name!r} takes no option {', '.join(map(repr, unknown))}; "
+                f"its options: {', '.join(params) or 'none'}"
+            )
     return cls(**options)
 
 

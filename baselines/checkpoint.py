@@ -8,6 +8,7 @@ belongs to a configuration or framework package (``CONFIG_ROOTS``); a file that 
 (``os.system``, ``builtins.eval``...) is refused with ``UnsafeCheckpointError``. The tensors are
 still rebuilt by torch's own weights-only unpickler.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,15 +23,43 @@ import torch
 from baselines.protocol import BaselineError
 
 # Packages whose objects appear as hyperparameters or bookkeeping in Lightning checkpoints.
-CONFIG_ROOTS = frozenset({
-    "omegaconf", "pytorch_lightning", "lightning", "lightning_fabric", "typing", "collections",
-    "pathlib", "argparse", "enum", "datetime", "numpy", "copyreg",
-})
+CONFIG_ROOTS = frozenset(
+    {
+        "omegaconf",
+        "pytorch_lightning",
+        "lightning",
+        "lightning_fabric",
+        "typing",
+        "collections",
+        "pathlib",
+        "argparse",
+        "enum",
+        "datetime",
+        "numpy",
+        "copyreg",
+    }
+)
 # Plain data types; everything else in builtins (eval, exec, getattr, open...) is refused.
-SAFE_BUILTINS = frozenset({
-    "dict", "list", "set", "frozenset", "tuple", "object", "int", "float", "complex", "str", "bytes",
-    "bytearray", "bool", "slice", "range", "NoneType",
-})
+SAFE_BUILTINS = frozenset(
+    {
+        "dict",
+        "list",
+        "set",
+        "frozenset",
+        "tuple",
+        "object",
+        "int",
+        "float",
+        "complex",
+        "str",
+        "bytes",
+        "bytearray",
+        "bool",
+        "slice",
+        "range",
+        "NoneType",
+    }
+)
 
 
 class CheckpointError(BaselineError):
@@ -86,21 +115,24 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Any:
         if not zipfile.is_zipfile(path):
             raise CheckpointError(
                 f"{path} is not a torch zip checkpoint that loads with weights_only=True ({first}); "
-                "legacy pickles are not read, since reading them could run code") from first
+                "legacy pickles are not read, since reading them could run code"
+            ) from first
         names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     refused = sorted(n for n in names if not is_config_global(n))
     if refused:
         raise UnsafeCheckpointError(
             f"refusing to unpickle {path}: it names {', '.join(refused)}, which a model checkpoint "
             "has no reason to call; a STEGO checkpoint holds tensors and Lightning/OmegaConf "
-            "hyperparameters only")
+            "hyperparameters only"
+        )
     with torch.serialization.safe_globals([(inert_class(n), n) for n in names]):
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
             raise CheckpointError(
                 f"cannot read {path} safely: {exc}. Re-save its weights alone in a trusted "
-                "environment: torch.save(torch.load(ckpt, weights_only=False)['state_dict'], out)") from exc
+                "environment: torch.save(torch.load(ckpt, weights_only=False)['state_dict'], out)"
+            ) from exc
 
 
 def tensor_state(checkpoint: Any, path: str | os.PathLike[str] = "checkpoint") -> dict[str, torch.Tensor]:

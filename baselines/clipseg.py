@@ -6,6 +6,7 @@ models) are upscaled bilinearly to the image size and then min-max normalised pe
 DAAM's maps are, so that one threshold tau means the same thing for both methods; pass
 ``normalise=False`` to keep the raw probabilities instead.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -25,8 +26,15 @@ class CLIPSegBaseline(Baseline):
     name = "clipseg"
     kind = "soft"
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = "cpu", dtype: str = "float32",
-                 template: str = "{}", normalise: bool = True, max_batch: int = 16):
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        device: str | None = "cpu",
+        dtype: str = "float32",
+        template: str = "{}",
+        normalise: bool = True,
+        max_batch: int = 16,
+    ):
         from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
 
         if "{}" not in template:
@@ -44,7 +52,7 @@ class CLIPSegBaseline(Baseline):
         """Sigmoid of the logits, ``[n_queries, h, w]`` at the model's resolution."""
         parts = []
         for start in range(0, len(queries), self.max_batch):
-            chunk = queries[start:start + self.max_batch]
+            chunk = queries[start : start + self.max_batch]
             inputs = self.processor(text=chunk, images=[image] * len(chunk), padding=True, return_tensors="pt")
             inputs = {k: v.to(self.device) for k, v in inputs.items()}
             inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
@@ -68,5 +76,4 @@ class CLIPSegBaseline(Baseline):
         return BaselineOutput(self.name, (h, w), maps=maps, details=self.describe())
 
     def describe(self) -> dict[str, object]:
-        return {**super().describe(), "model": self.model_name, "template": self.template,
-                "normalise": self.normalise}
+        return {**super().describe(), "model": self.model_name, "template": self.template, "normalise": self.normalise}

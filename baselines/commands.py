@@ -3,6 +3,7 @@
 ``register(subparsers)`` adds the command to the ``bench`` parser. Imports are lazy so that
 ``bench --help`` loads no model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,10 @@ def _option(text: str) -> tuple[str, Any]:
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "baseline", help="run a baseline over a run's images and store its maps beside DAAM's (resumable)",
-        description="Methods: whole-image, centre-disc, random, clipseg, mask2former, stego, daam.")
+        "baseline",
+        help="run a baseline over a run's images and store its maps beside DAAM's (resumable)",
+        description="Methods: whole-image, centre-disc, random, clipseg, mask2former, stego, daam.",
+    )
     p.add_argument("--run", required=True, help="run name (see the database)")
     p.add_argument("--method", required=True, help="baseline name, e.g. clipseg")
     p.add_argument("--label", default=None, help="stored method name (default: the method), for variants")
@@ -35,11 +38,21 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, default=None, help="STEGO's released .ckpt file")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or auto (default: the method's)")
     p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
-    p.add_argument("--option", dest="options", type=_option, action="append", default=[],
-                   help="any other option of the method as KEY=VALUE (e.g. radius=0.25, crf=true); repeatable")
+    p.add_argument(
+        "--option",
+        dest="options",
+        type=_option,
+        action="append",
+        default=[],
+        help="any other option of the method as KEY=VALUE (e.g. radius=0.25, crf=true); repeatable",
+    )
     p.add_argument("--workspace", type=Path, default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")))
-    p.add_argument("--db", dest="db_url", default=None,
-                   help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)")
+    p.add_argument(
+        "--db",
+        dest="db_url",
+        default=None,
+        help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON (no progress bar)")
     p.set_defaults(func=_baseline)
     return p
@@ -58,14 +71,17 @@ def _baseline(args: argparse.Namespace) -> int:
             options[name] = getattr(args, name)
     try:
         with db.connect(args.db_url, workspace=args.workspace) as store:
-            summary = run_baseline(store, args.workspace, args.run, args.method, label=args.label,
-                                   progress=not args.json, **options)
+            summary = run_baseline(
+                store, args.workspace, args.run, args.method, label=args.label, progress=not args.json, **options
+            )
     except BaselineError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(asdict(summary), indent=2))
     else:
-        print(f"{summary.method} on {summary.run}: {summary.computed} computed, {summary.skipped} already "
-              f"stored, {summary.total} images; maps under {args.workspace / 'baselines' / summary.method}")
+        print(
+            f"{summary.method} on {summary.run}: {summary.computed} computed, {summary.skipped} already "
+            f"stored, {summary.total} images; maps under {args.workspace / 'baselines' / summary.method}"
+        )
     return 0

@@ -5,6 +5,7 @@ a few minutes). Parameters are STEGO's (src/crf.py): 10 iterations, a Gaussian k
 weight 3) and a bilateral kernel (sxy 67, srgb 3, weight 4), in pixels of the image it runs on.
 STEGO feeds BGR; the bilateral kernel weighs the three channels alike, so RGB gives the same result.
 """
+
 from __future__ import annotations
 
 import importlib.util

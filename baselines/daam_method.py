@@ -5,6 +5,7 @@ recomputed; thresholds (DAAM-0.3/0.4/0.5) are applied later by the metrics, as f
 method. Words lost to the text encoder's token limit have no DAAM map: they are returned all zero
 and listed as ``unsupported``.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,10 @@ class DAAMBaseline(Baseline):
     def predict(self, image, prompt: str, words: Sequence[str]) -> BaselineOutput:
         h, w = as_rgb(image).shape[:2]
         if (h, w) != tuple(self.maps.image_size):
-            raise BaselineError(f"the image is {h}x{w} but the DAAM maps are {self.maps.image_size[0]}x"
-                                f"{self.maps.image_size[1]}: they belong to another generation")
+            raise BaselineError(
+                f"the image is {h}x{w} but the DAAM maps are {self.maps.image_size[0]}x"
+                f"{self.maps.image_size[1]}: they belong to another generation"
+            )
         if self.check_prompt and self.maps.prompt is not None and prompt != self.maps.prompt:
             raise BaselineError(f"prompt {prompt!r} differs from the traced prompt {self.maps.prompt!r}")
         cut = {c.lower() for c in self.maps.cut_words}

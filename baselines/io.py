@@ -5,6 +5,7 @@ Layout: ``method`` and ``size``; soft maps as ``words`` (unicode array) + ``maps
 (int32 ``[H, W]``) + ``n_clusters``; ``unsupported`` words in both cases. Words are stored as data,
 not as array names, so any word (spaces, slashes) round-trips.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,5 +59,11 @@ def load_output(path: str | os.PathLike[str]) -> BaselineOutput:
         if "maps" in f:
             maps = {str(word): soft.astype(np.float32) for word, soft in zip(f["words"], f["maps"], strict=True)}
             return BaselineOutput(method, size, maps=maps, unsupported=unsupported, details=details)
-        return BaselineOutput(method, size, clusters=f["clusters"], n_clusters=int(f["n_clusters"]),
-                              unsupported=unsupported, details=details)
+        return BaselineOutput(
+            method,
+            size,
+            clusters=f["clusters"],
+            n_clusters=int(f["n_clusters"]),
+            unsupported=unsupported,
+            details=details,
+        )

@@ -7,6 +7,7 @@ float32); words that name no class of the model get an all-zero map and are list
 out (mIoU_80). Words are matched to classes by ``core.coco.coco_class`` and, for models with
 other label sets, by a label name equal to the word or its singular.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -14,9 +15,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from core.coco import coco_class, singular_candidates
 from baselines.pretrained import from_pretrained, resolve_device, resolve_dtype
 from baselines.protocol import Baseline, BaselineError, BaselineOutput, as_rgb, check_words
+from core.coco import coco_class, singular_candidates
 
 DEFAULT_MODEL = "facebook/mask2former-swin-small-coco-instance"
 MODES = ("instance", "semantic")
@@ -44,8 +45,9 @@ def labels_for_word(word: str, id2label: Mapping[int, str]) -> set[int]:
     return set()
 
 
-def union_of_instances(instance_masks: np.ndarray, instance_labels: Sequence[int], labels: set[int],
-                       size: tuple[int, int]) -> np.ndarray:
+def union_of_instances(
+    instance_masks: np.ndarray, instance_labels: Sequence[int], labels: set[int], size: tuple[int, int]
+) -> np.ndarray:
     """Float32 ``[H, W]``: 1 where any instance whose label is in ``labels`` covers the pixel."""
     out = np.zeros(size, dtype=bool)
     for mask, label in zip(instance_masks, instance_labels, strict=True):
@@ -58,8 +60,14 @@ class Mask2FormerBaseline(Baseline):
     name = "mask2former"
     kind = "soft"
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = "cpu", dtype: str = "float32",
-                 mode: str = "instance", score_threshold: float = 0.5):
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        device: str | None = "cpu",
+        dtype: str = "float32",
+        mode: str = "instance",
+        score_threshold: float = 0.5,
+    ):
         from transformers import AutoImageProcessor, Mask2FormerForUniversalSegmentation
 
         if mode not in MODES:
@@ -87,7 +95,10 @@ class Mask2FormerBaseline(Baseline):
         """Binary instance masks ``[n, H, W]`` at image size, their label ids and scores."""
         h, w = pixels.shape[:2]
         result = self.processor.post_process_instance_segmentation(
-            self._outputs(pixels), threshold=self.score_threshold, target_sizes=[(h, w)], return_binary_maps=True,
+            self._outputs(pixels),
+            threshold=self.score_threshold,
+            target_sizes=[(h, w)],
+            return_binary_maps=True,
         )[0]
         info = result["segments_info"]
         if not info:
@@ -123,5 +134,9 @@ class Mask2FormerBaseline(Baseline):
         return BaselineOutput(self.name, size, maps=ordered, unsupported=unsupported, details=details)
 
     def describe(self) -> dict[str, object]:
-        return {**super().describe(), "model": self.model_name, "mode": self.mode,
-                "score_threshold": self.score_threshold}
+        return {
+            **super().describe(),
+            "model": self.model_name,
+            "mode": self.mode,
+            "score_threshold": self.score_threshold,
+        }

@@ -1,4 +1,5 @@
 """Loading transformers models by hub id or local path, on a chosen device and dtype."""
+
 from __future__ import annotations
 
 import os
@@ -42,6 +43,9 @@ def from_pretrained(cls, name_or_path: str | os.PathLike[str], what: str, **kwar
     try:
         return cls.from_pretrained(name, **source, **kwargs)
     except (OSError, ValueError) as exc:
-        hint = ("" if source["local_files_only"]
-                else "; pass a local folder (save_pretrained output) when the hub is out of reach")
+        hint = (
+            ""
+            if source["local_files_only"]
+            else "; pass a local folder (save_pretrained output) when the hub is out of reach"
+        )
         raise BaselineError(f"cannot load the {what} {name!r}: {exc}{hint}") from exc

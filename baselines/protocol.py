@@ -4,6 +4,7 @@ A method is either "soft" (a map in [0, 1] per word at the image's size, thresho
 metrics exactly like DAAM's maps) or "clusters" (unlabeled segment ids per pixel, matched to words
 afterwards; see ``baselines.matching``). DAAM itself is one implementation among the others.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -67,8 +68,9 @@ class BaselineOutput:
         else:
             ids = np.asarray(self.clusters)
             if ids.shape != (h, w) or not np.issubdtype(ids.dtype, np.integer):
-                raise BaselineError(f"{self.method}: clusters must be an integer array of shape {(h, w)}, "
-                                    f"got {ids.dtype} {ids.shape}")
+                raise BaselineError(
+                    f"{self.method}: clusters must be an integer array of shape {(h, w)}, got {ids.dtype} {ids.shape}"
+                )
             if self.n_clusters is None or self.n_clusters < 1:
                 raise BaselineError(f"{self.method}: cluster output needs n_clusters >= 1")
             if ids.size and (ids.min() < 0 or ids.max() >= self.n_clusters):

@@ -8,6 +8,7 @@ For a generation-time method (DAAM) the maps are read from the generation's stor
 in the same format, without registering rows (the store already has DAAM's own). Re-running skips
 generations whose output is complete, so an interrupted run resumes.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,13 +56,23 @@ def _maps_file(store: Store, workspace: Path, generation_id: int, method: str) -
     """The maps file a generation-time method stored for a generation (one per image)."""
     paths = sorted({m.path for m in store.word_maps(generation_id, method=method)})
     if len(paths) != 1:
-        raise BaselineError(f"generation {generation_id} has {len(paths)} {BASELINES.get(method).title} maps files ({paths}); "
-                            "expected exactly one saved GenerationMaps")
+        raise BaselineError(
+            f"generation {generation_id} has {len(paths)} {BASELINES.get(method).title} maps files ({paths}); "
+            "expected exactly one saved GenerationMaps"
+        )
     return workspace / paths[0]
 
 
-def run_baseline(store: Store, workspace: str | os.PathLike[str], run_name: str, method: str, *,
-                 label: str | None = None, progress: bool = True, **options: Any) -> BaselineRunSummary:
+def run_baseline(
+    store: Store,
+    workspace: str | os.PathLike[str],
+    run_name: str,
+    method: str,
+    *,
+    label: str | None = None,
+    progress: bool = True,
+    **options: Any,
+) -> BaselineRunSummary:
     """Store ``method``'s output for every done generation of run ``run_name``.
 
     ``options`` go to the baseline (``load_baseline(method, **options)``); ``label`` names the
@@ -75,8 +86,10 @@ def run_baseline(store: Store, workspace: str | os.PathLike[str], run_name: str,
         raise BaselineError(f"label must be a plain name (no slashes), got {label!r}")
     cls = BASELINES.get(method)
     if label != method and label in BASELINES and BASELINES.get(label).stage == "generation":
-        raise BaselineError(f"label {label!r} is {BASELINES.get(label).title}'s own (a generation-time method); "
-                            f"pick another label for {method!r}")
+        raise BaselineError(
+            f"label {label!r} is {BASELINES.get(label).title}'s own (a generation-time method); "
+            f"pick another label for {method!r}"
+        )
     run = store.get_run(run_name)
     generations = store.generations(run.id, status="done")
     registered: dict[int, set[str]] = {}
@@ -102,8 +115,12 @@ def run_baseline(store: Store, workspace: str | os.PathLike[str], run_name: str,
         output = baseline.predict(_load_image(workspace, generation), prompt.text, list(prompt.words))
         save_output(workspace / rel, output)
         if register and output.maps:
-            store.add_word_maps(generation.id, [
-                WordMapSpec(word=word, occurrence=0, token_indices=(), path=rel, method=label) for word in output.maps
-            ])
+            store.add_word_maps(
+                generation.id,
+                [
+                    WordMapSpec(word=word, occurrence=0, token_indices=(), path=rel, method=label)
+                    for word in output.maps
+                ],
+            )
         computed += 1
     return BaselineRunSummary(run_name, label, computed, skipped, len(generations))

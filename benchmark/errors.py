@@ -1,4 +1,5 @@
 """Which exceptions are the user's to fix, shown as one line instead of a traceback."""
+
 from __future__ import annotations
 
 import sys

@@ -12,6 +12,7 @@ environment of its own (``make peers`` builds both under ``.peers/``): with ``--
 it is timed by ``benchmark/peers_castorini.py`` in that environment on a tiny SD at 512 px (it
 hard-codes a 64x64 latent), beside ours on the same configuration here.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -55,8 +56,12 @@ def measure_castorini(python: str, rounds: int = 4, steps: int = 20, progress=pr
         build_clip_tokenizer(Path(tmp) / "clip")
         script = Path(__file__).with_name("peers_castorini.py")
         progress(f"castorini/daam: {rounds} rounds in {python}")
-        done = subprocess.run([python, str(script), str(Path(tmp) / "clip"), str(rounds), str(steps)],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [python, str(script), str(Path(tmp) / "clip"), str(rounds), str(steps)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"castorini/daam run failed: {done.stderr.strip().splitlines()[-1]}")
         theirs = json.loads(done.stdout.strip().splitlines()[-1])
@@ -83,8 +88,16 @@ def measure_castorini(python: str, rounds: int = 4, steps: int = 20, progress=pr
                 progress(f"ours sd 512 px round {r}/{rounds} {mode}: {seconds:.2f} s CPU")
     ours_ratio, ours_spread = _ratios(traced, untraced)
     theirs_ratio, theirs_spread = _ratios(theirs["traced_cpu_s"], theirs["untraced_cpu_s"])
-    return CastoriniRow(ours_ratio, ours_spread, theirs_ratio, theirs_spread, theirs["bitwise"], same, steps,
-                        {"theirs": theirs, "ours": {"untraced_cpu_s": untraced, "traced_cpu_s": traced}})
+    return CastoriniRow(
+        ours_ratio,
+        ours_spread,
+        theirs_ratio,
+        theirs_spread,
+        theirs["bitwise"],
+        same,
+        steps,
+        {"theirs": theirs, "ours": {"untraced_cpu_s": untraced, "traced_cpu_s": traced}},
+    )
 
 
 @dataclass
@@ -132,8 +145,9 @@ def _ratios(values: list[float], base: list[float]) -> tuple[float, tuple[float,
     return round(statistics.median(pairs), 4), (round(min(pairs), 4), round(max(pairs), 4))
 
 
-def measure_peers(families=FAMILIES, rounds: int = 4, steps: int = 20, peer_path: str | None = None,
-                  progress=print) -> list[PeerRow]:
+def measure_peers(
+    families=FAMILIES, rounds: int = 4, steps: int = 20, peer_path: str | None = None, progress=print
+) -> list[PeerRow]:
     import numpy as np
     import torch
 
@@ -150,8 +164,9 @@ def measure_peers(families=FAMILIES, rounds: int = 4, steps: int = 20, peer_path
         for family in families:
             pipe, size = _build(family, Path(tmp))
             row = PeerRow(family, size, steps)
-            kw = dict(prompt="a dog and a cat on a sofa", num_inference_steps=steps, height=size, width=size,
-                      output_type="np")
+            kw = dict(
+                prompt="a dog and a cat on a sofa", num_inference_steps=steps, height=size, width=size, output_type="np"
+            )
             ref = None
 
             def run(mode: str, pipe=pipe, kw=kw):  # bind this round's pipeline
@@ -161,8 +176,9 @@ def measure_peers(families=FAMILIES, rounds: int = 4, steps: int = 20, peer_path
                     with daam.trace(pipe):
                         out = pipe(generator=g, **kw).images
                 elif mode == "amd":
-                    with amd.AttentionCapture(pipe, relations="image->text", layers="all", timesteps="all",
-                                              heads="mean", mode="exact"):
+                    with amd.AttentionCapture(
+                        pipe, relations="image->text", layers="all", timesteps="all", heads="mean", mode="exact"
+                    ):
                         out = pipe(generator=g, **kw).images
                 else:
                     out = pipe(generator=g, **kw).images
@@ -172,7 +188,7 @@ def measure_peers(families=FAMILIES, rounds: int = 4, steps: int = 20, peer_path
                 run("untraced")  # warm-up
                 modes = ["untraced", "ours"] + (["amd"] if amd is not None else [])
                 for r in range(rounds):
-                    order = modes[r % len(modes):] + modes[: r % len(modes)]  # rotate who goes first
+                    order = modes[r % len(modes) :] + modes[: r % len(modes)]  # rotate who goes first
                     for mode in order:
                         try:
                             seconds, out = run(mode)
@@ -198,17 +214,25 @@ def measure_peers(families=FAMILIES, rounds: int = 4, steps: int = 20, peer_path
 
 
 def format_castorini(row: CastoriniRow) -> str:
-    return (f"| tiny sd 512 px | {row.steps} | castorini/daam 0.2.0: {row.theirs_ratio:.3f} ({row.theirs_spread[0]:.3f}-"
-            f"{row.theirs_spread[1]:.3f}), image unchanged {row.theirs_bitwise} | ours: {row.ours_ratio:.3f} "
-            f"({row.ours_spread[0]:.3f}-{row.ours_spread[1]:.3f}), image unchanged {row.ours_bitwise} |")
+    return (
+        f"| tiny sd 512 px | {row.steps} | castorini/daam 0.2.0: {row.theirs_ratio:.3f} ({row.theirs_spread[0]:.3f}-"
+        f"{row.theirs_spread[1]:.3f}), image unchanged {row.theirs_bitwise} | ours: {row.ours_ratio:.3f} "
+        f"({row.ours_spread[0]:.3f}-{row.ours_spread[1]:.3f}), image unchanged {row.ours_bitwise} |"
+    )
 
 
 def format_rows(rows: list[PeerRow]) -> str:
-    lines = ["| pipeline | steps | ours / untraced (spread) | image unchanged | attention-map-diffusers / untraced "
-             "(spread) | image unchanged |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| pipeline | steps | ours / untraced (spread) | image unchanged | attention-map-diffusers / untraced "
+        "(spread) | image unchanged |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        amd = (f"{r.amd_ratio:.3f} ({r.amd_spread[0]:.3f}-{r.amd_spread[1]:.3f})" if r.amd_cpu_s
-               else f"- ({r.amd_error})")
-        lines.append(f"| tiny {r.family} {r.size} px | {r.steps} | {r.ours_ratio:.3f} ({r.ours_spread[0]:.3f}-"
-                     f"{r.ours_spread[1]:.3f}) | {r.ours_bitwise} | {amd} | {r.amd_bitwise if r.amd_cpu_s else '-'} |")
+        amd = (
+            f"{r.amd_ratio:.3f} ({r.amd_spread[0]:.3f}-{r.amd_spread[1]:.3f})" if r.amd_cpu_s else f"- ({r.amd_error})"
+        )
+        lines.append(
+            f"| tiny {r.family} {r.size} px | {r.steps} | {r.ours_ratio:.3f} ({r.ours_spread[0]:.3f}-"
+            f"{r.ours_spread[1]:.3f}) | {r.ours_bitwise} | {amd} | {r.amd_bitwise if r.amd_cpu_s else '-'} |"
+        )
     return "\n".join(lines)

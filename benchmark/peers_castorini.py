@@ -8,6 +8,7 @@ line back. The tiny pipeline is built from the same configs as ``benchmark/tiny.
 castorini/daam hard-codes a 64x64 latent, hence 512 px. Rounds alternate which goes first; the
 heat map is computed inside the timed traced run (our tracer aggregates while it runs).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,18 +27,50 @@ def main(tokenizer_dir: str, rounds: int, steps: int) -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        sample_size=64, in_channels=4, out_channels=4, down_block_types=("CrossAttnDownBlock2D",) * 2,
-        up_block_types=("CrossAttnUpBlock2D",) * 2, block_out_channels=(32, 64), layers_per_block=1,
-        attention_head_dim=(2, 4), cross_attention_dim=32, norm_num_groups=16)
-    vae = AutoencoderKL(block_out_channels=(32,) * 4, in_channels=3, out_channels=3,
-                        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-                        latent_channels=4, norm_num_groups=16, sample_size=512)
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=49408, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                        num_attention_heads=2, max_position_embeddings=77, bos_token_id=49406,
-                                        eos_token_id=49407, pad_token_id=49407))
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=CLIPTokenizer.from_pretrained(tokenizer_dir),
-                                   unet=unet, scheduler=DPMSolverMultistepScheduler(), safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)
+        sample_size=64,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("CrossAttnDownBlock2D",) * 2,
+        up_block_types=("CrossAttnUpBlock2D",) * 2,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        attention_head_dim=(2, 4),
+        cross_attention_dim=32,
+        norm_num_groups=16,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=(32,) * 4,
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        norm_num_groups=16,
+        sample_size=512,
+    )
+    text = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=49408,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=77,
+            bos_token_id=49406,
+            eos_token_id=49407,
+            pad_token_id=49407,
+        )
+    )
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text,
+        tokenizer=CLIPTokenizer.from_pretrained(tokenizer_dir),
+        unet=unet,
+        scheduler=DPMSolverMultistepScheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.set_progress_bar_config(disable=True)
     prompt = "a dog and a cat on a sofa"
 
@@ -61,8 +94,18 @@ def main(tokenizer_dir: str, rounds: int, steps: int) -> None:
                 (traced if mode == "traced" else untraced).append(round(seconds, 3))
                 if mode == "traced":
                     same = same and bool(np.array_equal(ref, out))
-    print(json.dumps({"untraced_cpu_s": untraced, "traced_cpu_s": traced, "bitwise": same,
-                      "daam_version": getattr(daam, "__version__", "?"), "size": 512, "steps": steps}))
+    print(
+        json.dumps(
+            {
+                "untraced_cpu_s": untraced,
+                "traced_cpu_s": traced,
+                "bitwise": same,
+                "daam_version": getattr(daam, "__version__", "?"),
+                "size": 512,
+                "steps": steps,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

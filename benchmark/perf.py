@@ -13,6 +13,7 @@ tokens, depth cut to ``--depth`` blocks of 38) and ``flux`` (FLUX.1-dev's width:
 19 and 38). Text encoders are one-layer stand-ins of the real output widths and the VAE a tiny
 one (images stay latents): only the denoiser is traced, so only its cost matters.
 """
+
 from __future__ import annotations
 
 import time
@@ -53,11 +54,16 @@ def sd2_base_unet():
     from diffusers import UNet2DConditionModel
 
     return UNet2DConditionModel(
-        sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+        sample_size=64,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=2,
         block_out_channels=(320, 640, 1280, 1280),
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-        attention_head_dim=(5, 10, 20, 20), cross_attention_dim=1024, use_linear_projection=True,
+        attention_head_dim=(5, 10, 20, 20),
+        cross_attention_dim=1024,
+        use_linear_projection=True,
     )
 
 
@@ -74,11 +80,26 @@ def build_pipeline(tokenizer_dir):
     from benchmark.toy.model import build_vae
 
     torch.manual_seed(0)
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=49408, hidden_size=1024, intermediate_size=1024,
-                                        num_hidden_layers=1, num_attention_heads=16, max_position_embeddings=77))
-    pipe = StableDiffusionPipeline(vae=build_vae(), text_encoder=text, tokenizer=CLIPTokenizer.from_pretrained(tokenizer_dir),
-                                   unet=sd2_base_unet(), scheduler=DPMSolverMultistepScheduler(),
-                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    text = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=49408,
+            hidden_size=1024,
+            intermediate_size=1024,
+            num_hidden_layers=1,
+            num_attention_heads=16,
+            max_position_embeddings=77,
+        )
+    )
+    pipe = StableDiffusionPipeline(
+        vae=build_vae(),
+        text_encoder=text,
+        tokenizer=CLIPTokenizer.from_pretrained(tokenizer_dir),
+        unet=sd2_base_unet(),
+        scheduler=DPMSolverMultistepScheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.vae_scale_factor = 8  # as SD's VAE: a 64x64 latent stands for a 512x512 image
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -88,23 +109,51 @@ def _clip(hidden: int, projection: bool = True):
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     cls = CLIPTextModelWithProjection if projection else CLIPTextModel
-    return cls(CLIPTextConfig(vocab_size=49408, hidden_size=hidden, intermediate_size=hidden, num_hidden_layers=1,
-                              num_attention_heads=hidden // 64, max_position_embeddings=77, projection_dim=hidden))
+    return cls(
+        CLIPTextConfig(
+            vocab_size=49408,
+            hidden_size=hidden,
+            intermediate_size=hidden,
+            num_hidden_layers=1,
+            num_attention_heads=hidden // 64,
+            max_position_embeddings=77,
+            projection_dim=hidden,
+        )
+    )
 
 
 def _t5(d_model: int, vocab: int):
     from transformers import T5Config, T5EncoderModel
 
-    return T5EncoderModel(T5Config(vocab_size=vocab, d_model=d_model, d_kv=64, d_ff=64, num_layers=1, num_heads=1,
-                                   decoder_start_token_id=0, pad_token_id=0, eos_token_id=1))
+    return T5EncoderModel(
+        T5Config(
+            vocab_size=vocab,
+            d_model=d_model,
+            d_kv=64,
+            d_ff=64,
+            num_layers=1,
+            num_heads=1,
+            decoder_start_token_id=0,
+            pad_token_id=0,
+            eos_token_id=1,
+        )
+    )
 
 
 def _latent_vae(channels: int):
     from diffusers import AutoencoderKL
 
-    return AutoencoderKL(block_out_channels=(32, 32, 32, 32), in_channels=3, out_channels=3,
-                         down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-                         latent_channels=channels, norm_num_groups=16, sample_size=64, shift_factor=0.0)
+    return AutoencoderKL(
+        block_out_channels=(32, 32, 32, 32),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=channels,
+        norm_num_groups=16,
+        sample_size=64,
+        shift_factor=0.0,
+    )
 
 
 def build_arch(arch: str, tmp: str, depth: int = 1):
@@ -127,16 +176,31 @@ def build_arch(arch: str, tmp: str, depth: int = 1):
         from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
 
         unet = UNet2DConditionModel(
-            sample_size=128, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280),
+            sample_size=128,
+            in_channels=4,
+            out_channels=4,
+            layers_per_block=2,
+            block_out_channels=(320, 640, 1280),
             down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
             up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-            attention_head_dim=(5, 10, 20), cross_attention_dim=2048, use_linear_projection=True,
-            transformer_layers_per_block=(1, 2, 2), addition_embed_type="text_time", addition_time_embed_dim=256,
-            projection_class_embeddings_input_dim=2816)
+            attention_head_dim=(5, 10, 20),
+            cross_attention_dim=2048,
+            use_linear_projection=True,
+            transformer_layers_per_block=(1, 2, 2),
+            addition_embed_type="text_time",
+            addition_time_embed_dim=256,
+            projection_class_embeddings_input_dim=2816,
+        )
         tok = CLIPTokenizer.from_pretrained(tmp)
-        pipe = StableDiffusionXLPipeline(vae=_latent_vae(4), text_encoder=_clip(768, projection=False),
-                                         text_encoder_2=_clip(1280),
-                                         tokenizer=tok, tokenizer_2=tok, unet=unet, scheduler=EulerDiscreteScheduler())
+        pipe = StableDiffusionXLPipeline(
+            vae=_latent_vae(4),
+            text_encoder=_clip(768, projection=False),
+            text_encoder_2=_clip(1280),
+            tokenizer=tok,
+            tokenizer_2=tok,
+            unet=unet,
+            scheduler=EulerDiscreteScheduler(),
+        )
         latents = torch.randn(1, 4, 128, 128, generator=torch.Generator().manual_seed(0))
         kw = dict(prompt=prompt, guidance_scale=7.5, latents=latents, height=1024, width=1024)
         return pipe, kw, "SDXL UNet width, transformer depth (1, 2, 2) of (1, 2, 10)", 128 * 128, 77
@@ -149,26 +213,57 @@ def build_arch(arch: str, tmp: str, depth: int = 1):
         from diffusers import FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel, StableDiffusion3Pipeline
 
         transformer = SD3Transformer2DModel(
-            sample_size=128, patch_size=2, in_channels=16, num_layers=depth, attention_head_dim=64,
-            num_attention_heads=38, joint_attention_dim=4096, caption_projection_dim=2432,
-            pooled_projection_dim=2048, out_channels=16, pos_embed_max_size=192, qk_norm="rms_norm")
+            sample_size=128,
+            patch_size=2,
+            in_channels=16,
+            num_layers=depth,
+            attention_head_dim=64,
+            num_attention_heads=38,
+            joint_attention_dim=4096,
+            caption_projection_dim=2432,
+            pooled_projection_dim=2048,
+            out_channels=16,
+            pos_embed_max_size=192,
+            qk_norm="rms_norm",
+        )
         pipe = StableDiffusion3Pipeline(
-            transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0), vae=_latent_vae(16),
-            text_encoder=_clip(768), tokenizer=clip_tok, text_encoder_2=_clip(1280), tokenizer_2=clip_tok,
-            text_encoder_3=_t5(4096, len(t5_tok)), tokenizer_3=t5_tok)
+            transformer=transformer,
+            scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+            vae=_latent_vae(16),
+            text_encoder=_clip(768),
+            tokenizer=clip_tok,
+            text_encoder_2=_clip(1280),
+            tokenizer_2=clip_tok,
+            text_encoder_3=_t5(4096, len(t5_tok)),
+            tokenizer_3=t5_tok,
+        )
         latents = torch.randn(1, 16, 128, 128, generator=torch.Generator().manual_seed(0))
         kw = dict(prompt=prompt, guidance_scale=3.5, latents=latents, height=1024, width=1024, max_sequence_length=256)
         return pipe, kw, f"SD3.5 Large MMDiT width, {depth} of 38 joint blocks", 64 * 64, 77 + 256
     if arch == "flux":
         from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+
         transformer = FluxTransformer2DModel(
-            patch_size=1, in_channels=64, num_layers=depth, num_single_layers=depth, attention_head_dim=128,
-            num_attention_heads=24, joint_attention_dim=4096, pooled_projection_dim=768, guidance_embeds=True,
-            axes_dims_rope=(16, 56, 56))
-        pipe = FluxPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=_latent_vae(16),
-                            text_encoder=_clip(768, projection=False),
-                            tokenizer=clip_tok, text_encoder_2=_t5(4096, len(t5_tok)), tokenizer_2=t5_tok,
-                            transformer=transformer)
+            patch_size=1,
+            in_channels=64,
+            num_layers=depth,
+            num_single_layers=depth,
+            attention_head_dim=128,
+            num_attention_heads=24,
+            joint_attention_dim=4096,
+            pooled_projection_dim=768,
+            guidance_embeds=True,
+            axes_dims_rope=(16, 56, 56),
+        )
+        pipe = FluxPipeline(
+            scheduler=FlowMatchEulerDiscreteScheduler(),
+            vae=_latent_vae(16),
+            text_encoder=_clip(768, projection=False),
+            tokenizer=clip_tok,
+            text_encoder_2=_t5(4096, len(t5_tok)),
+            tokenizer_2=t5_tok,
+            transformer=transformer,
+        )
         latents = torch.randn(1, 4096, 64, generator=torch.Generator().manual_seed(0))
         kw = dict(prompt=prompt, guidance_scale=3.5, latents=latents, height=1024, width=1024, max_sequence_length=512)
         return pipe, kw, f"FLUX.1-dev width, {depth} of 19 double + {depth} of 38 single blocks", 64 * 64, 512
@@ -178,8 +273,9 @@ def build_arch(arch: str, tmp: str, depth: int = 1):
 ARCHS = ("sd2", "sdxl", "sd3.5", "flux")
 
 
-def measure(steps: int = 2, repeats: int = 3, threads: int | None = None, progress=print, arch: str = "sd2",
-            depth: int = 1) -> PerfResult:
+def measure(
+    steps: int = 2, repeats: int = 3, threads: int | None = None, progress=print, arch: str = "sd2", depth: int = 1
+) -> PerfResult:
     """Untraced and traced generations in ABBA order (pairs alternate which goes first)."""
     import statistics
     import tempfile
@@ -209,12 +305,27 @@ def measure(steps: int = 2, repeats: int = 3, threads: int | None = None, progre
                 else:
                     pipe(**kw)
                     untraced.append(time.process_time() - t0)
-                progress(f"{arch} repeat {r + 1}/{repeats} {mode}: {(traced if mode == 'traced' else untraced)[-1]:.1f} s CPU")
+                progress(
+                    f"{arch} repeat {r + 1}/{repeats} {mode}: {(traced if mode == 'traced' else untraced)[-1]:.1f} s CPU"
+                )
     n = sum(p.numel() for p in denoiser.parameters()) / 1e6
     pairs = [t / u for t, u in zip(traced, untraced)]
-    latent = int(kw["latents"].shape[-1]) if kw["latents"].ndim == 4 else int(image_tokens ** 0.5) * 2
-    return PerfResult(arch, what, round(n, 1), latent, image_tokens, text_tokens, steps, repeats,
-                      [round(x, 2) for x in untraced], [round(x, 2) for x in traced],
-                      round(sum(traced) / sum(untraced), 4), round(statistics.median(pairs), 4),
-                      round(min(traced) / min(untraced), 4), (round(min(pairs), 4), round(max(pairs), 4)),
-                      round(state / 2**20, 3), torch.get_num_threads())
+    latent = int(kw["latents"].shape[-1]) if kw["latents"].ndim == 4 else int(image_tokens**0.5) * 2
+    return PerfResult(
+        arch,
+        what,
+        round(n, 1),
+        latent,
+        image_tokens,
+        text_tokens,
+        steps,
+        repeats,
+        [round(x, 2) for x in untraced],
+        [round(x, 2) for x in traced],
+        round(sum(traced) / sum(untraced), 4),
+        round(statistics.median(pairs), 4),
+        round(min(traced) / min(untraced), 4),
+        (round(min(pairs), 4), round(max(pairs), 4)),
+        round(state / 2**20, 3),
+        torch.get_num_threads(),
+    )

@@ -1,4 +1,5 @@
 """Loading text-to-image pipelines by hub id or local path, and naming what was loaded."""
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,12 @@ def load_pipeline(model: str, scheduler: str | None = "dpm", device: str = "auto
     if scheduler is not None and scheduler not in SCHEDULERS:
         raise ModelLoadError(f"unknown scheduler {scheduler!r}; choose from {', '.join(SCHEDULERS)}")
     device = pick_device(device)
-    torch_dtype = {"auto": torch.float16 if device.startswith("cuda") else torch.float32,
-                   "fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[dtype]
+    torch_dtype = {
+        "auto": torch.float16 if device.startswith("cuda") else torch.float32,
+        "fp16": torch.float16,
+        "bf16": torch.bfloat16,
+        "fp32": torch.float32,
+    }[dtype]
     local = Path(model).is_dir()
     if not local and ("/" not in model or Path(model).suffix or model.startswith((".", "/"))):
         raise ModelLoadError(f"model {model!r} is neither a local pipeline folder nor a hub id (owner/name)")
@@ -67,12 +72,14 @@ def load_pipeline(model: str, scheduler: str | None = "dpm", device: str = "auto
         pipe = diffusers.DiffusionPipeline.from_pretrained(
             model, torch_dtype=torch_dtype, local_files_only=local or os.environ.get("HF_HUB_OFFLINE") == "1"
         )
-    except (OSError, ValueError, EnvironmentError) as e:
+    except (OSError, ValueError) as e:
         where = "the folder" if local else "the Hugging Face cache or hub"
         raise ModelLoadError(f"cannot load model {model!r} from {where}: {str(e).splitlines()[0]}") from None
     if scheduler is not None and type(pipe.scheduler).__name__.startswith("FlowMatch"):
-        raise ModelLoadError(f"scheduler {scheduler!r} is for DDPM-trained pipelines; {type(pipe).__name__} samples "
-                             f"with its own {type(pipe.scheduler).__name__}: use --scheduler model")
+        raise ModelLoadError(
+            f"scheduler {scheduler!r} is for DDPM-trained pipelines; {type(pipe).__name__} samples "
+            f"with its own {type(pipe.scheduler).__name__}: use --scheduler model"
+        )
     if scheduler is not None:
         cls = getattr(diffusers, SCHEDULERS[scheduler])
         pipe.scheduler = cls.from_config(pipe.scheduler.config)

@@ -5,6 +5,7 @@ Scorers return them (and store them with ``store.upsert_scores``); everything do
 them, never string-keyed dicts. ``record.metric_spec`` is the metric's declaration (direction,
 aggregation, report section) from ``benchmark.metrics.catalog``.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,13 +54,32 @@ class ScoreRecord:
         def finite(x):
             return None if x is None or not math.isfinite(x) else float(x)
 
-        return ScoreSpec(run_id, self.study, self.method, self.metric, self.subset, float(self.value),
-                         finite(self.ci_low), finite(self.ci_high), self.n, dict(self.details))
+        return ScoreSpec(
+            run_id,
+            self.study,
+            self.method,
+            self.metric,
+            self.subset,
+            float(self.value),
+            finite(self.ci_low),
+            finite(self.ci_high),
+            self.n,
+            dict(self.details),
+        )
 
     @classmethod
     def from_row(cls, row: db.Score) -> ScoreRecord:
-        return cls(row.study, row.method, row.metric, row.subset, row.value, row.ci_low, row.ci_high, row.n,
-                   dict(row.details or {}))
+        return cls(
+            row.study,
+            row.method,
+            row.metric,
+            row.subset,
+            row.value,
+            row.ci_low,
+            row.ci_high,
+            row.n,
+            dict(row.details or {}),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,9 +118,17 @@ def store_scores(store: db.Store, run_id: int, records: list[ScoreRecord]) -> li
     and details, write them (all or nothing) and return what was written."""
     from dataclasses import replace
 
-    kept = [replace(r, value=float(r.value), ci_low=_finite_or_none(r.ci_low), ci_high=_finite_or_none(r.ci_high),
-                    details=json_safe(r.details))
-            for r in records if math.isfinite(r.value)]
+    kept = [
+        replace(
+            r,
+            value=float(r.value),
+            ci_low=_finite_or_none(r.ci_low),
+            ci_high=_finite_or_none(r.ci_high),
+            details=json_safe(r.details),
+        )
+        for r in records
+        if math.isfinite(r.value)
+    ]
     if kept:
         store.upsert_scores([r.to_spec(run_id) for r in kept])
     return kept

@@ -6,6 +6,7 @@ loses at most the images in flight, a restarted run continues where it stopped, 
 processes or machines (``--shard i/n``, ``accelerate launch``, a shared PostgreSQL URL) never
 take the same row. Files are written atomically before their rows are marked done.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,9 +53,15 @@ class RunConfig:
     generation_method: str = "daam"  # the registered generation-time method that traces the pipeline
 
     def generation_settings(self) -> dict:
-        return {"steps": self.steps, "scheduler": self.scheduler, "guidance": self.guidance,
-                "height": self.height, "width": self.width, "seed": self.seed,
-                "images_per_prompt": self.images_per_prompt}
+        return {
+            "steps": self.steps,
+            "scheduler": self.scheduler,
+            "guidance": self.guidance,
+            "height": self.height,
+            "width": self.width,
+            "seed": self.seed,
+            "images_per_prompt": self.images_per_prompt,
+        }
 
 
 @dataclass
@@ -78,8 +85,13 @@ class RunSummary:
 
 def code_version() -> str:
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         if out.returncode == 0 and out.stdout.strip():
             return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -121,11 +133,19 @@ def prepare(store, config: RunConfig):
     from db import GenerationSpec, PromptSpec
 
     info = split_info(config.split)
-    options = SplitOptions(seed=config.seed, limit=config.limit, coco_captions=config.coco_captions,
-                           prompts_file=config.prompts_file, spacy_model=config.spacy_model, size=config.size)
+    options = SplitOptions(
+        seed=config.seed,
+        limit=config.limit,
+        coco_captions=config.coco_captions,
+        prompts_file=config.prompts_file,
+        spacy_model=config.spacy_model,
+        size=config.size,
+    )
     items = build_split(config.split, options)  # --limit already applied by the split
-    specs = [PromptSpec(key=i.key, text=i.text, provenance={**i.provenance, "seed": i.seed}, words=tuple(i.words))
-             for i in items]
+    specs = [
+        PromptSpec(key=i.key, text=i.text, provenance={**i.provenance, "seed": i.seed}, words=tuple(i.words))
+        for i in items
+    ]
     prompts = store.add_prompts(info.name, info.version, specs)
     model = store.get_or_create_model(config.model, model_revision(config.model), "diffusion", {})
     settings = config.generation_settings()
@@ -158,8 +178,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def pipe_kwargs(config: RunConfig) -> dict:
     """The generation settings as pipeline arguments; a setting left None is the pipeline's own."""
-    kwargs = {"num_inference_steps": config.steps, "guidance_scale": config.guidance, "height": config.height,
-              "width": config.width}
+    kwargs = {
+        "num_inference_steps": config.steps,
+        "guidance_scale": config.guidance,
+        "height": config.height,
+        "width": config.width,
+    }
     return {k: v for k, v in kwargs.items() if v is not None}
 
 
@@ -168,21 +192,24 @@ def call_pipe(pipe, config: RunConfig, prompt, seeds) -> list:
     import torch
 
     gens = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
-    out = pipe(prompt=prompt, generator=gens if isinstance(prompt, list) else gens[0], output_type="pil",
-               **pipe_kwargs(config))
+    out = pipe(
+        prompt=prompt, generator=gens if isinstance(prompt, list) else gens[0], output_type="pil", **pipe_kwargs(config)
+    )
     return out.images
 
 
-def generate_batch(pipe, store, run, config: RunConfig, batch, prompts, workspace: Path, state: dict,
-                   generation) -> None:
+def generate_batch(
+    pipe, store, run, config: RunConfig, batch, prompts, workspace: Path, state: dict, generation
+) -> None:
     """The ``plain`` generation mode: one traced call per claimed batch; files first, then rows."""
     texts = [prompts[g.prompt_id].text for g in batch]
     with generation_method(config).tracer(pipe, keep_steps=config.keep_detail) as tc:
         images = call_pipe(pipe, config, texts, [g.seed for g in batch])
     for g, image, maps in zip(batch, images, tc.results()):
         # detail is per step and resolution; only the prompt's own tokens are kept (not the padding)
-        _store_generation(store, run, g, prompts[g.prompt_id], image, maps.trim_detail(), workspace,
-                          config.generation_method)
+        _store_generation(
+            store, run, g, prompts[g.prompt_id], image, maps.trim_detail(), workspace, config.generation_method
+        )
 
 
 def generation_method(config: RunConfig):
@@ -192,8 +219,10 @@ def generation_method(config: RunConfig):
 
     method = BASELINES.get(config.generation_method)
     if method.stage != "generation":
-        raise ValueError(f"method {config.generation_method!r} is a {method.stage} method: it cannot trace "
-                         "generation (run it with --methods instead)")
+        raise ValueError(
+            f"method {config.generation_method!r} is a {method.stage} method: it cannot trace "
+            "generation (run it with --methods instead)"
+        )
     return method
 
 
@@ -212,18 +241,29 @@ def _store_generation(store, run, g, prompt, image, maps, workspace: Path, metho
     # every occurrence of each listed word: studies may target the second "a" of a caption;
     # words cut off by the token limit have no tokens and so no row (scored as missing)
     wanted = {w.lower() for w in prompt.words}
-    specs = [WordMapSpec(word=w.text, occurrence=w.occurrence, token_indices=w.tokens, path=str(rel_map),
-                         method=method)
-             for w in maps.prompt_words() if w.text.lower() in wanted]
+    specs = [
+        WordMapSpec(word=w.text, occurrence=w.occurrence, token_indices=w.tokens, path=str(rel_map), method=method)
+        for w in maps.prompt_words()
+        if w.text.lower() in wanted
+    ]
     if specs:
         store.add_word_maps(g.id, specs)
-    store.record_generation(run.id, g.prompt_id, g.image_index, seed=g.seed, image_path=str(rel_img),
-                            image_sha256=hashlib.sha256(data).hexdigest(), height=image.height,
-                            width=image.width, status="done")
+    store.record_generation(
+        run.id,
+        g.prompt_id,
+        g.image_index,
+        seed=g.seed,
+        image_path=str(rel_img),
+        image_sha256=hashlib.sha256(data).hexdigest(),
+        height=image.height,
+        width=image.width,
+        status="done",
+    )
 
 
-def generate_fixed_layout(pipe, store, run, config: RunConfig, batch, prompts, workspace: Path, state: dict,
-                          generation) -> None:
+def generate_fixed_layout(
+    pipe, store, run, config: RunConfig, batch, prompts, workspace: Path, state: dict, generation
+) -> None:
     """The ``fixed-layout`` generation mode (paper 5.2): generate a group's seed prompt once with full
     detail, then each variant with the seed's cross-attention (``daam.fix_layout``), from the same
     noise. The split's ``seed_prompt`` hook finds each item's seed prompt."""
@@ -248,8 +288,16 @@ def generate_fixed_layout(pipe, store, run, config: RunConfig, batch, prompts, w
         # under a fixed layout the variant's attention is the seed's: its maps are the seed's,
         # read through the variant's own words
         tokens = daam.align(pipe.tokenizer, prompt.text, warn=False)
-        maps = daam.GenerationMaps(prompt.text, 0, 0, seed_maps.image_size, tokens, seed_maps.sums,
-                                   seed_maps.layer_resolutions, seed_maps.n_steps)
+        maps = daam.GenerationMaps(
+            prompt.text,
+            0,
+            0,
+            seed_maps.image_size,
+            tokens,
+            seed_maps.sums,
+            seed_maps.layer_resolutions,
+            seed_maps.n_steps,
+        )
         _store_generation(store, run, g, prompt, image, maps, workspace, config.generation_method)
 
 
@@ -274,8 +322,7 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
         run_rec, prompts = prepare(store, config)
         worker = db.worker_id(f"{shard[0] if shard else 0}/{shard[1] if shard else 1}")  # host:pid:start:shard
         store.release_expired_claims(run_rec.id)  # claims of killed runs on this host, or with a lapsed lease
-        todo = [g for g in store.generations(run_rec.id, "pending")
-                if shard is None or g.id % shard[1] == shard[0]]
+        todo = [g for g in store.generations(run_rec.id, "pending") if shard is None or g.id % shard[1] == shard[0]]
         made = 0
         from benchmark.splits import spec
 
@@ -294,8 +341,9 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
                     generate(pipe, store, run_rec, config, batch, prompts, workspace, state, generation)
                 except Exception as e:
                     for g in batch:  # a failing batch does not stop the run; its rows say why
-                        store.record_generation(run_rec.id, g.prompt_id, g.image_index, status="failed",
-                                                error=f"{type(e).__name__}: {e}")
+                        store.record_generation(
+                            run_rec.id, g.prompt_id, g.image_index, status="failed", error=f"{type(e).__name__}: {e}"
+                        )
                     warnings.warn(f"batch of {len(batch)} failed: {type(e).__name__}: {e}", stacklevel=2)
                 made += len(batch)
                 bar.update(len(batch))
@@ -310,15 +358,28 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
             from benchmark.scoring import score_run
 
             def pipe_loader():  # scorers that re-run the model (the toy's real renders) load it on demand
-                return pipe if pipe is not None else load_pipeline(config.model, config.scheduler,
-                                                                   device or config.device, config.dtype)
+                return (
+                    pipe
+                    if pipe is not None
+                    else load_pipeline(config.model, config.scheduler, device or config.device, config.dtype)
+                )
 
             scores, notes = score_run(store, workspace, run_rec, pipe=pipe_loader, config=config)
         gens = store.generations(run_rec.id)
         count = {s: sum(g.status == s for g in gens) for s in ("done", "failed", "pending", "claimed")}
-        return RunSummary(run=run_rec.name, split=run_rec.split, model=config.model, prompts=len(prompts),
-                          generations=len(gens), done=count["done"], failed=count["failed"],
-                          pending=count["pending"] + count["claimed"], generated_now=made,
-                          seconds=round(time.time() - started, 2), scores=scores, notes=notes)
+        return RunSummary(
+            run=run_rec.name,
+            split=run_rec.split,
+            model=config.model,
+            prompts=len(prompts),
+            generations=len(gens),
+            done=count["done"],
+            failed=count["failed"],
+            pending=count["pending"] + count["claimed"],
+            generated_now=made,
+            seconds=round(time.time() - started, 2),
+            scores=scores,
+            notes=notes,
+        )
     finally:
         store.close()

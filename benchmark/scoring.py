@@ -7,6 +7,7 @@ function that returns the run's pipeline (loading it only if a scorer asks). Stu
 human judgements (segmentation on COCO images, Likert ratings, object presence) are scored once
 annotations are pulled in (``bench annotate pull``) by the same functions.
 """
+
 from __future__ import annotations
 
 from benchmark.results import ScoreRecord

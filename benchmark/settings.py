@@ -6,6 +6,7 @@ guidance). A user's ``--model`` other than the split's follows its own pipeline,
 does: its own scheduler and its own default image size (recorded as None: "the model's own";
 the generation rows hold the size actually made). This module decides; it loads no weights.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
@@ -85,7 +86,8 @@ def resolve_settings(split: str, user: UserOptions, workspace: Path) -> Resolved
         source["model"] = "option"
         # the split's model-bound settings hold when the user names the split's own model
         own_model = defaults.model is not None and (
-            user.model == defaults.model or _same_model(model, resolve_model(defaults.model, None)[0]))
+            user.model == defaults.model or _same_model(model, resolve_model(defaults.model, None)[0])
+        )
     elif defaults.model is not None:
         model, note = resolve_model(defaults.model, workspace)
         source["model"], own_model = "split", True
@@ -108,10 +110,17 @@ def resolve_settings(split: str, user: UserOptions, workspace: Path) -> Resolved
     scheduler = values["scheduler"]
     if source["scheduler"] == "model":
         scheduler = own_scheduler(str(model))
-    return ResolvedSettings(model=str(model), scheduler=None if scheduler in (None, "model") else scheduler,
-                            height=values["height"], width=values["width"], batch_size=values["batch_size"],
-                            steps=values["steps"], guidance=values["guidance"], source=source, notes=tuple(notes))
-
+    return ResolvedSettings(
+        model=str(model),
+        scheduler=None if scheduler in (None, "model") else scheduler,
+        height=values["height"],
+        width=values["width"],
+        batch_size=values["batch_size"],
+        steps=values["steps"],
+        guidance=values["guidance"],
+        source=source,
+        notes=tuple(notes),
+    )
 
 
 def toy_model(workspace: Path | None) -> tuple[Path | None, str | None]:
@@ -125,7 +134,8 @@ def toy_model(workspace: Path | None) -> tuple[Path | None, str | None]:
 
 def toy_unsupervised_model(workspace: Path | None) -> tuple[Path | None, str | None]:
     """The toy model trained without attention supervision; a one-line error until it is shipped."""
-    from benchmark.toy.shipped import NAMED_MODELS as TOY, resolve_toy_model
+    from benchmark.toy.shipped import NAMED_MODELS as TOY
+    from benchmark.toy.shipped import resolve_toy_model
 
     if workspace is None:
         model = TOY["toy-unsupervised"]

@@ -5,6 +5,7 @@ number without saying how sure it is and how many observations it rests on. scip
 inside the functions that need it so that importing the metrics (and ``bench --help``) stays
 fast.
 """
+
 from __future__ import annotations
 
 import math
@@ -129,9 +130,7 @@ def mean_ci(
     rng: int | np.random.Generator = DEFAULT_SEED,
 ) -> Estimate:
     """The mean of ``values`` with a bootstrap interval (seeded: same input, same interval)."""
-    return bootstrap_ci(
-        [values], np.mean, confidence=confidence, n_resamples=n_resamples, method=method, rng=rng
-    )
+    return bootstrap_ci([values], np.mean, confidence=confidence, n_resamples=n_resamples, method=method, rng=rng)
 
 
 def _ratio_of_sums(numerators: np.ndarray, denominators: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -156,8 +155,12 @@ def ratio_ci(
     if (den < 0).any() or (len(den) and den.sum() == 0):
         raise ValueError("denominators must be non-negative with a positive sum")
     return bootstrap_ci(
-        [numerators, den], _ratio_of_sums, confidence=confidence, n_resamples=n_resamples,
-        method=method, rng=rng,
+        [numerators, den],
+        _ratio_of_sums,
+        confidence=confidence,
+        n_resamples=n_resamples,
+        method=method,
+        rng=rng,
     )
 
 

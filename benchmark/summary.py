@@ -3,6 +3,7 @@
 Every score is in ``--json`` and in the report; the terminal shows the headline subsets only
 (those without a "/" in their name) as a methods x subsets table, best first.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -22,8 +23,10 @@ def _rank_key(spec, best: float) -> float:
 
 def print_summary(summary) -> None:
     print(f"run {summary.run}: split {summary.split}, model {summary.model}")
-    print(f"  prompts {summary.prompts}, images {summary.done}/{summary.generations} done"
-          f" ({summary.generated_now} now, {summary.failed} failed, {summary.pending} pending) in {summary.seconds:.1f} s")
+    print(
+        f"  prompts {summary.prompts}, images {summary.done}/{summary.generations} done"
+        f" ({summary.generated_now} now, {summary.failed} failed, {summary.pending} pending) in {summary.seconds:.1f} s"
+    )
     for note in summary.notes:
         print(f"  note: {note}")
     by_metric: dict[str, list[ScoreRecord]] = defaultdict(list)
@@ -43,7 +46,8 @@ def print_summary(summary) -> None:
         col = {sub: max([len(sub)] + [len(cells[m][sub]) for m in methods]) for sub in subsets}
         n = {sub: max((table[m][sub].n or 0) for m in methods if sub in table[m]) for sub in subsets}
         direction = {True: "higher is better", False: "lower is better", None: "no better direction"}[
-            spec.higher_is_better]
+            spec.higher_is_better
+        ]
         print(f"\n  {metric} ({direction})")
         print("  " + "method".ljust(width) + "  " + "  ".join(sub.ljust(col[sub]) for sub in subsets))
         for m in methods:

@@ -8,6 +8,7 @@ with 2 threads on an idle machine). So the CLI takes the idle cores only, measur
 /proc/stat while it sleeps (a load average would count the process itself, e.g. a test suite),
 unless the user set a number (``--threads``, ``OMP_NUM_THREADS``).
 """
+
 from __future__ import annotations
 
 import os
@@ -84,6 +85,5 @@ def configure_threads(requested: int | None) -> tuple[int, str | None]:
     torch.set_num_threads(n)
     note = None
     if n < cores:
-        note = (f"{cores - n} of {cores} cores are busy with other work: using {n} CPU thread(s) "
-                "(--threads to choose)")
+        note = f"{cores - n} of {cores} cores are busy with other work: using {n} CPU thread(s) (--threads to choose)"
     return n, note

@@ -6,6 +6,7 @@ vocabulary, ``benchmark/toy/tokenizer.py``). The test suite builds these, saves 
 ``save_pretrained`` and reloads them from the folder like a user's weights; ``bench perf
 --peers`` times tracing on them beside other libraries.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -62,9 +63,16 @@ def tiny_text_encoder(hidden=32, with_projection=False):
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     cfg = CLIPTextConfig(
-        vocab_size=49408, hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=2,
-        num_attention_heads=2, max_position_embeddings=77, projection_dim=hidden,
-        bos_token_id=49406, eos_token_id=49407, pad_token_id=49407,
+        vocab_size=49408,
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=77,
+        projection_dim=hidden,
+        bos_token_id=49406,
+        eos_token_id=49407,
+        pad_token_id=49407,
     )
     return (CLIPTextModelWithProjection if with_projection else CLIPTextModel)(cfg)
 
@@ -75,9 +83,14 @@ def build_sd(path: Path, tokenizer_dir: Path) -> Path:
 
     torch.manual_seed(0)
     pipe = StableDiffusionPipeline(
-        vae=tiny_vae(), text_encoder=tiny_text_encoder(), tokenizer=CLIPTokenizer.from_pretrained(tokenizer_dir),
-        unet=tiny_unet(), scheduler=DPMSolverMultistepScheduler(), safety_checker=None,
-        feature_extractor=None, requires_safety_checker=False,
+        vae=tiny_vae(),
+        text_encoder=tiny_text_encoder(),
+        tokenizer=CLIPTokenizer.from_pretrained(tokenizer_dir),
+        unet=tiny_unet(),
+        scheduler=DPMSolverMultistepScheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
     )
     pipe.save_pretrained(path)
     return path
@@ -90,8 +103,13 @@ def build_sdxl(path: Path, tokenizer_dir: Path) -> Path:
     torch.manual_seed(0)
     tok = CLIPTokenizer.from_pretrained(tokenizer_dir)
     pipe = StableDiffusionXLPipeline(
-        vae=tiny_vae(), text_encoder=tiny_text_encoder(16), text_encoder_2=tiny_text_encoder(16, True),
-        tokenizer=tok, tokenizer_2=tok, unet=tiny_unet(cross_dim=32, sdxl=True), scheduler=EulerDiscreteScheduler(),
+        vae=tiny_vae(),
+        text_encoder=tiny_text_encoder(16),
+        text_encoder_2=tiny_text_encoder(16, True),
+        tokenizer=tok,
+        tokenizer_2=tok,
+        unet=tiny_unet(cross_dim=32, sdxl=True),
+        scheduler=EulerDiscreteScheduler(),
     )
     pipe.save_pretrained(path)
     return path
@@ -108,9 +126,20 @@ def load(cls_name: str, path: Path):
 def tiny_t5(vocab: int, d_model: int = 32):
     from transformers import T5Config, T5EncoderModel
 
-    return T5EncoderModel(T5Config(vocab_size=vocab, d_model=d_model, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
-                                   relative_attention_num_buckets=8, decoder_start_token_id=0, pad_token_id=0,
-                                   eos_token_id=1))
+    return T5EncoderModel(
+        T5Config(
+            vocab_size=vocab,
+            d_model=d_model,
+            d_kv=8,
+            d_ff=37,
+            num_layers=2,
+            num_heads=4,
+            relative_attention_num_buckets=8,
+            decoder_start_token_id=0,
+            pad_token_id=0,
+            eos_token_id=1,
+        )
+    )
 
 
 def _clip(hidden: int, projection: bool):
@@ -123,9 +152,15 @@ def _flow_vae(latent_channels: int = 4):
     # SD3 and FLUX shift latents (shift_factor 0 keeps the tiny VAE's range); SD3's inpainting
     # pipeline insists on its 16 latent channels
     return AutoencoderKL(
-        block_out_channels=(32, 32, 32, 32), in_channels=3, out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-        latent_channels=latent_channels, norm_num_groups=16, sample_size=64, shift_factor=0.0,
+        block_out_channels=(32, 32, 32, 32),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=latent_channels,
+        norm_num_groups=16,
+        sample_size=64,
+        shift_factor=0.0,
     )
 
 
@@ -137,15 +172,31 @@ def build_sd3(path: Path, clip_dir: Path, t5_dir: Path, dual: bool = False) -> P
     torch.manual_seed(0)
     t5_tok = T5TokenizerFast.from_pretrained(t5_dir)
     transformer = SD3Transformer2DModel(
-        sample_size=16, patch_size=2, in_channels=16, num_layers=2, attention_head_dim=8, num_attention_heads=4,
-        caption_projection_dim=32, joint_attention_dim=32, pooled_projection_dim=32, out_channels=16,
-        pos_embed_max_size=32, dual_attention_layers=(0,) if dual else (), qk_norm="rms_norm" if dual else None,
+        sample_size=16,
+        patch_size=2,
+        in_channels=16,
+        num_layers=2,
+        attention_head_dim=8,
+        num_attention_heads=4,
+        caption_projection_dim=32,
+        joint_attention_dim=32,
+        pooled_projection_dim=32,
+        out_channels=16,
+        pos_embed_max_size=32,
+        dual_attention_layers=(0,) if dual else (),
+        qk_norm="rms_norm" if dual else None,
     )
     clip_tok = CLIPTokenizer.from_pretrained(clip_dir)
     pipe = StableDiffusion3Pipeline(
-        transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(), vae=_flow_vae(16),
-        text_encoder=_clip(16, True), tokenizer=clip_tok, text_encoder_2=_clip(16, True), tokenizer_2=clip_tok,
-        text_encoder_3=tiny_t5(len(t5_tok)), tokenizer_3=t5_tok,
+        transformer=transformer,
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=_flow_vae(16),
+        text_encoder=_clip(16, True),
+        tokenizer=clip_tok,
+        text_encoder_2=_clip(16, True),
+        tokenizer_2=clip_tok,
+        text_encoder_3=tiny_t5(len(t5_tok)),
+        tokenizer_3=t5_tok,
     )
     pipe.save_pretrained(path)
     return path
@@ -158,12 +209,23 @@ def build_flux(path: Path, clip_dir: Path, t5_dir: Path) -> Path:
     torch.manual_seed(0)
     t5_tok = T5TokenizerFast.from_pretrained(t5_dir)
     transformer = FluxTransformer2DModel(
-        patch_size=1, in_channels=16, num_layers=2, num_single_layers=2, attention_head_dim=16,
-        num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32, axes_dims_rope=(4, 6, 6),
+        patch_size=1,
+        in_channels=16,
+        num_layers=2,
+        num_single_layers=2,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        pooled_projection_dim=32,
+        axes_dims_rope=(4, 6, 6),
     )
     pipe = FluxPipeline(
-        scheduler=FlowMatchEulerDiscreteScheduler(), vae=_flow_vae(), text_encoder=_clip(32, False),
-        tokenizer=CLIPTokenizer.from_pretrained(clip_dir), text_encoder_2=tiny_t5(len(t5_tok)), tokenizer_2=t5_tok,
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=_flow_vae(),
+        text_encoder=_clip(32, False),
+        tokenizer=CLIPTokenizer.from_pretrained(clip_dir),
+        text_encoder_2=tiny_t5(len(t5_tok)),
+        tokenizer_2=t5_tok,
         transformer=transformer,
     )
     pipe.save_pretrained(path)
@@ -177,12 +239,29 @@ def build_pixart(path: Path, t5_dir: Path) -> Path:
     torch.manual_seed(0)
     t5_tok = T5TokenizerFast.from_pretrained(t5_dir)
     transformer = PixArtTransformer2DModel(
-        sample_size=32, num_layers=2, patch_size=2, attention_head_dim=8, num_attention_heads=3, caption_channels=32,
-        in_channels=4, cross_attention_dim=24, out_channels=8, attention_bias=True, activation_fn="gelu-approximate",
-        num_embeds_ada_norm=1000, norm_type="ada_norm_single", norm_elementwise_affine=False, norm_eps=1e-6,
+        sample_size=32,
+        num_layers=2,
+        patch_size=2,
+        attention_head_dim=8,
+        num_attention_heads=3,
+        caption_channels=32,
+        in_channels=4,
+        cross_attention_dim=24,
+        out_channels=8,
+        attention_bias=True,
+        activation_fn="gelu-approximate",
+        num_embeds_ada_norm=1000,
+        norm_type="ada_norm_single",
+        norm_elementwise_affine=False,
+        norm_eps=1e-6,
     )
-    pipe = PixArtSigmaPipeline(tokenizer=t5_tok, text_encoder=tiny_t5(len(t5_tok)), vae=tiny_vae(),
-                               transformer=transformer, scheduler=DPMSolverMultistepScheduler())
+    pipe = PixArtSigmaPipeline(
+        tokenizer=t5_tok,
+        text_encoder=tiny_t5(len(t5_tok)),
+        vae=tiny_vae(),
+        transformer=transformer,
+        scheduler=DPMSolverMultistepScheduler(),
+    )
     pipe.save_pretrained(path)
     return path
 
@@ -194,11 +273,24 @@ def build_chroma(path: Path, t5_dir: Path) -> Path:
     torch.manual_seed(0)
     t5_tok = T5TokenizerFast.from_pretrained(t5_dir)
     transformer = ChromaTransformer2DModel(
-        patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
-        joint_attention_dim=32, axes_dims_rope=(4, 6, 6), approximator_num_channels=8, approximator_hidden_dim=32,
+        patch_size=1,
+        in_channels=16,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        axes_dims_rope=(4, 6, 6),
+        approximator_num_channels=8,
+        approximator_hidden_dim=32,
         approximator_layers=1,
     )
-    pipe = ChromaPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=_flow_vae(), text_encoder=tiny_t5(len(t5_tok)),
-                          tokenizer=t5_tok, transformer=transformer)
+    pipe = ChromaPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=_flow_vae(),
+        text_encoder=tiny_t5(len(t5_tok)),
+        tokenizer=t5_tok,
+        transformer=transformer,
+    )
     pipe.save_pretrained(path)
     return path

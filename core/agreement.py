@@ -12,6 +12,7 @@ raters, when no unit has two raters, or when every pairable judgement is the sam
 an ``Agreement`` whose value is None and whose note is that error's message. Malformed input
 (not 2-D, an unknown level) is a plain ValueError from both.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -82,8 +83,9 @@ def krippendorff_alpha(
     return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
 
 
-def alpha_agreement(reliability_data: Sequence[Sequence[float]] | np.ndarray, level: KrippendorffLevel,
-                    measure: str | None = None) -> Agreement:
+def alpha_agreement(
+    reliability_data: Sequence[Sequence[float]] | np.ndarray, level: KrippendorffLevel, measure: str | None = None
+) -> Agreement:
     """``krippendorff_alpha`` as an ``Agreement``: value None, with the reason, where undefined."""
     name = measure or f"krippendorff alpha ({level})"
     data = _as_matrix(reliability_data, level)

@@ -16,6 +16,7 @@ from here:
 
 "player" is no alias of person for any of them (see the data file).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,8 +46,16 @@ _COCO80 = frozenset(COCO80)
 SYNONYMS: dict[str, str] = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 # Plurals that stripping an ending cannot undo (for ``coco_class``, which has no lemmatiser).
 IRREGULAR_PLURALS: dict[str, str] = {
-    "men": "man", "women": "woman", "children": "child", "people": "people", "mice": "mouse",
-    "knives": "knife", "skis": "skis", "scissors": "scissors", "sheep": "sheep", "buses": "bus",
+    "men": "man",
+    "women": "woman",
+    "children": "child",
+    "people": "people",
+    "mice": "mouse",
+    "knives": "knife",
+    "skis": "skis",
+    "scissors": "scissors",
+    "sheep": "sheep",
+    "buses": "bus",
 }
 _VOCABULARY = {c: c for c in COCO80} | SYNONYMS
 

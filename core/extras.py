@@ -5,6 +5,7 @@ diffusers, transformers, safetensors, numpy, pillow). The benchmark, the store, 
 and the other methods need more, installed as extras (pyproject.toml). When one of their modules is
 missing, the CLI says in one line which extra to install instead of showing a traceback.
 """
+
 from __future__ import annotations
 
 DISTRIBUTION = "daam-bench"

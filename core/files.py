@@ -4,6 +4,7 @@ A generation's ``image_path`` is relative to the workspace. ``load_generation_im
 loader (scorers, baselines, annotation overlays); it takes any object with ``id``,
 ``image_path``, ``height`` and ``width`` (a ``db.Generation``), so this module needs no store.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,6 +46,8 @@ def load_generation_image(workspace: str | os.PathLike[str], generation: Any, *,
     pixels = load_rgb(path)
     expected = (getattr(generation, "height", None), getattr(generation, "width", None))
     if check_size and None not in expected and pixels.shape[:2] != expected:
-        raise GenerationImageError(f"image {path} is {pixels.shape[1]}x{pixels.shape[0]}, the store says "
-                                   f"{generation.width}x{generation.height}")
+        raise GenerationImageError(
+            f"image {path} is {pixels.shape[1]}x{pixels.shape[0]}, the store says "
+            f"{generation.width}x{generation.height}"
+        )
     return pixels

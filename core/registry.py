@@ -4,6 +4,7 @@ Entries are registered by name with either an object or a lazy ``"module:attr"``
 ``bench --help`` stays instant and heavy models import only when used. Duplicate names are an
 error; unknown names get a "did you mean" suggestion.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -35,9 +36,7 @@ class Registry:
         if name not in self._entries:
             close = difflib.get_close_matches(name, list(self._entries), n=3)
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-            raise UnknownNameError(
-                f"unknown {self.kind} {name!r}{hint} (known: {', '.join(sorted(self._entries))})"
-            )
+            raise UnknownNameError(f"unknown {self.kind} {name!r}{hint} (known: {', '.join(sorted(self._entries))})")
         target = self._entries[name]
         if isinstance(target, str):
             module, _, attr = target.partition(":")

@@ -4,6 +4,7 @@ The paper reports DAAM at tau 0.3, 0.4 and 0.5 (section 3.1, table 1) and finds 
 study that needs one binary map per word uses that best tau. Soft baselines (CLIPSeg, trivial
 maps) are thresholded at 0.5, where a 0/1 map is anywhere. The sweep grid draws the tau curve.
 """
+
 from __future__ import annotations
 
 PAPER_TAUS: tuple[float, ...] = (0.3, 0.4, 0.5)

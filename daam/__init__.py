@@ -3,6 +3,7 @@
 ``daam`` is a pure library: it hooks a diffusers pipeline, observes its cross-attention, and
 returns per-word maps. It knows nothing of the benchmark, the database or the CLI.
 """
+
 from daam.adapters import UnsupportedPipelineError, supported_pipelines
 from daam.inject import fix_layout
 from daam.maps import TAUS, GenerationMaps, WordMap, overlay
@@ -13,7 +14,20 @@ __version__ = "0.1.0"
 load = GenerationMaps.load
 
 __all__ = [
-    "trace", "fix_layout", "GenerationMaps", "WordMap", "TAUS", "overlay", "load", "align", "PromptTokens", "Word",
-    "WordNotFoundError", "UnsupportedPipelineError", "TraceError", "TokenSegment", "supported_pipelines",
+    "trace",
+    "fix_layout",
+    "GenerationMaps",
+    "WordMap",
+    "TAUS",
+    "overlay",
+    "load",
+    "align",
+    "PromptTokens",
+    "Word",
+    "WordNotFoundError",
+    "UnsupportedPipelineError",
+    "TraceError",
+    "TokenSegment",
+    "supported_pipelines",
     "attention_layers",
 ]

@@ -16,6 +16,7 @@ Layer kinds:
 - ``single``: one concatenated [text; image] sequence without ``encoder_hidden_states`` (FLUX
   single-stream blocks); otherwise as ``joint``.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -65,9 +66,16 @@ class TextSegment:
         encoder = f"the {self.name.upper() if len(self.name) <= 4 else self.name} text encoder"
         if self.render is None:
             return align(self.tokenizer, prompt, self.max_length, preprocess=self.preprocess, encoder=encoder)
-        return align_rendered(self.tokenizer, prompt, self.render, keep=self.keep, preprocess=self.preprocess,
-                              add_special_tokens=self.add_special_tokens, max_length=self.max_length,
-                              encoder=encoder)
+        return align_rendered(
+            self.tokenizer,
+            prompt,
+            self.render,
+            keep=self.keep,
+            preprocess=self.preprocess,
+            add_special_tokens=self.add_special_tokens,
+            max_length=self.max_length,
+            encoder=encoder,
+        )
 
 
 @dataclass
@@ -157,7 +165,6 @@ class Adapter:
         return hw, (hw[0] * f, hw[1] * f)
 
 
-
 def _cross_attention_modules(denoiser) -> dict[str, LayerSpec]:
     from diffusers.models.attention_processor import Attention
 
@@ -240,13 +247,18 @@ class SD3Adapter(Adapter):
         return EncodeCall(prompts, index, cond, segments)
 
 
-
 def _double_and_single_stream(t) -> dict[str, LayerSpec]:
     """FLUX-style transformers: joint double-stream blocks, then single-stream blocks, text first."""
-    layers = {f"transformer_blocks.{i}.attn": LayerSpec(b.attn, "joint", text_first=True)
-              for i, b in enumerate(t.transformer_blocks)}
-    layers.update({f"single_transformer_blocks.{i}.attn": LayerSpec(b.attn, "single", text_first=True)
-                   for i, b in enumerate(t.single_transformer_blocks)})
+    layers = {
+        f"transformer_blocks.{i}.attn": LayerSpec(b.attn, "joint", text_first=True)
+        for i, b in enumerate(t.transformer_blocks)
+    }
+    layers.update(
+        {
+            f"single_transformer_blocks.{i}.attn": LayerSpec(b.attn, "single", text_first=True)
+            for i, b in enumerate(t.single_transformer_blocks)
+        }
+    )
     return layers
 
 
@@ -282,7 +294,8 @@ class FluxAdapter(Adapter):
         if h * w != sample.shape[1]:
             raise UnsupportedPipelineError(
                 f"{sample.shape[1]} image tokens do not form the {h}x{w} grid of img_ids "
-                "(conditioning image tokens, as in Kontext, are not supported)")
+                "(conditioning image tokens, as in Kontext, are not supported)"
+            )
         f = self.vae_scale_factor() * 2
         return (h, w), (h * f, w * f)
 
@@ -303,8 +316,13 @@ class ChromaAdapter(FluxAdapter):
         cond, neg = result[0], result[3]
         prompts, index = _expand(a.get("prompt"), int(a.get("num_images_per_prompt") or 1), cond.shape[0])
         t5_len = int(a.get("max_sequence_length") or 512)
-        return EncodeCall(prompts, index, cond, [TextSegment("t5", self.pipe.tokenizer, 0, t5_len)],
-                          negatives=[neg] if torch.is_tensor(neg) else [])
+        return EncodeCall(
+            prompts,
+            index,
+            cond,
+            [TextSegment("t5", self.pipe.tokenizer, 0, t5_len)],
+            negatives=[neg] if torch.is_tensor(neg) else [],
+        )
 
 
 class PixArtAdapter(Adapter):
@@ -380,8 +398,10 @@ class SanaAdapter(PixArtAdapter):
     families = {"SanaPipeline": "encode_prompt"}
 
     def layers(self) -> dict[str, LayerSpec]:
-        return {name: LayerSpec(spec.module, "cross", capture="kernel")
-                for name, spec in _cross_attention_modules(self.denoiser()).items()}
+        return {
+            name: LayerSpec(spec.module, "cross", capture="kernel")
+            for name, spec in _cross_attention_modules(self.denoiser()).items()
+        }
 
     def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
         a = _bind(method, args, kwargs)
@@ -403,8 +423,9 @@ class SanaAdapter(PixArtAdapter):
             def keep(n: int) -> list[int]:  # select_index = [0] + the last max_len - 1 of `total` positions
                 return [0] + [i for i in range(total - max_len + 1, total) if i < n]
 
-            seg = TextSegment("gemma", pipe.tokenizer, 0, max_len, preprocess,
-                              render=lambda text: instruction + text, keep=keep)
+            seg = TextSegment(
+                "gemma", pipe.tokenizer, 0, max_len, preprocess, render=lambda text: instruction + text, keep=keep
+            )
         return EncodeCall(prompts, index, cond, [seg])
 
 
@@ -435,8 +456,10 @@ class QwenImageAdapter(Adapter):
     separate_negative_call = True
 
     def layers(self) -> dict[str, LayerSpec]:
-        return {f"transformer_blocks.{i}.attn": LayerSpec(b.attn, "joint", text_first=True)
-                for i, b in enumerate(self.denoiser().transformer_blocks)}
+        return {
+            f"transformer_blocks.{i}.attn": LayerSpec(b.attn, "joint", text_first=True)
+            for i, b in enumerate(self.denoiser().transformer_blocks)
+        }
 
     def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
         a = _bind(method, args, kwargs)
@@ -445,16 +468,25 @@ class QwenImageAdapter(Adapter):
         pipe = self.pipe
         template, drop = pipe.prompt_template_encode, int(pipe.prompt_template_encode_start_idx)
         limit = min(int(a.get("max_sequence_length") or 1024), int(pipe.tokenizer_max_length))
-        seg = TextSegment("qwen", pipe.tokenizer, 0, limit, render=template.format,
-                          keep=lambda n: range(drop, min(n, drop + int(pipe.tokenizer_max_length))))
+        seg = TextSegment(
+            "qwen",
+            pipe.tokenizer,
+            0,
+            limit,
+            render=template.format,
+            keep=lambda n: range(drop, min(n, drop + int(pipe.tokenizer_max_length))),
+        )
         return EncodeCall(prompts, index, cond, [seg])
 
     def _grid(self, kwargs) -> tuple[int, int]:
         shapes = kwargs.get("img_shapes")
         if not shapes:
             raise UnsupportedPipelineError("the Qwen-Image transformer was called without img_shapes: no image grid")
-        first = shapes[0][0] if isinstance(shapes[0], (list, tuple)) and isinstance(shapes[0][0], (list, tuple)) \
+        first = (
+            shapes[0][0]
+            if isinstance(shapes[0], (list, tuple)) and isinstance(shapes[0][0], (list, tuple))
             else shapes[0]
+        )
         _, h, w = first
         return int(h), int(w)
 
@@ -494,9 +526,15 @@ class Flux2Adapter(Adapter):
         tok = getattr(tok, "tokenizer", tok)  # a processor wraps the tokenizer
         limit = int(a.get("max_sequence_length") or cond.shape[1])
         if self.family.startswith("Flux2Klein"):
+
             def render(text: str) -> str:
-                return tok.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
-                                               add_generation_prompt=True, enable_thinking=False)
+                return tok.apply_chat_template(
+                    [{"role": "user", "content": text}],
+                    tokenize=False,
+                    add_generation_prompt=True,
+                    enable_thinking=False,
+                )
+
             seg = TextSegment("qwen", tok, 0, limit, render=render)
         else:
             import importlib
@@ -506,6 +544,7 @@ class Flux2Adapter(Adapter):
             def render(text: str) -> str:
                 messages = flux2.format_input(prompts=[text], system_message=pipe.system_message)[0]
                 return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
+
             seg = TextSegment("mistral", tok, 0, limit, render=render, add_special_tokens=False)
         return EncodeCall(prompts, index, cond, [seg])
 
@@ -541,18 +580,20 @@ class ZImageAdapter(Adapter):
     SEQ_MULTIPLE = 32  # diffusers' SEQ_MULTI_OF in transformer_z_image
 
     def layers(self) -> dict[str, LayerSpec]:
-        return {f"layers.{i}.attention": LayerSpec(b.attention, "single")
-                for i, b in enumerate(self.denoiser().layers)}
+        return {f"layers.{i}.attention": LayerSpec(b.attention, "single") for i, b in enumerate(self.denoiser().layers)}
 
     def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
         a = _bind(method, args, kwargs)
         cond = list(result[0])
-        prompts, index = _expand(a.get("prompt"), 1, len(cond)) if a.get("prompt") is not None else (None, list(range(len(cond))))
+        prompts, index = (
+            _expand(a.get("prompt"), 1, len(cond)) if a.get("prompt") is not None else (None, list(range(len(cond))))
+        )
         tok = self.pipe.tokenizer
 
         def render(text: str) -> str:
-            return tok.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
-                                           add_generation_prompt=True, enable_thinking=True)
+            return tok.apply_chat_template(
+                [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True, enable_thinking=True
+            )
 
         seg = TextSegment("qwen", tok, 0, int(a.get("max_sequence_length") or 512), render=render)
         return EncodeCall(prompts, index, cond, [seg])
@@ -580,8 +621,17 @@ class ZImageAdapter(Adapter):
         return slice(0, n_image), -(-n_image // self.SEQ_MULTIPLE) * self.SEQ_MULTIPLE
 
 
-ADAPTERS: tuple[type[Adapter], ...] = (UNetAdapter, SD3Adapter, FluxAdapter, PixArtAdapter, SanaAdapter,
-                                        QwenImageAdapter, Flux2Adapter, ZImageAdapter, ChromaAdapter)
+ADAPTERS: tuple[type[Adapter], ...] = (
+    UNetAdapter,
+    SD3Adapter,
+    FluxAdapter,
+    PixArtAdapter,
+    SanaAdapter,
+    QwenImageAdapter,
+    Flux2Adapter,
+    ZImageAdapter,
+    ChromaAdapter,
+)
 
 
 def supported_pipelines() -> list[str]:

@@ -5,6 +5,7 @@ their own size (64x64, 32x32, ... for SD at 512 px) and upscale once, when a wor
 for. The state is then independent of the number of steps and layers, and small: for SD 2 at
 512 px, 77 tokens x (64^2 + 32^2 + 16^2 + 8^2) floats = 1.7 MB per image.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

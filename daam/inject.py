@@ -15,6 +15,7 @@ new prompt's values. Record the seed with full detail::
 Prompts must tokenize to the same length (a word swapped for a one-token word), as in
 prompt-to-prompt's "replace" edit.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -59,8 +60,10 @@ class _Injector:
             recorded = owner.recorded(self.name, call.step)  # [heads, tokens, h, w]
             heads, tokens = recorded.shape[:2]
             if tokens != probs.shape[-1] or heads != probs.shape[1]:
-                raise TraceError(f"layer {self.name}: recorded {heads} heads x {tokens} tokens, "
-                                 f"this prompt has {probs.shape[1]} x {probs.shape[-1]}")
+                raise TraceError(
+                    f"layer {self.name}: recorded {heads} heads x {tokens} tokens, "
+                    f"this prompt has {probs.shape[1]} x {probs.shape[-1]}"
+                )
             fixed = recorded.flatten(2).transpose(1, 2).to(probs)  # [heads, pixels, tokens]
             probs = probs.clone()
             probs[call.rows] = fixed.unsqueeze(0).expand(len(call.rows), *fixed.shape)
@@ -82,14 +85,20 @@ class fix_layout(trace):
     the schedule): an iterable of step indices or a predicate; default every step recorded.
     """
 
-    def __init__(self, pipe: DiffusionPipeline, source: GenerationMaps,
-                 steps: Iterable[int] | Callable[[int], bool] | None = None) -> None:
+    def __init__(
+        self,
+        pipe: DiffusionPipeline,
+        source: GenerationMaps,
+        steps: Iterable[int] | Callable[[int], bool] | None = None,
+    ) -> None:
         super().__init__(pipe)
         if not isinstance(self.adapter, UNetAdapter):
             raise TraceError(f"fix_layout supports UNet pipelines only, not {type(pipe).__name__}")
         if not source.detail or not source.detail_heads:
             raise TraceError("the source must be traced with keep_steps=True, keep_layers=True, keep_heads=True")
-        if any(step is None for step, _ in source.detail) or not all(n in source.layer_resolutions for _, n in source.detail):
+        if any(step is None for step, _ in source.detail) or not all(
+            n in source.layer_resolutions for _, n in source.detail
+        ):
             raise TraceError("the source must keep per-step, per-layer detail (keep_steps and keep_layers)")
         self.source = source
         self._steps = steps
@@ -103,8 +112,9 @@ class fix_layout(trace):
         try:
             return self.source.detail[(step, layer)]
         except KeyError:
-            raise TraceError(f"no recorded attention for layer {layer!r} at step {step}: "
-                             f"the source had {self.source.n_steps} steps") from None
+            raise TraceError(
+                f"no recorded attention for layer {layer!r} at step {step}: the source had {self.source.n_steps} steps"
+            ) from None
 
     _observes = False  # no q/k capture hooks: the injector computes attention itself
 

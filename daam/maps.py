@@ -1,4 +1,5 @@
 """Per-image results: word maps, masks, overlays, PNG export, safe save/load."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -57,8 +58,14 @@ class WordMap:
             Image.fromarray(overlay(image, self.soft, alpha=alpha, cmap=cmap)).save(path)
         return path
 
-    def plot(self, image: ImageLike | None = None, ax: Axes | None = None, alpha: float = 0.5, cmap: str = "jet",
-             title: str | None = None) -> Axes:
+    def plot(
+        self,
+        image: ImageLike | None = None,
+        ax: Axes | None = None,
+        alpha: float = 0.5,
+        cmap: str = "jet",
+        title: str | None = None,
+    ) -> Axes:
         """Draw the map (over ``image`` when given) on a matplotlib axis and return the axis."""
         plt = _pyplot()
         ax = ax or plt.gca()
@@ -246,8 +253,9 @@ class GenerationMaps:
             if unknown:
                 raise ValueError(f"no layers at {sorted(unknown)}; this model has {sorted(self.sums)}")
         if steps is None and layers is None and heads is None:
-            return self._to_image({res: maps[idx].sum(0) for res, maps in self.sums.items()
-                                   if res_ok is None or res in res_ok})
+            return self._to_image(
+                {res: maps[idx].sum(0) for res, maps in self.sums.items() if res_ok is None or res in res_ok}
+            )
         if not self.detail:
             raise ValueError(
                 "selecting steps, layers or heads needs the detail kept at trace time: "
@@ -267,8 +275,10 @@ class GenerationMaps:
                 raise ValueError(f"unknown layers {sorted(unknown)}; traced layers: {sorted(self.layer_resolutions)}")
         n_detail = next(iter(self.detail.values())).shape[1]
         if max(idx) >= n_detail:
-            raise IndexError(f"token index {max(idx)} has no detail: the detail was trimmed to the prompt's "
-                             f"{n_detail} tokens (GenerationMaps.trim_detail)")
+            raise IndexError(
+                f"token index {max(idx)} has no detail: the detail was trimmed to the prompt's "
+                f"{n_detail} tokens (GenerationMaps.trim_detail)"
+            )
         native: dict[Resolution, torch.Tensor] = {}  # selected parts summed at native size
         for (step, name), maps in self.detail.items():
             res = self.layer_resolutions[name] if name in self.layer_resolutions else _parse_res(name)
@@ -324,8 +334,9 @@ class GenerationMaps:
             paths.append(self.word_map(w.text, w.occurrence).to_png(folder / f"{w.index:02d}-{safe}.png", image))
         return paths
 
-    def plot(self, image: ImageLike, words: Iterable[str] | None = None, cols: int = 4,
-             figsize_per: float = 2.5) -> Figure:
+    def plot(
+        self, image: ImageLike, words: Iterable[str] | None = None, cols: int = 4, figsize_per: float = 2.5
+    ) -> Figure:
         """A grid of overlays, one per word; returns the matplotlib figure."""
         plt = _pyplot()
         names = list(words) if words is not None else self.words
@@ -387,12 +398,12 @@ class GenerationMaps:
             if meta.get("format") not in READABLE_FORMATS:
                 raise ValueError(f"{path}: unsupported maps format {meta.get('format')!r}")
             sums = {_parse_res(k.split("/", 1)[1]): f.get_tensor(k) for k in f.keys() if k.startswith("sum/")}
-            detail = {
-                (step, name): f.get_tensor(f"detail/{i}") for i, (step, name) in enumerate(meta["detail_keys"])
-            }
+            detail = {(step, name): f.get_tensor(f"detail/{i}") for i, (step, name) in enumerate(meta["detail_keys"])}
         tokens = _tokens_from_meta(meta["prompt"], meta["tokens"])
-        segments = tuple(TokenSegment(name, start, _tokens_from_meta(meta["prompt"], tok))
-                         for name, start, tok in meta.get("segments", []))
+        segments = tuple(
+            TokenSegment(name, start, _tokens_from_meta(meta["prompt"], tok))
+            for name, start, tok in meta.get("segments", [])
+        )
         return cls(
             prompt=meta["prompt"],
             image_index=meta["image_index"],
@@ -425,8 +436,14 @@ def _tokens_from_meta(prompt: str, tok: dict[str, Any] | None) -> PromptTokens |
     if tok is None:
         return None
     words = tuple(Word(t, s, e, i, o, tuple(ix)) for t, s, e, i, o, ix in tok["words"])
-    return PromptTokens(prompt, tuple(tok["token_ids"]), tuple(tuple(s) for s in tok["token_spans"]), words,
-                        tuple(tok["cut_words"]), position=tok.get("position", 0))
+    return PromptTokens(
+        prompt,
+        tuple(tok["token_ids"]),
+        tuple(tuple(s) for s in tok["token_spans"]),
+        words,
+        tuple(tok["cut_words"]),
+        position=tok.get("position", 0),
+    )
 
 
 def _parse_res(text: str) -> Resolution:

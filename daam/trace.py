@@ -19,6 +19,7 @@ the second half; InstructPix2Pix: the first of three chunks). Pipelines that enc
 prompt by a second call and run it through the denoiser separately (FLUX's ``true_cfg_scale``)
 have those calls recognised by their embeddings and skipped.
 """
+
 from __future__ import annotations
 
 import functools
@@ -165,9 +166,17 @@ class trace:
     per-layer and per-head detail for ablations; by default only running sums per resolution.
     """
 
-    def __init__(self, pipe: DiffusionPipeline, *, keep_steps: bool = False, keep_layers: bool = False,
-                 keep_heads: bool = False, layers: LayerSelector = None, steps: StepSelector = None,
-                 heads: Iterable[int] | None = None) -> None:
+    def __init__(
+        self,
+        pipe: DiffusionPipeline,
+        *,
+        keep_steps: bool = False,
+        keep_layers: bool = False,
+        keep_heads: bool = False,
+        layers: LayerSelector = None,
+        steps: StepSelector = None,
+        heads: Iterable[int] | None = None,
+    ) -> None:
         self.pipe = pipe
         self.adapter = adapter_for(pipe)
         self.keep = DetailSpec(keep_steps, keep_layers, keep_heads)
@@ -212,8 +221,10 @@ class trace:
         @functools.wraps(original)
         def encode(*args, **kwargs):
             # what the caller passed, before the encoder runs (Z-Image's rewrites a prompt list in place)
-            seen = (tuple(list(a) if isinstance(a, list) else a for a in args),
-                    {k: list(v) if isinstance(v, list) else v for k, v in kwargs.items()})
+            seen = (
+                tuple(list(a) if isinstance(a, list) else a for a in args),
+                {k: list(v) if isinstance(v, list) else v for k, v in kwargs.items()},
+            )
             result = original(*args, **kwargs)
             self._begin_call(original, *seen, result)
             return result
@@ -234,11 +245,14 @@ class trace:
         if self.layers is not None and not callable(self.layers):
             unknown = set(self.layers) - set(all_layers)
             if unknown:
-                raise TraceError(f"unknown layers {sorted(unknown)}; layers that attend image to text: "
-                                 f"{', '.join(all_layers)}")
+                raise TraceError(
+                    f"unknown layers {sorted(unknown)}; layers that attend image to text: {', '.join(all_layers)}"
+                )
         if not chosen:
-            raise TraceError(f"the layers predicate selects none of the {len(all_layers)} attention layers; "
-                             f"e.g. {', '.join(list(all_layers)[:3])}")
+            raise TraceError(
+                f"the layers predicate selects none of the {len(all_layers)} attention layers; "
+                f"e.g. {', '.join(list(all_layers)[:3])}"
+            )
         kernel_modules = set()
         for layer_name, spec in chosen.items():
             attn = spec.module
@@ -267,7 +281,11 @@ class trace:
             targets.append((attention_dispatch, "dispatch_attention_fn", "bshd"))
             for mod_name in sorted(modules):  # processors call the name their module imported
                 mod = sys.modules.get(mod_name)
-                if mod is not None and mod is not attention_dispatch and callable(getattr(mod, "dispatch_attention_fn", None)):
+                if (
+                    mod is not None
+                    and mod is not attention_dispatch
+                    and callable(getattr(mod, "dispatch_attention_fn", None))
+                ):
                     targets.append((mod, "dispatch_attention_fn", "bshd"))
         except ImportError:  # an older diffusers without the dispatch layer
             pass
@@ -321,18 +339,30 @@ class trace:
                     spans.append((seg.offset + lo, max(hi - lo, 0), lo))
                 columns = torch.cat([torch.arange(first, first + n) for first, n, _ in spans])
                 bases = [sum(n for _, n, _ in spans[:i]) for i in range(len(spans))]
-                starts = {p: [bases[i] + a[i].position - spans[i][2] for i in range(len(spans))]
-                          for p, a in aligned.items()}
+                starts = {
+                    p: [bases[i] + a[i].position - spans[i][2] for i in range(len(spans))] for p, a in aligned.items()
+                }
             else:
-                starts = {p: [seg.offset + a[i].position for i, seg in enumerate(enc.segments)]
-                          for p, a in aligned.items()}
-            segments = {p: tuple(TokenSegment(seg.name, start, tok)
-                                 for seg, start, tok in zip(enc.segments, starts[p], a))
-                        for p, a in aligned.items()}
+                starts = {
+                    p: [seg.offset + a[i].position for i, seg in enumerate(enc.segments)] for p, a in aligned.items()
+                }
+            segments = {
+                p: tuple(TokenSegment(seg.name, start, tok) for seg, start, tok in zip(enc.segments, starts[p], a))
+                for p, a in aligned.items()
+            }
         take = getattr(self.adapter, "take_output_size", None)
         cond = enc.cond.detach() if torch.is_tensor(enc.cond) else [c.detach() for c in enc.cond]
-        self._calls.append(_Call(enc.prompts, enc.prompt_index, cond, segments, columns,
-                                 Accumulator(len(cond), self.keep), take() if take else None))
+        self._calls.append(
+            _Call(
+                enc.prompts,
+                enc.prompt_index,
+                cond,
+                segments,
+                columns,
+                Accumulator(len(cond), self.keep),
+                take() if take else None,
+            )
+        )
         self._calls[-1].negatives.extend(n.detach() for n in enc.negatives)
 
     def _on_denoiser(self, module, args, kwargs):
@@ -349,8 +379,13 @@ class trace:
         if rows is None:
             return None  # the negative prompt's separate call
         timestep = kwargs.get("timestep", args[1] if len(args) > 1 else None)
-        if call.negatives and torch.is_tensor(timestep) and call.last_timestep is not None \
-                and timestep.shape == call.last_timestep.shape and torch.equal(timestep, call.last_timestep):
+        if (
+            call.negatives
+            and torch.is_tensor(timestep)
+            and call.last_timestep is not None
+            and timestep.shape == call.last_timestep.shape
+            and torch.equal(timestep, call.last_timestep)
+        ):
             return None  # the negative call of this step, whose prompt encodes like the prompt
         call.last_timestep = timestep.detach().clone() if torch.is_tensor(timestep) else None
         call.latent_hw, call.image_size = self.adapter.latent_grid(args, kwargs, sample)
@@ -455,7 +490,8 @@ class trace:
             raise TraceError(
                 f"layer {name}: its processor {type(attn.processor.inner).__name__} computed attention without "
                 "torch's scaled_dot_product_attention or diffusers' dispatch_attention_fn, where daam.trace reads "
-                "q and k of joint attention; use the model's default processor")
+                "q and k of joint attention; use the model's default processor"
+            )
         q, k, mask, scale = captured
         rows = call.rows
         with torch.no_grad():

@@ -5,6 +5,7 @@ A *word* is a run of letters/digits joined by hyphens or apostrophes ("ice-cream
 the tokens whose character span overlaps the word's span, so multi-token words, repeated words
 and punctuation all resolve without guessing from decoded strings.
 """
+
 from __future__ import annotations
 
 import re
@@ -61,8 +62,7 @@ class PromptTokens:
             return matches[occurrence]
         if key in (c.lower() for c in self.cut_words):
             raise WordNotFoundError(
-                f"word {word!r} was cut off: it lies past the text encoder's token limit "
-                f"for prompt {self.prompt!r}"
+                f"word {word!r} was cut off: it lies past the text encoder's token limit for prompt {self.prompt!r}"
             )
         if matches:
             raise WordNotFoundError(
@@ -135,8 +135,14 @@ def _map_spans(spans, seen: str, prompt: str):
     return mapped
 
 
-def align(tokenizer: PreTrainedTokenizerBase, prompt: str, max_length: int | None = None, warn: bool = True,
-          preprocess: Callable[[str], str] | None = None, encoder: str = "the text encoder") -> PromptTokens:
+def align(
+    tokenizer: PreTrainedTokenizerBase,
+    prompt: str,
+    max_length: int | None = None,
+    warn: bool = True,
+    preprocess: Callable[[str], str] | None = None,
+    encoder: str = "the text encoder",
+) -> PromptTokens:
     """Tokenize ``prompt`` as a diffusers pipeline does and map words to token positions.
 
     ``max_length`` defaults to the tokenizer's ``model_max_length`` (77 for CLIP). Tokens past the
@@ -191,10 +197,18 @@ def _words(prompt: str, spans, skip=None) -> tuple[tuple[Word, ...], tuple[str, 
     return tuple(words), tuple(cut)
 
 
-def align_rendered(tokenizer: PreTrainedTokenizerBase, prompt: str, render: Callable[[str], str], *,
-                   keep: Callable[[int], Sequence[int]] | None = None,
-                   preprocess: Callable[[str], str] | None = None, add_special_tokens: bool = True,
-                   max_length: int | None = None, warn: bool = True, encoder: str = "the text encoder") -> PromptTokens:
+def align_rendered(
+    tokenizer: PreTrainedTokenizerBase,
+    prompt: str,
+    render: Callable[[str], str],
+    *,
+    keep: Callable[[int], Sequence[int]] | None = None,
+    preprocess: Callable[[str], str] | None = None,
+    add_special_tokens: bool = True,
+    max_length: int | None = None,
+    warn: bool = True,
+    encoder: str = "the text encoder",
+) -> PromptTokens:
     """Align a prompt that the pipeline wraps in a template before its LLM encoder sees it.
 
     ``render`` gives the full text the tokenizer sees (Qwen-Image's template, a chat template with
@@ -225,7 +239,11 @@ def align_rendered(tokenizer: PreTrainedTokenizerBase, prompt: str, render: Call
     lost = [i for i in inside if i not in kept_at]
     if lost and warn:
         first = spans[lost[0]][0] - at
-        warnings.warn(f"prompt is {len(inside)} tokens in {encoder}, over what the pipeline keeps: {encoder} "
-                      f"ignores {prompt[max(first, 0):]!r}; maps cover the kept tokens only", stacklevel=3)
-    return PromptTokens(prompt, tuple(ids[i] for i in mine), tuple(local), words, cut,
-                        position=kept_at[mine[0]] if mine else 0)
+        warnings.warn(
+            f"prompt is {len(inside)} tokens in {encoder}, over what the pipeline keeps: {encoder} "
+            f"ignores {prompt[max(first, 0) :]!r}; maps cover the kept tokens only",
+            stacklevel=3,
+        )
+    return PromptTokens(
+        prompt, tuple(ids[i] for i in mine), tuple(local), words, cut, position=kept_at[mine[0]] if mine else 0
+    )

@@ -13,6 +13,7 @@ from .errors import (
     StoreError,
     StoreOpenError,
 )
+from .queries import current_annotations, submission_order
 from .records import (
     Annotation,
     Generation,
@@ -28,14 +29,37 @@ from .records import (
     StoredWordMap,
     WordMapSpec,
 )
-from .queries import current_annotations, submission_order
 from .rle import decode_mask, encode_mask
 from .store import Store, connect
 from .workers import CLAIM_LEASE_S, worker_id
 
 __all__ = [
-    "CLAIM_LEASE_S", "Annotation", "ConflictError", "Generation", "GenerationSpec", "InvalidInputError",
-    "Mask", "Model", "NotFoundError", "Prompt", "PromptSpec", "Rater", "Run", "SchemaTooNewError",
-    "Score", "ScoreSpec", "Store", "StoreError", "StoreOpenError", "StoredWordMap", "WordMapSpec", "connect",
-    "current_annotations", "decode_mask", "encode_mask", "safe_name", "submission_order", "worker_id",
+    "CLAIM_LEASE_S",
+    "Annotation",
+    "ConflictError",
+    "Generation",
+    "GenerationSpec",
+    "InvalidInputError",
+    "Mask",
+    "Model",
+    "NotFoundError",
+    "Prompt",
+    "PromptSpec",
+    "Rater",
+    "Run",
+    "SchemaTooNewError",
+    "Score",
+    "ScoreSpec",
+    "Store",
+    "StoreError",
+    "StoreOpenError",
+    "StoredWordMap",
+    "WordMapSpec",
+    "connect",
+    "current_annotations",
+    "decode_mask",
+    "encode_mask",
+    "safe_name",
+    "submission_order",
+    "worker_id",
 ]

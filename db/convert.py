@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from . import tables as m
 from . import records as r
+from . import tables as m
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -26,32 +26,64 @@ def model(row: m.ModelRow) -> r.Model:
 
 
 def run(row: m.RunRow) -> r.Run:
-    return r.Run(row.id, row.name, row.split, row.model_id, dict(row.settings or {}),
-                 row.code_version, row.status, _utc(row.created_at))
+    return r.Run(
+        row.id,
+        row.name,
+        row.split,
+        row.model_id,
+        dict(row.settings or {}),
+        row.code_version,
+        row.status,
+        _utc(row.created_at),
+    )
 
 
 def prompt(row: m.PromptRow) -> r.Prompt:
-    return r.Prompt(row.id, row.split, row.split_version, row.key, row.text,
-                    dict(row.provenance or {}), tuple(row.words or ()))
+    return r.Prompt(
+        row.id, row.split, row.split_version, row.key, row.text, dict(row.provenance or {}), tuple(row.words or ())
+    )
 
 
 def generation(row: m.GenerationRow) -> r.Generation:
     return r.Generation(
-        row.id, row.run_id, row.prompt_id, row.image_index, row.seed, row.image_path,
-        row.image_sha256, row.height, row.width, row.status, row.error, row.claimed_by,
-        utc(row.claimed_at), _utc(row.created_at),
+        row.id,
+        row.run_id,
+        row.prompt_id,
+        row.image_index,
+        row.seed,
+        row.image_path,
+        row.image_sha256,
+        row.height,
+        row.width,
+        row.status,
+        row.error,
+        row.claimed_by,
+        utc(row.claimed_at),
+        _utc(row.created_at),
     )
 
 
 def word_map(row: m.WordMapRow) -> r.StoredWordMap:
-    return r.StoredWordMap(row.id, row.generation_id, row.word, row.occurrence,
-                     tuple(row.token_indices or ()), row.path, row.method)
+    return r.StoredWordMap(
+        row.id, row.generation_id, row.word, row.occurrence, tuple(row.token_indices or ()), row.path, row.method
+    )
 
 
 def mask(row: m.MaskRow) -> r.Mask:
-    return r.Mask(row.id, row.generation_id, row.word, row.occurrence, row.source, row.method,
-                  row.rater_id, dict(row.rle), row.height, row.width, row.version,
-                  _utc(row.created_at))
+    return r.Mask(
+        row.id,
+        row.generation_id,
+        row.word,
+        row.occurrence,
+        row.source,
+        row.method,
+        row.rater_id,
+        dict(row.rle),
+        row.height,
+        row.width,
+        row.version,
+        _utc(row.created_at),
+    )
 
 
 def rater(row: m.RaterRow) -> r.Rater:
@@ -59,12 +91,34 @@ def rater(row: m.RaterRow) -> r.Rater:
 
 
 def annotation(row: m.AnnotationRow) -> r.Annotation:
-    return r.Annotation(row.id, row.study, row.generation_id, row.prompt_id, row.rater_id,
-                        row.external_id, row.version, row.raw, row.parsed, bool(row.valid),
-                        tuple(row.problems or ()), _utc(row.created_at))
+    return r.Annotation(
+        row.id,
+        row.study,
+        row.generation_id,
+        row.prompt_id,
+        row.rater_id,
+        row.external_id,
+        row.version,
+        row.raw,
+        row.parsed,
+        bool(row.valid),
+        tuple(row.problems or ()),
+        _utc(row.created_at),
+    )
 
 
 def score(row: m.ScoreRow) -> r.Score:
-    return r.Score(row.id, row.run_id, row.study, row.method, row.metric, row.subset,
-                   row.value, row.ci_low, row.ci_high, row.n, dict(row.details or {}),
-                   _utc(row.created_at))
+    return r.Score(
+        row.id,
+        row.run_id,
+        row.study,
+        row.method,
+        row.metric,
+        row.subset,
+        row.value,
+        row.ci_low,
+        row.ci_high,
+        row.n,
+        dict(row.details or {}),
+        _utc(row.created_at),
+    )

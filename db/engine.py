@@ -47,8 +47,9 @@ def open_error(url: str, problem: str) -> StoreOpenError:
     return StoreOpenError(f"cannot open store {redact(url)}: {first}")
 
 
-def resolve_url(url_or_path: str | os.PathLike[str] | None = None,
-                workspace: str | os.PathLike[str] | None = None) -> str:
+def resolve_url(
+    url_or_path: str | os.PathLike[str] | None = None, workspace: str | os.PathLike[str] | None = None
+) -> str:
     """Argument, else $BENCH_DB_URL, else ``<workspace>/bench.sqlite``.
 
     A plain path (no ``://``) means an SQLite file; a directory means the
@@ -80,8 +81,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise open_error(url, "not a database URL (expected e.g. sqlite:///path/bench.sqlite or "
-                              "postgresql+psycopg://user@host/db)") from None
+        raise open_error(
+            url, "not a database URL (expected e.g. sqlite:///path/bench.sqlite or postgresql+psycopg://user@host/db)"
+        ) from None
     backend = parsed.get_backend_name()
     try:
         driver = parsed.get_dialect().driver
@@ -93,8 +95,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         try:
             return create_engine(url, pool_pre_ping=True, **kwargs)
         except ImportError as exc:  # the dialect exists, its DBAPI module is not installed
-            raise open_error(url, f"the {driver} driver for {backend} is not installed "
-                                  f"({exc}); {POSTGRES_HINT if backend == 'postgresql' else 'install it'}") from None
+            raise open_error(
+                url,
+                f"the {driver} driver for {backend} is not installed "
+                f"({exc}); {POSTGRES_HINT if backend == 'postgresql' else 'install it'}",
+            ) from None
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
         _check_sqlite_file(url, Path(database))
@@ -115,8 +120,9 @@ def _unknown_dialect(url: str, parsed: Any) -> StoreOpenError:
     except NoSuchModuleError:
         return open_error(url, f"unknown scheme {backend!r} (supported: {', '.join(DIALECTS)})")
     driver = parsed.drivername.partition("+")[2]
-    return open_error(url, f"unknown driver {driver!r} for {backend}"
-                           + (f"; {POSTGRES_HINT}" if backend == "postgresql" else ""))
+    return open_error(
+        url, f"unknown driver {driver!r} for {backend}" + (f"; {POSTGRES_HINT}" if backend == "postgresql" else "")
+    )
 
 
 def _check_sqlite_file(url: str, path: Path) -> None:
@@ -128,7 +134,11 @@ def _check_sqlite_file(url: str, path: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
-        why = f"{blocking} is a file, not a folder" if blocking else f"cannot create the folder {folder} ({exc.strerror or exc})"
+        why = (
+            f"{blocking} is a file, not a folder"
+            if blocking
+            else f"cannot create the folder {folder} ({exc.strerror or exc})"
+        )
         raise open_error(url, why) from None
     if path.is_file():
         try:
@@ -142,8 +152,9 @@ def _check_sqlite_file(url: str, path: Path) -> None:
             _check_sqlite_schema(url, path)
     # WAL writes <name>-wal and <name>-shm beside the file, so the folder must be writable too
     if not os.access(folder, os.W_OK):
-        raise open_error(url, f"the folder {folder} is read-only (the store writes the database and its "
-                              "-wal and -shm files there)")
+        raise open_error(
+            url, f"the folder {folder} is read-only (the store writes the database and its -wal and -shm files there)"
+        )
     if path.exists() and not os.access(path, os.W_OK):
         raise open_error(url, f"{path} is read-only")
 

@@ -65,12 +65,15 @@ def check_schema(url: str, revision: str | None, tables: Iterable[str]) -> None:
     if revision is not None and revision not in known_revisions():
         raise SchemaTooNewError(
             f"cannot open store {url}: its schema revision {revision!r} is newer than this daam-bench "
-            f"knows (newest: {head_revision()!r}); upgrade daam-bench to use it, nothing was changed")
+            f"knows (newest: {head_revision()!r}); upgrade daam-bench to use it, nothing was changed"
+        )
     if revision is None:
         foreign = sorted(set(tables) - set(Base.metadata.tables) - {"alembic_version"})
         if foreign:
-            raise StoreOpenError(f"cannot open store {url}: it holds tables of another application "
-                                 f"({', '.join(foreign[:5])}); nothing was changed")
+            raise StoreOpenError(
+                f"cannot open store {url}: it holds tables of another application "
+                f"({', '.join(foreign[:5])}); nothing was changed"
+            )
 
 
 def check_openable(engine: Engine) -> None:

@@ -4,6 +4,7 @@ The rule (paper 3.2, A.2): only the newest version of each annotation counts, on
 rater), and excluded raters never do; order is the raters' submission order. The scorers and
 ``bench annotate status`` both read it here, so they count the same annotations.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,8 +16,9 @@ if TYPE_CHECKING:
     from .store import Store
 
 
-def current_annotations(store: Store, study: str, run_name: str, *,
-                        valid_only: bool = True, include_excluded: bool = False) -> list[Annotation]:
+def current_annotations(
+    store: Store, study: str, run_name: str, *, valid_only: bool = True, include_excluded: bool = False
+) -> list[Annotation]:
     """The newest version of each annotation of a run's generations, one per (task, rater).
 
     A rater who annotated a task twice counts once, with the later annotation.
@@ -26,8 +28,9 @@ def current_annotations(store: Store, study: str, run_name: str, *,
     raters = {r.id: r for r in store.raters()}
     newest: dict[str, Annotation] = {}
     for a in store.annotations(study):
-        if a.generation_id in generations and (a.external_id not in newest
-                                               or a.version > newest[a.external_id].version):
+        if a.generation_id in generations and (
+            a.external_id not in newest or a.version > newest[a.external_id].version
+        ):
             newest[a.external_id] = a
     per_rater: dict[tuple[int, int], Annotation] = {}
     for a in sorted(newest.values(), key=submission_order):

@@ -27,8 +27,7 @@ def check_mask(mask: Any, expected_shape: tuple[int, int] | None = None) -> np.n
         raise InvalidInputError(f"mask must not be empty, got shape {mask.shape}")
     if expected_shape is not None and tuple(mask.shape) != tuple(expected_shape):
         raise InvalidInputError(
-            f"mask shape {tuple(mask.shape)} does not match the image shape "
-            f"(height, width) = {tuple(expected_shape)}"
+            f"mask shape {tuple(mask.shape)} does not match the image shape (height, width) = {tuple(expected_shape)}"
         )
     return mask
 
@@ -58,7 +57,6 @@ def decode_mask(mask: Mask) -> np.ndarray:
     array = decode_rle(mask.rle)
     if array.shape != (mask.height, mask.width):
         raise InvalidInputError(
-            f"stored RLE of mask {mask.id} decodes to {array.shape}, "
-            f"expected {(mask.height, mask.width)}"
+            f"stored RLE of mask {mask.id} decodes to {array.shape}, expected {(mask.height, mask.width)}"
         )
     return array

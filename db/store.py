@@ -58,7 +58,7 @@ def _eq(column: Any, value: Any) -> ColumnElement[bool]:
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), _IN_CHUNK):
-        yield items[start:start + _IN_CHUNK]
+        yield items[start : start + _IN_CHUNK]
 
 
 class Store:
@@ -140,8 +140,7 @@ class Store:
 
     @staticmethod
     def _generation_row(session: Session, generation_id: int, lock: bool = False) -> m.GenerationRow:
-        stmt = select(m.GenerationRow).where(
-            m.GenerationRow.id == checks.integer(generation_id, "generation_id"))
+        stmt = select(m.GenerationRow).where(m.GenerationRow.id == checks.integer(generation_id, "generation_id"))
         if lock:
             stmt = stmt.with_for_update()
         row = session.scalars(stmt).one_or_none()
@@ -157,8 +156,7 @@ class Store:
         return row
 
     # -------------------------------------------------------------------- models
-    def get_or_create_model(self, name: str, revision: str, kind: str,
-                            config: dict[str, Any] | None = None) -> Model:
+    def get_or_create_model(self, name: str, revision: str, kind: str, config: dict[str, Any] | None = None) -> Model:
         """The model (name, revision); created if missing.  A different kind or config
         under the same (name, revision) is a ConflictError, not a silent overwrite."""
         checks.text(name, "model name")
@@ -167,8 +165,9 @@ class Store:
         cfg = checks.json_object(config, "model config")
 
         def op(s: Session) -> Model:
-            row = s.scalars(select(m.ModelRow).where(
-                m.ModelRow.name == name, m.ModelRow.revision == revision)).one_or_none()
+            row = s.scalars(
+                select(m.ModelRow).where(m.ModelRow.name == name, m.ModelRow.revision == revision)
+            ).one_or_none()
             if row is None:
                 row = m.ModelRow(name=name, revision=revision, kind=kind, config=cfg)
                 s.add(row)
@@ -176,7 +175,8 @@ class Store:
             elif row.kind != kind or row.config != cfg:
                 raise ConflictError(
                     f"model {name!r}@{revision!r} is stored with kind={row.kind!r} "
-                    f"config={row.config!r}; got kind={kind!r} config={cfg!r}")
+                    f"config={row.config!r}; got kind={kind!r} config={cfg!r}"
+                )
             return convert.model(row)
 
         return self._write(op, f"model {name!r}")
@@ -193,8 +193,15 @@ class Store:
             return [convert.model(r) for r in s.scalars(select(m.ModelRow).order_by(m.ModelRow.id))]
 
     # ---------------------------------------------------------------------- runs
-    def create_run(self, name: str, split: str, model_id: int, settings: dict[str, Any],
-                   code_version: str | None = None, status: str = "created") -> Run:
+    def create_run(
+        self,
+        name: str,
+        split: str,
+        model_id: int,
+        settings: dict[str, Any],
+        code_version: str | None = None,
+        status: str = "created",
+    ) -> Run:
         """A new run; ConflictError if the name is taken."""
         args = self._run_args(name, split, settings, code_version, status)
 
@@ -205,8 +212,9 @@ class Store:
 
         return self._write(op, f"run {name!r}")
 
-    def get_or_create_run(self, name: str, split: str, model_id: int, settings: dict[str, Any],
-                          code_version: str | None = None) -> Run:
+    def get_or_create_run(
+        self, name: str, split: str, model_id: int, settings: dict[str, Any], code_version: str | None = None
+    ) -> Run:
         """The run ``name``; created if missing.  Resuming with another split, model or
         settings is a ConflictError (code_version may differ between resumes)."""
         args = self._run_args(name, split, settings, code_version, "created")
@@ -221,27 +229,40 @@ class Store:
             if diff:
                 raise ConflictError(
                     f"run {name!r} exists with different {', '.join(diff)}: "
-                    f"stored {[stored[k] for k in diff]!r}, got {[wanted[k] for k in diff]!r}")
+                    f"stored {[stored[k] for k in diff]!r}, got {[wanted[k] for k in diff]!r}"
+                )
             return convert.run(row)
 
         return self._write(op, f"run {name!r}")
 
     @staticmethod
-    def _run_args(name: str, split: str, settings: dict[str, Any], code_version: str | None,
-                  status: str) -> tuple[str, str, dict[str, Any], str | None, str]:
+    def _run_args(
+        name: str, split: str, settings: dict[str, Any], code_version: str | None, status: str
+    ) -> tuple[str, str, dict[str, Any], str | None, str]:
         # a run name becomes a folder (images/<run>/, maps/<run>/): it must stay one safe component
-        return (checks.safe_name(name, "run name"), checks.text(split, "run split"),
-                checks.json_object(settings, "run settings"),
-                checks.optional_text(code_version, "code_version"),
-                checks.one_of(status, RUN_STATUSES, "run status"))
+        return (
+            checks.safe_name(name, "run name"),
+            checks.text(split, "run split"),
+            checks.json_object(settings, "run settings"),
+            checks.optional_text(code_version, "code_version"),
+            checks.one_of(status, RUN_STATUSES, "run status"),
+        )
 
     @staticmethod
-    def _insert_run(s: Session, model_id: int, name: str, split: str, settings: dict[str, Any],
-                    code_version: str | None, status: str) -> Run:
+    def _insert_run(
+        s: Session,
+        model_id: int,
+        name: str,
+        split: str,
+        settings: dict[str, Any],
+        code_version: str | None,
+        status: str,
+    ) -> Run:
         if s.get(m.ModelRow, checks.integer(model_id, "model_id")) is None:
             raise NotFoundError(f"unknown model id {model_id} for run {name!r}")
-        row = m.RunRow(name=name, split=split, model_id=model_id, settings=settings,
-                       code_version=code_version, status=status)
+        row = m.RunRow(
+            name=name, split=split, model_id=model_id, settings=settings, code_version=code_version, status=status
+        )
         s.add(row)
         s.flush()
         return convert.run(row)
@@ -301,9 +322,11 @@ class Store:
         def op(s: Session) -> list[Prompt]:
             existing: dict[str, m.PromptRow] = {}
             for chunk in _chunks(keys):
-                for row in s.scalars(select(m.PromptRow).where(
-                        m.PromptRow.split == split, m.PromptRow.split_version == version,
-                        m.PromptRow.key.in_(chunk))):
+                for row in s.scalars(
+                    select(m.PromptRow).where(
+                        m.PromptRow.split == split, m.PromptRow.split_version == version, m.PromptRow.key.in_(chunk)
+                    )
+                ):
                     existing[row.key] = row
             rows: list[m.PromptRow] = []
             for key in keys:
@@ -317,7 +340,8 @@ class Store:
                     if diff:
                         raise ConflictError(
                             f"prompt {key!r} of {split!r}@{version!r} is stored with different "
-                            f"{', '.join(diff)}; use a new split version to change prompts")
+                            f"{', '.join(diff)}; use a new split version to change prompts"
+                        )
                 rows.append(row)
             s.flush()
             return [convert.prompt(r) for r in rows]
@@ -327,9 +351,11 @@ class Store:
     def prompts(self, split: str, version: str) -> list[Prompt]:
         """All prompts of (split, version) in insertion order."""
         with self._read() as s:
-            rows = s.scalars(select(m.PromptRow).where(
-                m.PromptRow.split == split, m.PromptRow.split_version == version
-            ).order_by(m.PromptRow.id))
+            rows = s.scalars(
+                select(m.PromptRow)
+                .where(m.PromptRow.split == split, m.PromptRow.split_version == version)
+                .order_by(m.PromptRow.id)
+            )
             return [convert.prompt(r) for r in rows]
 
     def get_prompt(self, prompt_id: int) -> Prompt:
@@ -347,8 +373,7 @@ class Store:
         for i, spec in enumerate(items):
             if not isinstance(spec, GenerationSpec):
                 raise InvalidInputError(f"item #{i} must be a GenerationSpec, got {type(spec).__name__}")
-            ident = (checks.integer(spec.prompt_id, "prompt_id"),
-                     checks.integer(spec.image_index, "image_index", 0))
+            ident = (checks.integer(spec.prompt_id, "prompt_id"), checks.integer(spec.image_index, "image_index", 0))
             checks.optional_integer(spec.seed, "seed")
             if ident in seen:
                 raise InvalidInputError(f"(prompt_id, image_index) {ident} appears twice in the batch")
@@ -359,23 +384,31 @@ class Store:
             prompt_ids = sorted({spec.prompt_id for spec in items})
             splits: dict[int, str] = {}
             for chunk in _chunks(prompt_ids):
-                splits.update(s.execute(select(m.PromptRow.id, m.PromptRow.split)
-                                        .where(m.PromptRow.id.in_(chunk))).all())
+                splits.update(
+                    s.execute(select(m.PromptRow.id, m.PromptRow.split).where(m.PromptRow.id.in_(chunk))).all()
+                )
             for pid in prompt_ids:
                 if pid not in splits:
                     raise NotFoundError(f"unknown prompt id {pid}")
                 if splits[pid] != run.split:
                     raise InvalidInputError(
-                        f"prompt {pid} belongs to split {splits[pid]!r}, run {run.name!r} to {run.split!r}")
-            existing = {(g.prompt_id, g.image_index): g for g in s.scalars(
-                select(m.GenerationRow).where(m.GenerationRow.run_id == run.id))}
+                        f"prompt {pid} belongs to split {splits[pid]!r}, run {run.name!r} to {run.split!r}"
+                    )
+            existing = {
+                (g.prompt_id, g.image_index): g
+                for g in s.scalars(select(m.GenerationRow).where(m.GenerationRow.run_id == run.id))
+            }
             rows = []
             for spec in items:
                 row = existing.get((spec.prompt_id, spec.image_index))
                 if row is None:
-                    row = m.GenerationRow(run_id=run.id, prompt_id=spec.prompt_id,
-                                          image_index=spec.image_index, seed=spec.seed,
-                                          status="pending")
+                    row = m.GenerationRow(
+                        run_id=run.id,
+                        prompt_id=spec.prompt_id,
+                        image_index=spec.image_index,
+                        seed=spec.seed,
+                        status="pending",
+                    )
                     s.add(row)
                 rows.append(row)
             s.flush()
@@ -383,11 +416,20 @@ class Store:
 
         return self._write(op, f"planned generations of run {run_id}")
 
-    def record_generation(self, run_id: int, prompt_id: int, image_index: int, *,
-                          seed: int | None = None, image_path: str | None = None,
-                          image_sha256: str | None = None, height: int | None = None,
-                          width: int | None = None, status: str = "done",
-                          error: str | None = None) -> Generation:
+    def record_generation(
+        self,
+        run_id: int,
+        prompt_id: int,
+        image_index: int,
+        *,
+        seed: int | None = None,
+        image_path: str | None = None,
+        image_sha256: str | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        status: str = "done",
+        error: str | None = None,
+    ) -> Generation:
         """Insert or update the generation (run, prompt, image_index).
 
         Fields passed as None keep their stored value, except ``error``, which
@@ -409,15 +451,19 @@ class Store:
             prompt = self._prompt_row(s, prompt_id)
             if prompt.split != run.split:
                 raise InvalidInputError(
-                    f"prompt {prompt_id} belongs to split {prompt.split!r}, run {run.name!r} to {run.split!r}")
-            row = s.scalars(select(m.GenerationRow).where(
-                m.GenerationRow.run_id == run_id, m.GenerationRow.prompt_id == prompt_id,
-                m.GenerationRow.image_index == image_index)).one_or_none()
+                    f"prompt {prompt_id} belongs to split {prompt.split!r}, run {run.name!r} to {run.split!r}"
+                )
+            row = s.scalars(
+                select(m.GenerationRow).where(
+                    m.GenerationRow.run_id == run_id,
+                    m.GenerationRow.prompt_id == prompt_id,
+                    m.GenerationRow.image_index == image_index,
+                )
+            ).one_or_none()
             if row is None:
                 row = m.GenerationRow(run_id=run_id, prompt_id=prompt_id, image_index=image_index)
                 s.add(row)
-            updates = {"seed": seed, "image_path": path, "image_sha256": digest,
-                       "height": height, "width": width}
+            updates = {"seed": seed, "image_path": path, "image_sha256": digest, "height": height, "width": width}
             for field, value in updates.items():
                 if value is not None:
                     setattr(row, field, value)
@@ -429,7 +475,8 @@ class Store:
             if status == "done" and not row.image_path:
                 raise InvalidInputError(
                     f"generation (run {run_id}, prompt {prompt_id}, image {image_index}) "
-                    "cannot be 'done' without an image_path")
+                    "cannot be 'done' without an image_path"
+                )
             s.flush()
             return convert.generation(row)
 
@@ -453,9 +500,9 @@ class Store:
         with self._read() as s:
             return convert.generation(self._generation_row(s, generation_id))
 
-    def claim_generations(self, run_id: int, worker: str, limit: int,
-                          shard: tuple[int, int] | None = None,
-                          lease_s: float | None = None) -> list[Generation]:
+    def claim_generations(
+        self, run_id: int, worker: str, limit: int, shard: tuple[int, int] | None = None, lease_s: float | None = None
+    ) -> list[Generation]:
         """Atomically mark up to ``limit`` pending rows as claimed by ``worker``.
 
         Each row is flipped with ``UPDATE ... WHERE id = ? AND status = 'pending'``
@@ -491,22 +538,28 @@ class Store:
             candidates = s.scalars(
                 select(m.GenerationRow.id)
                 .where(*where)
-                .order_by(m.GenerationRow.id).limit(limit)
-                .with_for_update(skip_locked=True)).all()
+                .order_by(m.GenerationRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
             claimed: list[int] = []
             for gid in candidates:
                 result = s.execute(
                     update(m.GenerationRow)
                     .where(m.GenerationRow.id == gid, m.GenerationRow.status == "pending")
                     .values(status="claimed", claimed_by=worker, claimed_at=now)
-                    .execution_options(synchronize_session=False))
+                    .execution_options(synchronize_session=False)
+                )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
                     claimed.append(gid)
             if not claimed:
                 return []
-            rows = s.scalars(select(m.GenerationRow).where(m.GenerationRow.id.in_(claimed))
-                             .order_by(m.GenerationRow.id)
-                             .execution_options(populate_existing=True))
+            rows = s.scalars(
+                select(m.GenerationRow)
+                .where(m.GenerationRow.id.in_(claimed))
+                .order_by(m.GenerationRow.id)
+                .execution_options(populate_existing=True)
+            )
             return [convert.generation(r) for r in rows]
 
         got = self._write(op, f"claim on run {run_id}")
@@ -524,10 +577,14 @@ class Store:
     def _renew(s: Session, run_id: int, worker: str, now: Any) -> int:
         result = s.execute(
             update(m.GenerationRow)
-            .where(m.GenerationRow.run_id == run_id, m.GenerationRow.status == "claimed",
-                   m.GenerationRow.claimed_by == worker)
+            .where(
+                m.GenerationRow.run_id == run_id,
+                m.GenerationRow.status == "claimed",
+                m.GenerationRow.claimed_by == worker,
+            )
             .values(claimed_at=now)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     @staticmethod
@@ -543,7 +600,8 @@ class Store:
                 update(m.GenerationRow)
                 .where(*where, condition)
                 .values(status="pending", claimed_by=None, claimed_at=None)
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)
+            )
             freed += int(result.rowcount)  # type: ignore[attr-defined]
         return freed
 
@@ -569,8 +627,11 @@ class Store:
 
         def op(s: Session) -> int:
             self._run_row(s, run_id)
-            holders = s.scalars(select(m.GenerationRow.claimed_by).distinct().where(
-                m.GenerationRow.run_id == run_id, m.GenerationRow.status == "claimed")).all()
+            holders = s.scalars(
+                select(m.GenerationRow.claimed_by)
+                .distinct()
+                .where(m.GenerationRow.run_id == run_id, m.GenerationRow.status == "claimed")
+            ).all()
             gone = [w for w in holders if w is not None and worker_gone(w)]
             return self._expire(s, run_id, m.utcnow() - timedelta(seconds=lease), gone)
 
@@ -584,8 +645,9 @@ class Store:
         with self._lease_lock:
             self._leases.add((run_id, worker))
             if self._renewer is None and not self._lease_stop.is_set():
-                self._renewer = threading.Thread(target=self._renew_loop, args=(lease / 5,),
-                                                 name="bench-claim-lease", daemon=True)
+                self._renewer = threading.Thread(
+                    target=self._renew_loop, args=(lease / 5,), name="bench-claim-lease", daemon=True
+                )
                 self._renewer.start()
 
     def _renew_loop(self, every_s: float) -> None:
@@ -596,11 +658,11 @@ class Store:
                 try:
                     self.renew_claims(run_id, worker)
                 except Exception as exc:  # noqa: BLE001 - the next tick retries; a lapse costs a repeat, not data
-                    logging.getLogger(__name__).warning("renewing claims of %s on run %s failed: %s",
-                                                        worker, run_id, exc)
+                    logging.getLogger(__name__).warning(
+                        "renewing claims of %s on run %s failed: %s", worker, run_id, exc
+                    )
 
-    def release_stale_claims(self, run_id: int, older_than_seconds: float,
-                             worker: str | None = None) -> int:
+    def release_stale_claims(self, run_id: int, older_than_seconds: float, worker: str | None = None) -> int:
         """Put claims older than the cutoff back to 'pending' (crashed workers); returns count.
 
         With ``worker``, only that worker's claims. Older interface: it cannot tell a live
@@ -613,15 +675,19 @@ class Store:
         def op(s: Session) -> int:
             self._run_row(s, run_id)
             cutoff = m.utcnow() - timedelta(seconds=age)
-            where = [m.GenerationRow.run_id == run_id, m.GenerationRow.status == "claimed",
-                     m.GenerationRow.claimed_at <= cutoff]
+            where = [
+                m.GenerationRow.run_id == run_id,
+                m.GenerationRow.status == "claimed",
+                m.GenerationRow.claimed_at <= cutoff,
+            ]
             if worker is not None:
                 where.append(m.GenerationRow.claimed_by == worker)
             result = s.execute(
                 update(m.GenerationRow)
                 .where(*where)
                 .values(status="pending", claimed_by=None, claimed_at=None)
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)
+            )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
         return self._write(op, f"release of stale claims on run {run_id}")
@@ -635,24 +701,40 @@ class Store:
         for i, spec in enumerate(items):
             if not isinstance(spec, WordMapSpec):
                 raise InvalidInputError(f"item #{i} must be a WordMapSpec, got {type(spec).__name__}")
-            ident = (checks.text(spec.method, "word map method"), checks.text(spec.word, "word"),
-                     checks.integer(spec.occurrence, "occurrence", 0))
+            ident = (
+                checks.text(spec.method, "word map method"),
+                checks.text(spec.word, "word"),
+                checks.integer(spec.occurrence, "occurrence", 0),
+            )
             if ident in seen:
                 raise InvalidInputError(f"word map (method, word, occurrence) {ident} appears twice")
             seen.add(ident)
-            prepared.append((ident, checks.int_list(spec.token_indices, f"token_indices of {ident}"),
-                             checks.relative_path(spec.path, f"path of {ident}")))
+            prepared.append(
+                (
+                    ident,
+                    checks.int_list(spec.token_indices, f"token_indices of {ident}"),
+                    checks.relative_path(spec.path, f"path of {ident}"),
+                )
+            )
 
         def op(s: Session) -> list[StoredWordMap]:
             self._generation_row(s, generation_id)
-            existing = {(r.method, r.word, r.occurrence): r for r in s.scalars(
-                select(m.WordMapRow).where(m.WordMapRow.generation_id == generation_id))}
+            existing = {
+                (r.method, r.word, r.occurrence): r
+                for r in s.scalars(select(m.WordMapRow).where(m.WordMapRow.generation_id == generation_id))
+            }
             rows = []
             for (method, word, occurrence), tokens, path in prepared:
                 row = existing.get((method, word, occurrence))
                 if row is None:
-                    row = m.WordMapRow(generation_id=generation_id, method=method, word=word,
-                                       occurrence=occurrence, token_indices=tokens, path=path)
+                    row = m.WordMapRow(
+                        generation_id=generation_id,
+                        method=method,
+                        word=word,
+                        occurrence=occurrence,
+                        token_indices=tokens,
+                        path=path,
+                    )
                     s.add(row)
                 else:
                     row.token_indices = tokens
@@ -663,8 +745,9 @@ class Store:
 
         return self._write(op, f"word maps of generation {generation_id}")
 
-    def word_maps(self, generation_id: int | None = None, *, run_id: int | None = None,
-                  method: str | None = None) -> list[StoredWordMap]:
+    def word_maps(
+        self, generation_id: int | None = None, *, run_id: int | None = None, method: str | None = None
+    ) -> list[StoredWordMap]:
         with self._read() as s:
             stmt = select(m.WordMapRow)
             if generation_id is not None:
@@ -720,8 +803,16 @@ class Store:
         return self._write(op, f"exclusion of rater {name!r}")
 
     # --------------------------------------------------------------------- masks
-    def add_mask(self, generation_id: int, word: str, occurrence: int, mask: np.ndarray,
-                 source: str, method: str | None = None, rater: Rater | int | None = None) -> Mask:
+    def add_mask(
+        self,
+        generation_id: int,
+        word: str,
+        occurrence: int,
+        mask: np.ndarray,
+        source: str,
+        method: str | None = None,
+        rater: Rater | int | None = None,
+    ) -> Mask:
         """Store a boolean (H, W) mask as RLE.
 
         The shape must match the generation's (height, width) when known.
@@ -742,24 +833,46 @@ class Store:
                 check_mask(mask, (gen.height, gen.width))
             if rater_id is not None:
                 self._rater_row(s, rater_id)
-            latest = s.scalar(select(func.max(m.MaskRow.version)).where(
-                m.MaskRow.generation_id == generation_id, m.MaskRow.word == word,
-                m.MaskRow.occurrence == occurrence, m.MaskRow.source == source,
-                _eq(m.MaskRow.method, method), _eq(m.MaskRow.rater_id, rater_id)))
-            row = m.MaskRow(generation_id=generation_id, word=word, occurrence=occurrence,
-                            source=source, method=method, rater_id=rater_id,
-                            rle=encode_mask(mask), height=int(mask.shape[0]),
-                            width=int(mask.shape[1]), version=(latest or 0) + 1)
+            latest = s.scalar(
+                select(func.max(m.MaskRow.version)).where(
+                    m.MaskRow.generation_id == generation_id,
+                    m.MaskRow.word == word,
+                    m.MaskRow.occurrence == occurrence,
+                    m.MaskRow.source == source,
+                    _eq(m.MaskRow.method, method),
+                    _eq(m.MaskRow.rater_id, rater_id),
+                )
+            )
+            row = m.MaskRow(
+                generation_id=generation_id,
+                word=word,
+                occurrence=occurrence,
+                source=source,
+                method=method,
+                rater_id=rater_id,
+                rle=encode_mask(mask),
+                height=int(mask.shape[0]),
+                width=int(mask.shape[1]),
+                version=(latest or 0) + 1,
+            )
             s.add(row)
             s.flush()
             return convert.mask(row)
 
         return self._write(op, f"mask of generation {generation_id} word {word!r}")
 
-    def masks(self, generation_id: int | None = None, *, run_id: int | None = None,
-              word: str | None = None, occurrence: int | None = None, source: str | None = None,
-              method: str | None = None, rater_id: int | None = None,
-              latest_only: bool = False) -> list[Mask]:
+    def masks(
+        self,
+        generation_id: int | None = None,
+        *,
+        run_id: int | None = None,
+        word: str | None = None,
+        occurrence: int | None = None,
+        source: str | None = None,
+        method: str | None = None,
+        rater_id: int | None = None,
+        latest_only: bool = False,
+    ) -> list[Mask]:
         """Masks matching every given filter; ``latest_only`` keeps the newest version
         of each (generation, word, occurrence, source, method, rater)."""
         with self._read() as s:
@@ -768,9 +881,13 @@ class Store:
                 stmt = stmt.where(m.MaskRow.generation_id == generation_id)
             if run_id is not None:
                 stmt = stmt.join(m.GenerationRow).where(m.GenerationRow.run_id == run_id)
-            for column, value in ((m.MaskRow.word, word), (m.MaskRow.occurrence, occurrence),
-                                  (m.MaskRow.source, source), (m.MaskRow.method, method),
-                                  (m.MaskRow.rater_id, rater_id)):
+            for column, value in (
+                (m.MaskRow.word, word),
+                (m.MaskRow.occurrence, occurrence),
+                (m.MaskRow.source, source),
+                (m.MaskRow.method, method),
+                (m.MaskRow.rater_id, rater_id),
+            ):
                 if value is not None:
                     stmt = stmt.where(column == value)
             rows = [convert.mask(r) for r in s.scalars(stmt.order_by(m.MaskRow.id))]
@@ -784,18 +901,27 @@ class Store:
         return rows
 
     # --------------------------------------------------------------- annotations
-    def add_annotation(self, study: str, external_id: str, rater: Rater | int, raw: Any, *,
-                       parsed: Any = None, valid: bool = True, problems: Iterable[str] = (),
-                       generation_id: int | None = None, prompt_id: int | None = None,
-                       version: int = 1) -> Annotation:
+    def add_annotation(
+        self,
+        study: str,
+        external_id: str,
+        rater: Rater | int,
+        raw: Any,
+        *,
+        parsed: Any = None,
+        valid: bool = True,
+        problems: Iterable[str] = (),
+        generation_id: int | None = None,
+        prompt_id: int | None = None,
+        version: int = 1,
+    ) -> Annotation:
         """Store one annotation; idempotent on (study, external_id, version).
 
         Re-adding returns the stored row unchanged (use update_annotation_parsed
         to re-parse); a different rater, generation or prompt is a ConflictError.
         """
         checks.one_of(study, STUDIES, "study")
-        external = checks.text(str(external_id) if isinstance(external_id, int) else external_id,
-                               "external_id")
+        external = checks.text(str(external_id) if isinstance(external_id, int) else external_id, "external_id")
         rater_id = checks.integer(rater.id if isinstance(rater, Rater) else rater, "rater id")
         checks.integer(version, "annotation version", 1)
         raw_json = checks.json_value(raw, f"raw of annotation {external!r}")
@@ -805,33 +931,47 @@ class Store:
         checks.optional_integer(prompt_id, "prompt_id")
 
         def op(s: Session) -> Annotation:
-            row = s.scalars(select(m.AnnotationRow).where(
-                m.AnnotationRow.study == study, m.AnnotationRow.external_id == external,
-                m.AnnotationRow.version == version)).one_or_none()
+            row = s.scalars(
+                select(m.AnnotationRow).where(
+                    m.AnnotationRow.study == study,
+                    m.AnnotationRow.external_id == external,
+                    m.AnnotationRow.version == version,
+                )
+            ).one_or_none()
             if row is not None:
                 stored = (row.rater_id, row.generation_id, row.prompt_id)
                 if stored != (rater_id, generation_id, prompt_id):
                     raise ConflictError(
                         f"annotation {study}/{external}/v{version} is stored with (rater, generation, "
-                        f"prompt) = {stored}, got {(rater_id, generation_id, prompt_id)}")
+                        f"prompt) = {stored}, got {(rater_id, generation_id, prompt_id)}"
+                    )
                 return convert.annotation(row)
             self._rater_row(s, rater_id)
             if generation_id is not None:
                 self._generation_row(s, generation_id)
             if prompt_id is not None:
                 self._prompt_row(s, prompt_id)
-            row = m.AnnotationRow(study=study, external_id=external, version=version,
-                                  rater_id=rater_id, generation_id=generation_id,
-                                  prompt_id=prompt_id, raw=raw_json, parsed=parsed_json,
-                                  valid=bool(valid), problems=problem_list)
+            row = m.AnnotationRow(
+                study=study,
+                external_id=external,
+                version=version,
+                rater_id=rater_id,
+                generation_id=generation_id,
+                prompt_id=prompt_id,
+                raw=raw_json,
+                parsed=parsed_json,
+                valid=bool(valid),
+                problems=problem_list,
+            )
             s.add(row)
             s.flush()
             return convert.annotation(row)
 
         return self._write(op, f"annotation {study}/{external}/v{version}")
 
-    def update_annotation_parsed(self, annotation_id: int, parsed: Any, valid: bool,
-                                 problems: Iterable[str] = ()) -> Annotation:
+    def update_annotation_parsed(
+        self, annotation_id: int, parsed: Any, valid: bool, problems: Iterable[str] = ()
+    ) -> Annotation:
         """Replace the parsed form (after a parser fix); the raw export is never touched."""
         parsed_json = checks.json_value(parsed, "parsed")
         problem_list = checks.string_list(problems, "problems")
@@ -846,18 +986,27 @@ class Store:
 
         return self._write(op, f"annotation {annotation_id}")
 
-    def annotations(self, study: str | None = None, *, generation_id: int | None = None,
-                    prompt_id: int | None = None, rater_id: int | None = None,
-                    valid: bool | None = None, include_excluded_raters: bool = True) -> list[Annotation]:
+    def annotations(
+        self,
+        study: str | None = None,
+        *,
+        generation_id: int | None = None,
+        prompt_id: int | None = None,
+        rater_id: int | None = None,
+        valid: bool | None = None,
+        include_excluded_raters: bool = True,
+    ) -> list[Annotation]:
         if study is not None:
             checks.one_of(study, STUDIES, "study")
         with self._read() as s:
             stmt = select(m.AnnotationRow)
-            for column, value in ((m.AnnotationRow.study, study),
-                                  (m.AnnotationRow.generation_id, generation_id),
-                                  (m.AnnotationRow.prompt_id, prompt_id),
-                                  (m.AnnotationRow.rater_id, rater_id),
-                                  (m.AnnotationRow.valid, valid)):
+            for column, value in (
+                (m.AnnotationRow.study, study),
+                (m.AnnotationRow.generation_id, generation_id),
+                (m.AnnotationRow.prompt_id, prompt_id),
+                (m.AnnotationRow.rater_id, rater_id),
+                (m.AnnotationRow.valid, valid),
+            ):
                 if value is not None:
                     stmt = stmt.where(column == value)
             if not include_excluded_raters:
@@ -865,12 +1014,22 @@ class Store:
             return [convert.annotation(r) for r in s.scalars(stmt.order_by(m.AnnotationRow.id))]
 
     # -------------------------------------------------------------------- scores
-    def upsert_score(self, run_id: int, study: str, method: str, metric: str, subset: str,
-                     value: float, *, ci_low: float | None = None, ci_high: float | None = None,
-                     n: int | None = None, details: dict[str, Any] | None = None) -> Score:
+    def upsert_score(
+        self,
+        run_id: int,
+        study: str,
+        method: str,
+        metric: str,
+        subset: str,
+        value: float,
+        *,
+        ci_low: float | None = None,
+        ci_high: float | None = None,
+        n: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Score:
         """Insert or replace one score; see upsert_scores."""
-        spec = ScoreSpec(run_id, study, method, metric, subset, value, ci_low, ci_high, n,
-                         details or {})
+        spec = ScoreSpec(run_id, study, method, metric, subset, value, ci_low, ci_high, n, details or {})
         return self.upsert_scores([spec])[0]
 
     def upsert_scores(self, specs: Iterable[ScoreSpec]) -> list[Score]:
@@ -880,9 +1039,13 @@ class Store:
         for i, spec in enumerate(specs):
             if not isinstance(spec, ScoreSpec):
                 raise InvalidInputError(f"item #{i} must be a ScoreSpec, got {type(spec).__name__}")
-            key = (checks.integer(spec.run_id, "run_id"), checks.one_of(spec.study, STUDIES, "study"),
-                   checks.text(spec.method, "score method"), checks.text(spec.metric, "metric"),
-                   checks.text(spec.subset, "subset"))
+            key = (
+                checks.integer(spec.run_id, "run_id"),
+                checks.one_of(spec.study, STUDIES, "study"),
+                checks.text(spec.method, "score method"),
+                checks.text(spec.metric, "metric"),
+                checks.text(spec.subset, "subset"),
+            )
             if key in prepared:
                 raise InvalidInputError(f"score {key} appears twice in the batch")
             low = checks.optional_finite(spec.ci_low, f"ci_low of {key}")
@@ -890,7 +1053,9 @@ class Store:
             if low is not None and high is not None and low > high:
                 raise InvalidInputError(f"ci_low {low} > ci_high {high} for score {key}")
             prepared[key] = {
-                "value": checks.finite(spec.value, f"value of {key}"), "ci_low": low, "ci_high": high,
+                "value": checks.finite(spec.value, f"value of {key}"),
+                "ci_low": low,
+                "ci_high": high,
                 "n": checks.optional_integer(spec.n, f"n of {key}", 0),
                 "details": checks.json_object(spec.details, f"details of {key}"),
             }
@@ -901,13 +1066,17 @@ class Store:
             rows = []
             now = m.utcnow()
             for (run_id, study, method, metric, subset), fields in prepared.items():
-                row = s.scalars(select(m.ScoreRow).where(
-                    m.ScoreRow.run_id == run_id, m.ScoreRow.study == study,
-                    m.ScoreRow.method == method, m.ScoreRow.metric == metric,
-                    m.ScoreRow.subset == subset)).one_or_none()
+                row = s.scalars(
+                    select(m.ScoreRow).where(
+                        m.ScoreRow.run_id == run_id,
+                        m.ScoreRow.study == study,
+                        m.ScoreRow.method == method,
+                        m.ScoreRow.metric == metric,
+                        m.ScoreRow.subset == subset,
+                    )
+                ).one_or_none()
                 if row is None:
-                    row = m.ScoreRow(run_id=run_id, study=study, method=method, metric=metric,
-                                     subset=subset)
+                    row = m.ScoreRow(run_id=run_id, study=study, method=method, metric=metric, subset=subset)
                     s.add(row)
                 for field, value in fields.items():
                     setattr(row, field, value)
@@ -918,21 +1087,35 @@ class Store:
 
         return self._write(op, "scores")
 
-    def scores(self, run_id: int | None = None, *, study: str | None = None,
-               method: str | None = None, metric: str | None = None,
-               subset: str | None = None) -> list[Score]:
+    def scores(
+        self,
+        run_id: int | None = None,
+        *,
+        study: str | None = None,
+        method: str | None = None,
+        metric: str | None = None,
+        subset: str | None = None,
+    ) -> list[Score]:
         with self._read() as s:
             stmt = select(m.ScoreRow)
-            for column, value in ((m.ScoreRow.run_id, run_id), (m.ScoreRow.study, study),
-                                  (m.ScoreRow.method, method), (m.ScoreRow.metric, metric),
-                                  (m.ScoreRow.subset, subset)):
+            for column, value in (
+                (m.ScoreRow.run_id, run_id),
+                (m.ScoreRow.study, study),
+                (m.ScoreRow.method, method),
+                (m.ScoreRow.metric, metric),
+                (m.ScoreRow.subset, subset),
+            ):
                 if value is not None:
                     stmt = stmt.where(column == value)
             return [convert.score(r) for r in s.scalars(stmt.order_by(m.ScoreRow.id))]
 
 
-def connect(url_or_path: str | os.PathLike[str] | None = None, *,
-            workspace: str | os.PathLike[str] | None = None, auto_upgrade: bool = True) -> Store:
+def connect(
+    url_or_path: str | os.PathLike[str] | None = None,
+    *,
+    workspace: str | os.PathLike[str] | None = None,
+    auto_upgrade: bool = True,
+) -> Store:
     """Open (and upgrade to head) the benchmark database.
 
     URL from the argument, else $BENCH_DB_URL, else ``<workspace>/bench.sqlite``

@@ -15,6 +15,7 @@ still dependencies); relative imports are resolved. Imports by string (the regis
   ``baselines``.
 - Nothing imports ``benchmark.cli``.
 """
+
 from __future__ import annotations
 
 import ast
@@ -95,7 +96,9 @@ def test_nothing_imports_the_cli():
 def test_the_checker_sees_lazy_and_relative_imports(tmp_path):
     pkg = tmp_path / "benchmark" / "scorers"
     pkg.mkdir(parents=True)
-    (pkg / "x.py").write_text("def f():\n    from annotation import judgements\nfrom ..cli import main\nfrom . import y\n")
+    (pkg / "x.py").write_text(
+        "def f():\n    from annotation import judgements\nfrom ..cli import main\nfrom . import y\n"
+    )
     global ROOT
     saved, ROOT = ROOT, tmp_path
     try:

@@ -4,16 +4,21 @@
 released COCO-Gen / Unreal-Gen data; layout in ``daam_folders``). Names are imported on first use
 so that ``bench --help`` (which imports ``.commands``) stays fast.
 """
+
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
 _EXPORTS = {
-    "import_experiments": "daam_experiments", "ImportSummary": "daam_experiments",
-    "FolderProblem": "daam_experiments", "ReleaseImportError": "daam_experiments",
-    "read_experiment": "daam_folders", "find_experiment_folders": "daam_folders",
-    "ReleasedExperiment": "daam_folders", "FolderError": "daam_folders",
+    "import_experiments": "daam_experiments",
+    "ImportSummary": "daam_experiments",
+    "FolderProblem": "daam_experiments",
+    "ReleaseImportError": "daam_experiments",
+    "read_experiment": "daam_folders",
+    "find_experiment_folders": "daam_folders",
+    "ReleasedExperiment": "daam_folders",
+    "FolderError": "daam_folders",
 }
 __all__ = sorted(_EXPORTS)
 

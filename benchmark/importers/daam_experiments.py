@@ -19,6 +19,7 @@ written atomically, rows are added, and the last call marks it 'done'. A crash i
 a 'failed' generation, which scoring ignores and the next import completes. Importing again
 stores nothing twice.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -133,8 +134,11 @@ def _outputs(exp: ReleasedExperiment) -> dict[str, BaselineOutput]:
     """One soft-map output per prediction name; binary masks become maps of 0.0 and 1.0."""
     return {
         release_method(name): BaselineOutput(
-            release_method(name), exp.size, maps={w: m.astype(np.float32) for w, m in masks.items()},
-            details={"source": f"{SOURCE}: <word>.{name}.pred.png", "binary": True, "folder": exp.key})
+            release_method(name),
+            exp.size,
+            maps={w: m.astype(np.float32) for w, m in masks.items()},
+            details={"source": f"{SOURCE}: <word>.{name}.pred.png", "binary": True, "folder": exp.key},
+        )
         for name, masks in sorted(exp.predictions.items())
     }
 
@@ -149,7 +153,8 @@ def _stored_output_matches(path: Path, output: BaselineOutput) -> bool:
     if stored.method != output.method or stored.size != output.size or stored.maps is None:
         return False
     return list(stored.maps) == list(output.maps) and all(
-        np.array_equal(stored.maps[w], output.maps[w]) for w in output.maps)
+        np.array_equal(stored.maps[w], output.maps[w]) for w in output.maps
+    )
 
 
 @dataclass
@@ -165,12 +170,20 @@ class _Plan:
         return not self.masks and not self.files and not any(self.rows.values())
 
 
-def _plan(store: Store, workspace: Path, generation_id: int, rater: Rater, exp: ReleasedExperiment,
-          outputs: Mapping[str, BaselineOutput]) -> _Plan:
-    stored = {m.word: m for m in store.masks(generation_id, source="human", rater_id=rater.id, occurrence=0,
-                                             latest_only=True)}
-    masks = {w: m for w, m in exp.truth_masks.items()
-             if w not in stored or not np.array_equal(decode_mask(stored[w]), m)}
+def _plan(
+    store: Store,
+    workspace: Path,
+    generation_id: int,
+    rater: Rater,
+    exp: ReleasedExperiment,
+    outputs: Mapping[str, BaselineOutput],
+) -> _Plan:
+    stored = {
+        m.word: m for m in store.masks(generation_id, source="human", rater_id=rater.id, occurrence=0, latest_only=True)
+    }
+    masks = {
+        w: m for w, m in exp.truth_masks.items() if w not in stored or not np.array_equal(decode_mask(stored[w]), m)
+    }
     files, rows = [], {}
     for method, output in outputs.items():
         rel = output_path(method, generation_id)
@@ -181,37 +194,69 @@ def _plan(store: Store, workspace: Path, generation_id: int, rater: Rater, exp: 
     return _Plan(masks, files, rows)
 
 
-def _import_folder(store: Store, workspace: Path, run: Run, rater: Rater, version: str,
-                   exp: ReleasedExperiment, existing: Mapping[int, Generation]) -> tuple[bool, int, int]:
+def _import_folder(
+    store: Store,
+    workspace: Path,
+    run: Run,
+    rater: Rater,
+    version: str,
+    exp: ReleasedExperiment,
+    existing: Mapping[int, Generation],
+) -> tuple[bool, int, int]:
     """Store one read folder; returns (anything written, masks added, word map rows added)."""
     rel_image = image_path(run.name, exp.key)
     _check_inside(workspace, rel_image)  # before the first write of this folder
-    prompt = store.add_prompts(run.split, version, [PromptSpec(
-        key=exp.key, text=exp.prompt, provenance={"source": SOURCE, "folder": exp.key}, words=exp.words)])[0]
+    prompt = store.add_prompts(
+        run.split,
+        version,
+        [PromptSpec(key=exp.key, text=exp.prompt, provenance={"source": SOURCE, "folder": exp.key}, words=exp.words)],
+    )[0]
     digest = hashlib.sha256(exp.image_bytes).hexdigest()
     height, width = exp.size
     outputs = _outputs(exp)
     before = existing.get(prompt.id)
     if before is not None:
-        image_ok = (before.image_path == rel_image and before.image_sha256 == digest
-                    and _file_has(workspace / rel_image, digest))
-        row_ok = (before.status == "done" and (before.height, before.width) == (height, width)
-                  and (exp.seed is None or before.seed == exp.seed))
+        image_ok = (
+            before.image_path == rel_image
+            and before.image_sha256 == digest
+            and _file_has(workspace / rel_image, digest)
+        )
+        row_ok = (
+            before.status == "done"
+            and (before.height, before.width) == (height, width)
+            and (exp.seed is None or before.seed == exp.seed)
+        )
         if image_ok and row_ok and _plan(store, workspace, before.id, rater, exp, outputs).empty:
             return False, 0, 0
 
     # Staged writes: 'failed' until the last call, so an interrupted folder is never taken as done.
-    generation = store.record_generation(run.id, prompt.id, 0, seed=exp.seed, height=height, width=width,
-                                         status="failed", error=INCOMPLETE.format(key=exp.key))
+    generation = store.record_generation(
+        run.id,
+        prompt.id,
+        0,
+        seed=exp.seed,
+        height=height,
+        width=width,
+        status="failed",
+        error=INCOMPLETE.format(key=exp.key),
+    )
     try:
         return _complete(store, workspace, run, rater, exp, generation, outputs, rel_image, digest)
     except (StoreError, BaselineError, OSError) as exc:
         raise _Interrupted(f"{exc}; its generation stays 'failed' until an import completes it") from exc
 
 
-def _complete(store: Store, workspace: Path, run: Run, rater: Rater, exp: ReleasedExperiment,
-              generation: Generation, outputs: Mapping[str, BaselineOutput], rel_image: str,
-              digest: str) -> tuple[bool, int, int]:
+def _complete(
+    store: Store,
+    workspace: Path,
+    run: Run,
+    rater: Rater,
+    exp: ReleasedExperiment,
+    generation: Generation,
+    outputs: Mapping[str, BaselineOutput],
+    rel_image: str,
+    digest: str,
+) -> tuple[bool, int, int]:
     """The staged part of ``_import_folder``: files, word maps and masks, then 'done'."""
     height, width = exp.size
     if not _file_has(workspace / rel_image, digest):
@@ -227,14 +272,32 @@ def _complete(store: Store, workspace: Path, run: Run, rater: Rater, exp: Releas
             maps_added += len(words)
     for word, mask in plan.masks.items():
         store.add_mask(generation.id, word, 0, mask, source="human", rater=rater)
-    store.record_generation(run.id, generation.prompt_id, 0, seed=exp.seed, image_path=rel_image, image_sha256=digest,
-                            height=height, width=width, status="done", error=None)
+    store.record_generation(
+        run.id,
+        generation.prompt_id,
+        0,
+        seed=exp.seed,
+        image_path=rel_image,
+        image_sha256=digest,
+        height=height,
+        width=width,
+        status="done",
+        error=None,
+    )
     return True, len(plan.masks), maps_added
 
 
-def import_experiments(store: Store, workspace: str | os.PathLike[str], root: str | os.PathLike[str],
-                       split: str = "coco-gen", run_name: str | None = None, model: str = PAPER_MODEL, *,
-                       version: str = RELEASE_VERSION, progress: bool = True) -> ImportSummary:
+def import_experiments(
+    store: Store,
+    workspace: str | os.PathLike[str],
+    root: str | os.PathLike[str],
+    split: str = "coco-gen",
+    run_name: str | None = None,
+    model: str = PAPER_MODEL,
+    *,
+    version: str = RELEASE_VERSION,
+    progress: bool = True,
+) -> ImportSummary:
     """Import every experiment folder below ``root`` as run ``run_name`` (default "<split>-daam-release").
 
     Bad folders (missing image, unreadable PNG, mask size mismatch, ...) are reported in
@@ -280,6 +343,16 @@ def import_experiments(store: Store, workspace: str | os.PathLike[str], root: st
         ignored.update(kind for _, kind in exp.ignored)
     if not problems and run.status != "done":
         store.set_run_status(run.id, "done")
-    return ImportSummary(run=run.name, split=split, version=version, folders=len(folders), imported=imported,
-                         unchanged=unchanged, problems=tuple(problems), masks_added=masks_added,
-                         maps_added=maps_added, without_truth=without_truth, ignored=dict(sorted(ignored.items())))
+    return ImportSummary(
+        run=run.name,
+        split=split,
+        version=version,
+        folders=len(folders),
+        imported=imported,
+        unchanged=unchanged,
+        problems=tuple(problems),
+        masks_added=masks_added,
+        maps_added=maps_added,
+        without_truth=without_truth,
+        ignored=dict(sorted(ignored.items())),
+    )

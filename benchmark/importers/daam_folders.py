@@ -29,6 +29,7 @@ imported), and symlinked folders are not descended into. Links that stay inside 
 followed. Folder names become prompt keys and file names below ``images/<run>/``, so a folder whose
 path below the root holds '\\', ':' or control characters is refused the same way.
 """
+
 from __future__ import annotations
 
 import os
@@ -128,8 +129,10 @@ def check_key(key: str) -> str:
     """A key becomes ``images/<run>/<key>.png``: each part must be a plain, portable name."""
     for part in key.split("/"):
         if part in ("", ".", "..") or any(c in part for c in "\\:") or any(ord(c) < 32 or ord(c) == 127 for c in part):
-            raise FolderError(f"folder name {key!r} cannot become a file name inside the workspace "
-                              "(no '..', '\\', ':' or control characters)")
+            raise FolderError(
+                f"folder name {key!r} cannot become a file name inside the workspace "
+                "(no '..', '\\', ':' or control characters)"
+            )
     return key
 
 
@@ -138,8 +141,10 @@ def _inside(path: Path, root: Path) -> Path:
     if path.is_symlink():
         target = path.resolve()
         if not target.is_relative_to(root.resolve()):
-            raise FolderError(f"{path.name} is a symbolic link to {target}, outside the imported folder; "
-                              "links out of the folder are not followed")
+            raise FolderError(
+                f"{path.name} is a symbolic link to {target}, outside the imported folder; "
+                "links out of the folder are not followed"
+            )
     return path
 
 
@@ -158,12 +163,14 @@ def _read_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
     """The alpha channel > 0, as castorini/daam reads masks; the size must be the image's."""
     image = _read_png(path)
     if "A" not in image.getbands() and "transparency" not in image.info:
-        raise FolderError(f"{path.name}: mask has no alpha channel (mode {image.mode}); the release "
-                          "stores masks in the alpha channel")
+        raise FolderError(
+            f"{path.name}: mask has no alpha channel (mode {image.mode}); the release stores masks in the alpha channel"
+        )
     alpha = np.asarray(image.convert("RGBA"))[..., 3]
     if alpha.shape != size:
-        raise FolderError(f"{path.name}: mask is {alpha.shape[1]}x{alpha.shape[0]}, the image "
-                          f"{IMAGE_FILE} is {size[1]}x{size[0]}")
+        raise FolderError(
+            f"{path.name}: mask is {alpha.shape[1]}x{alpha.shape[0]}, the image {IMAGE_FILE} is {size[1]}x{size[0]}"
+        )
     return alpha > 0
 
 
@@ -244,6 +251,14 @@ def read_experiment(folder: Path, root: Path) -> ReleasedExperiment:
     blank = [w for w in words if not w.strip()]
     if blank:
         raise FolderError(f"a mask file has no word before its suffix ({blank[0]!r})")
-    return ReleasedExperiment(key=key, folder=folder, prompt=prompt, seed=seed,
-                              image_bytes=image_bytes, size=size, truth_masks=truth,
-                              predictions=predictions, ignored=tuple(ignored))
+    return ReleasedExperiment(
+        key=key,
+        folder=folder,
+        prompt=prompt,
+        seed=seed,
+        image_bytes=image_bytes,
+        size=size,
+        truth_masks=truth,
+        predictions=predictions,
+        ignored=tuple(ignored),
+    )

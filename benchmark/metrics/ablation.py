@@ -8,15 +8,15 @@ layer resolution. It needs maps traced with per-step detail (``daam.trace(pipe, 
 ``ablation_ious`` scores one (word, image) pair; ``ablation_scores`` turns many pairs into one
 "ablation" score per curve (``details``: ``kind``, ``x``, ``miou``), the shape the report plots.
 """
-from __future__ import annotations
 
-from benchmark.results import ScoreRecord
+from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from benchmark.metrics.overlap import iou
+from benchmark.results import ScoreRecord
 from core.thresholds import BEST_TAU as ABLATION_TAU  # the paper reports the ablation at its best tau
 
 CURVES = {  # name -> (what is varied, label)
@@ -38,8 +38,15 @@ def step_cuts(n_steps: int) -> list[int]:
     return sorted({max(1, round(n_steps * f)) for f in (0.1, 0.25, 0.5, 0.75, 0.9)} | {n_steps})
 
 
-def ablation_ious(maps, word: str, occurrence: int, truths: Sequence[np.ndarray], *, tau: float = ABLATION_TAU,
-                  fit: Callable[[np.ndarray, tuple[int, int]], np.ndarray] | None = None) -> dict | None:
+def ablation_ious(
+    maps,
+    word: str,
+    occurrence: int,
+    truths: Sequence[np.ndarray],
+    *,
+    tau: float = ABLATION_TAU,
+    fit: Callable[[np.ndarray, tuple[int, int]], np.ndarray] | None = None,
+) -> dict | None:
     """IoU at ``tau`` (averaged over ``truths``, e.g. several raters) for every point of each curve.
 
     Returns None when ``maps`` has no per-step detail. ``fit(soft, size)`` resizes a soft map to a
@@ -73,8 +80,9 @@ def ablation_ious(maps, word: str, occurrence: int, truths: Sequence[np.ndarray]
     }
 
 
-def ablation_scores(records: Sequence[dict | None], study: str, method: str, subset: str = "",
-                    tau: float = ABLATION_TAU) -> list[ScoreRecord]:
+def ablation_scores(
+    records: Sequence[dict | None], study: str, method: str, subset: str = "", tau: float = ABLATION_TAU
+) -> list[ScoreRecord]:
     """One "ablation" score per curve from ``ablation_ious`` records (None records are skipped).
 
     Records must share their steps and resolutions (one model and setting); those that differ
@@ -91,7 +99,23 @@ def ablation_scores(records: Sequence[dict | None], study: str, method: str, sub
     for name, (kind, label) in CURVES.items():
         xs = first["steps"] if kind == "steps" else first["resolution_names"]
         curve = np.nanmean(np.array([r[name] for r in kept], dtype=float), axis=0)
-        out.append(ScoreRecord(study, f"{method}@{tau}", "ablation", f"{subset}{name}", full, None, None, len(kept),
-                               {"kind": kind, "x": list(xs), "miou": [float(v) for v in curve], "what": label,
-                                "value": "mIoU with every step and layer"}))
+        out.append(
+            ScoreRecord(
+                study,
+                f"{method}@{tau}",
+                "ablation",
+                f"{subset}{name}",
+                full,
+                None,
+                None,
+                len(kept),
+                {
+                    "kind": kind,
+                    "x": list(xs),
+                    "miou": [float(v) for v in curve],
+                    "what": label,
+                    "value": "mIoU with every step and layer",
+                },
+            )
+        )
     return out

@@ -15,6 +15,7 @@ show the adjective took effect where it should.
 Other adjectives (``attribute_spill``): mean absolute RGB change in the background over that in
 the object; 1 means the background changed as much as the object.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,15 @@ from benchmark.metrics.masks import as_mask
 
 # Hues in degrees of the colour words the studies use (HSV hue circle).
 COLOUR_HUES: dict[str, float] = {
-    "red": 0.0, "orange": 30.0, "yellow": 60.0, "green": 120.0, "cyan": 180.0,
-    "blue": 240.0, "purple": 280.0, "magenta": 300.0, "pink": 330.0,
+    "red": 0.0,
+    "orange": 30.0,
+    "yellow": 60.0,
+    "green": 120.0,
+    "cyan": 180.0,
+    "blue": 240.0,
+    "purple": 280.0,
+    "magenta": 300.0,
+    "pink": 330.0,
 }
 
 

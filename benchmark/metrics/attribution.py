@@ -6,6 +6,7 @@ excluded raters are dropped; an item (word-image pair) is dropped when any remai
 flags it too abstract; an item's score is the median of its raters' scores; the MOS of a tag is
 the mean of its items' scores. The share fair-to-excellent counts individual ratings >= fair.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -6,6 +6,7 @@ accuracy per group with Fisher's exact test on the 2x2 table (cohyponymy x corre
 mIoU between the two nouns' binarised maps by cohyponymy and correctness, and accuracy by
 overlap bucket ("<=0.4", "0.4-0.6", ">=0.6"; 0.4 itself is low, 0.6 high).
 """
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmark.stats import (
-    DEFAULT_RESAMPLES, DEFAULT_SEED, Estimate, FisherResult, fisher_exact_test, mean_ci, proportion_ci,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    Estimate,
+    FisherResult,
+    fisher_exact_test,
+    mean_ci,
+    proportion_ci,
 )
 
 COHYPONYM, NON_COHYPONYM = "cohyponym", "non-cohyponym"
@@ -59,9 +66,7 @@ def contingency_table(cohyponym: Sequence[bool], correct: Sequence[bool]) -> np.
     coh, ok = _bools(cohyponym, "cohyponym"), _bools(correct, "correct")
     if len(coh) != len(ok):
         raise ValueError(f"{len(coh)} cohyponym flags but {len(ok)} correctness flags")
-    return np.array(
-        [[np.sum(coh & ok), np.sum(coh & ~ok)], [np.sum(~coh & ok), np.sum(~coh & ~ok)]], dtype=np.int64
-    )
+    return np.array([[np.sum(coh & ok), np.sum(coh & ~ok)], [np.sum(~coh & ok), np.sum(~coh & ~ok)]], dtype=np.int64)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
 """What every metric declares about itself: how it aggregates and which direction is better."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -32,8 +33,7 @@ class MetricInfo:
 
     @property
     def direction(self) -> str:
-        return {True: "higher is better", False: "lower is better", None: "no better direction"}[
-            self.higher_is_better]
+        return {True: "higher is better", False: "lower is better", None: "no better direction"}[self.higher_is_better]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sections", MappingProxyType(dict(self.sections)))

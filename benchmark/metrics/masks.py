@@ -4,6 +4,7 @@ Masks arrive as numpy bool arrays or torch bool tensors (from ``daam``, the stor
 baseline); all metric maths runs in numpy. Resizing is kept apart from scoring so that a metric
 never silently compares maps of different sizes.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal

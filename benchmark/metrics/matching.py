@@ -4,6 +4,7 @@ Unsupervised methods output a label map of anonymous cluster ids. Each word of t
 truth is given the one cluster that maximises the total IoU over all words (each cluster used
 at most once), as is standard for scoring unsupervised segmentation.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -5,6 +5,7 @@ nothing predicted), IoD when the dependent's map is empty, IoH when the head's i
 drop NaN pairs and report how many pairs they kept, following the paper, which averages over
 pairs that exist.
 """
+
 from __future__ import annotations
 
 import math

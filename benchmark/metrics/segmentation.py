@@ -5,6 +5,7 @@ classes ("mIoU80"). Pairs whose prediction and truth are both empty have no IoU 
 excluded, with their count kept (``n_excluded``). Soft maps are scored at a threshold tau
 (DAAM-0.3/0.4/0.5) or over a grid of taus at once (``tau_sweep``).
 """
+
 from __future__ import annotations
 
 import math

@@ -7,6 +7,7 @@ dependent (IoD) and over the head (IoH). mIoD > mIoH means the head's map contai
 where both are defined. Two baselines frame the table: unrelated word pairs of the same
 prompt (no arc either way, orientation random) and all head-dependent pairs.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -127,9 +128,7 @@ def unrelated_pairs(
     """
     indices = list(range(words)) if isinstance(words, int) else list(words)
     linked = {frozenset((a.dependent, a.head)) for a in arcs}
-    candidates = [
-        (a, b) for i, a in enumerate(indices) for b in indices[i + 1:] if frozenset((a, b)) not in linked
-    ]
+    candidates = [(a, b) for i, a in enumerate(indices) for b in indices[i + 1 :] if frozenset((a, b)) not in linked]
     if limit is not None:
         if limit < 0:
             raise ValueError(f"limit must be non-negative, got {limit}")

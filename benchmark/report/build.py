@@ -2,19 +2,19 @@
 
 This is the only step that reads the store; the renderers see the ``Report`` alone.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from db import Store
-
 from benchmark.report import curves, metadata, sections
 from benchmark.report.document import Report, Section
 from benchmark.report.formatting import slug
 from benchmark.report.gallery import galleries
 from benchmark.report.stored import StoredResults
+from db import Store
 
 TITLE = "DAAM benchmark leaderboard"
 
@@ -51,9 +51,12 @@ def _unique_keys(parts: list[Section]) -> tuple[Section, ...]:
         seen[kind].add(name)
         return name
 
-    return tuple(replace(
-        s,
-        tables=tuple(replace(t, key=fresh("table", t.key)) for t in s.tables),
-        figures=tuple(replace(f, key=fresh("figure", f.key)) for f in s.figures),
-        galleries=tuple(replace(g, key=fresh("gallery", g.key)) for g in s.galleries),
-    ) for s in parts)
+    return tuple(
+        replace(
+            s,
+            tables=tuple(replace(t, key=fresh("table", t.key)) for t in s.tables),
+            figures=tuple(replace(f, key=fresh("figure", f.key)) for f in s.figures),
+            galleries=tuple(replace(g, key=fresh("gallery", g.key)) for g in s.galleries),
+        )
+        for s in parts
+    )

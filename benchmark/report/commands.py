@@ -1,4 +1,5 @@
 """``bench report``: argument parsing only; the work is ``benchmark.report.write.write_report``."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,28 +10,47 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("report", help="write the leaderboard (HTML + Markdown) from stored scores")
-    p.add_argument("--runs", nargs="+", default=None, metavar="NAME",
-                   help="run names, shown side by side in this order (default: every stored run)")
+    p.add_argument(
+        "--runs",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="run names, shown side by side in this order (default: every stored run)",
+    )
     p.add_argument("--out", type=Path, required=True, help="folder for report.html, report.md and figures/")
-    p.add_argument("--csv", action="store_true",
-                   help="also write every table as tables/<name>.csv (and .parquet if pyarrow is installed)")
-    p.add_argument("--workspace", type=Path, default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")),
-                   help="folder holding the database, images and maps (default: ./workspace)")
-    p.add_argument("--db", dest="db_url", default=None,
-                   help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)")
+    p.add_argument(
+        "--csv",
+        action="store_true",
+        help="also write every table as tables/<name>.csv (and .parquet if pyarrow is installed)",
+    )
+    p.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")),
+        help="folder holding the database, images and maps (default: ./workspace)",
+    )
+    p.add_argument(
+        "--db",
+        dest="db_url",
+        default=None,
+        help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)",
+    )
     p.set_defaults(func=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:
     import db
-    from db.engine import resolve_url
     from benchmark.report.stored import ReportError
     from benchmark.report.write import write_report
+    from db.engine import resolve_url
 
     url = resolve_url(args.db_url, args.workspace)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
-        print(f"bench: error: no database at {url[len('sqlite:///'):]}: run `bench run` first, or pass "
-              "--workspace / --db", file=sys.stderr)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
+        print(
+            f"bench: error: no database at {url[len('sqlite:///') :]}: run `bench run` first, or pass "
+            "--workspace / --db",
+            file=sys.stderr,
+        )
         return 2
     try:
         with db.connect(url) as store:

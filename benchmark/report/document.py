@@ -4,6 +4,7 @@ Everything here is a frozen dataclass holding stored numbers and user text as th
 renderers (``benchmark.report.render``) own all formatting and escaping, so one ``Report``
 becomes HTML, Markdown and CSV with the same numbers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,8 +62,9 @@ class Table:
     def __post_init__(self) -> None:
         for row in self.rows:
             if len(row.cells) != len(self.columns):
-                raise ValueError(f"table {self.key!r}: row {row.label!r} has {len(row.cells)} cells "
-                                 f"for {len(self.columns)} columns")
+                raise ValueError(
+                    f"table {self.key!r}: row {row.label!r} has {len(row.cells)} cells for {len(self.columns)} columns"
+                )
 
     @property
     def groups(self) -> list[tuple[str, int]]:

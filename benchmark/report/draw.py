@@ -1,4 +1,5 @@
 """Drawing a ``Figure`` as PNG bytes with matplotlib's Agg canvas (no pyplot, no global state)."""
+
 from __future__ import annotations
 
 import io
@@ -33,8 +34,11 @@ def _bars(ax, series: tuple[Series, ...]) -> None:
         pos = np.array([categories.index(str(x)) for x in s.x], dtype=float) - 0.4 + width * (i + 0.5)
         ax.bar(pos, s.y, width, yerr=_errors(s), capsize=3, label=_plain(s.label))
     ax.set_xticks(range(len(categories)))
-    ax.set_xticklabels([_plain(c) for c in categories], rotation=30 if len(categories) > 6 else 0, ha="right"
-                       if len(categories) > 6 else "center")
+    ax.set_xticklabels(
+        [_plain(c) for c in categories],
+        rotation=30 if len(categories) > 6 else 0,
+        ha="right" if len(categories) > 6 else "center",
+    )
 
 
 def _lines(ax, series: tuple[Series, ...]) -> None:
@@ -63,8 +67,13 @@ def figure_png(figure: Figure) -> bytes:
     ax.set_ylabel(_plain(figure.ylabel))
     ax.grid(axis="y", alpha=0.3)
     if len(figure.series) > 1 or (figure.series and figure.series[0].label):
-        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False,
-                  ncol=2 if len(figure.series) > 4 else 1)
+        ax.legend(
+            fontsize="small",
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.18),
+            frameon=False,
+            ncol=2 if len(figure.series) > 4 else 1,
+        )
     buffer = io.BytesIO()
     # "tight" grows the canvas to hold the legend below the axes instead of shrinking the axes
     fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})

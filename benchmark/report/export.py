@@ -8,6 +8,7 @@ CSV files are opened by spreadsheets, which run a cell starting with ``=``, ``+`
 get a leading single quote, OWASP's rule for CSV injection. Numbers stay numbers (-0.5 is not
 quoted). Parquet is typed, not evaluated, and keeps the text exactly.
 """
+
 from __future__ import annotations
 
 import importlib.util

@@ -6,6 +6,7 @@ one million is written in scientific notation with three significant digits (``3
 Intervals follow the value as ``[low, high]``; counts are integers. The HTML also carries each
 stored value unrounded in a ``data-value`` attribute so the page can be checked exactly.
 """
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ stored masks of that word. Drawing pictures from stored files is rendering; no I
 here (the one shown is the scorer's). A file that cannot be read leaves a note on its item
 instead of failing the whole report.
 """
+
 from __future__ import annotations
 
 import io
@@ -13,12 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from db import NotFoundError, Score, Store, decode_mask
-
 from benchmark.report.document import Gallery, GalleryItem, Panel, Section
 from benchmark.report.formatting import slug
 from benchmark.report.stored import ReportError, StoredResults
 from benchmark.report.tables import subset_order
+from db import NotFoundError, Score, Store, decode_mask
 
 MAX_PER_RANK = 4  # items shown per rank (best / worst) of each score
 THUMBNAIL = 256  # longest side of a picture in the report, in pixels
@@ -84,8 +84,16 @@ class _ItemBuilder:
         if heat is not None:
             panels.append(Panel("DAAM overlay" if image is not None else "DAAM heat map", png_bytes(heat)))
         for mask in self.store.masks(generation.id, word=word, occurrence=occurrence, latest_only=True):
-            label = " ".join(x for x in ("mask:", mask.source, mask.method or "",
-                                         f"rater {mask.rater_id}" if mask.rater_id is not None else "") if x)
+            label = " ".join(
+                x
+                for x in (
+                    "mask:",
+                    mask.source,
+                    mask.method or "",
+                    f"rater {mask.rater_id}" if mask.rater_id is not None else "",
+                )
+                if x
+            )
             panels.append(Panel(label, png_bytes(decode_mask(mask), nearest=True)))
         return GalleryItem(rank, prompt, word, occurrence, iou, gid, tuple(panels), tuple(problems))
 
@@ -102,8 +110,9 @@ class _ItemBuilder:
             problems.append(f"image {image_path} could not be read: {e}")
             return None
 
-    def _heat_map(self, generation_id: int, word: str, occurrence: int, image: np.ndarray | None,
-                  problems: list[str]) -> np.ndarray | None:
+    def _heat_map(
+        self, generation_id: int, word: str, occurrence: int, image: np.ndarray | None, problems: list[str]
+    ) -> np.ndarray | None:
         rows = self.store.word_maps(generation_id)
         if not rows:
             problems.append("no word maps are stored for this generation")
@@ -144,8 +153,9 @@ def galleries(store: Store, workspace: str | Path, results: StoredResults) -> Se
     builder = _ItemBuilder(store, Path(workspace))
     out = []
     for s in sources:
-        items = tuple(builder.build(rank, s.run_id, example)
-                      for rank in RANKS for example in _examples(s, rank)[:MAX_PER_RANK])
+        items = tuple(
+            builder.build(rank, s.run_id, example) for rank in RANKS for example in _examples(s, rank)[:MAX_PER_RANK]
+        )
         if items:
             name = f"{results.label(s.run_id)} / {s.study} / {s.method} / {s.metric} / {s.subset}"
             out.append(Gallery(slug(name), name, items))

@@ -5,6 +5,7 @@ escaped here and nowhere else: ``html.escape`` for HTML, and for Markdown the sa
 backslashes before Markdown's own markup, because Markdown viewers pass raw HTML through.
 The page allows no scripts at all (Content-Security-Policy), in case escaping ever slips.
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,10 @@ from benchmark.report.document import Cell, Figure, Gallery, GalleryItem, Report
 from benchmark.report.draw import figure_png
 from benchmark.report.formatting import format_cell, format_interval, format_number
 
-NUMBER_RULE = ("Numbers are the stored scores written with three decimals (scientific notation below 0.001), "
-               "95% intervals in brackets, n = observations; the best value of a ranked column is in bold.")
+NUMBER_RULE = (
+    "Numbers are the stored scores written with three decimals (scientific notation below 0.001), "
+    "95% intervals in brackets, n = observations; the best value of a ranked column is in bold."
+)
 
 _PAGE = Template("""<!DOCTYPE html>
 <html lang="en">
@@ -104,13 +107,19 @@ def _html_table(table: Table) -> str:
         head.append(f'<tr><th rowspan="2" scope="col">{_e(table.row_header)}</th>{spans}</tr>')
         head.append("<tr>" + "".join(f'<th scope="col">{_e(c.label)}</th>' for c in table.columns) + "</tr>")
     else:
-        head.append(f'<tr><th scope="col">{_e(table.row_header)}</th>'
-                    + "".join(f'<th scope="col">{_e(c.label)}</th>' for c in table.columns) + "</tr>")
-    body = "".join(f'<tr><th scope="row">{_e(r.label)}</th>{"".join(_html_cell(c) for c in r.cells)}</tr>'
-                   for r in table.rows)
+        head.append(
+            f'<tr><th scope="col">{_e(table.row_header)}</th>'
+            + "".join(f'<th scope="col">{_e(c.label)}</th>' for c in table.columns)
+            + "</tr>"
+        )
+    body = "".join(
+        f'<tr><th scope="row">{_e(r.label)}</th>{"".join(_html_cell(c) for c in r.cells)}</tr>' for r in table.rows
+    )
     note = f'<p class="note">{_e(table.note)}</p>' if table.note else ""
-    return (f'<table id="table-{_e(table.key)}" class="scores" data-key="{_e(table.key)}">'
-            f"<caption>{_e(table.title)}</caption><thead>{''.join(head)}</thead><tbody>{body}</tbody></table>{note}")
+    return (
+        f'<table id="table-{_e(table.key)}" class="scores" data-key="{_e(table.key)}">'
+        f"<caption>{_e(table.title)}</caption><thead>{''.join(head)}</thead><tbody>{body}</tbody></table>{note}"
+    )
 
 
 def _figure_points(figure: Figure) -> list[tuple[str, str, float, str]]:
@@ -119,20 +128,27 @@ def _figure_points(figure: Figure) -> list[tuple[str, str, float, str]]:
         for i, (x, y) in enumerate(zip(s.x, s.y)):
             low = s.low[i] if i < len(s.low) else None
             high = s.high[i] if i < len(s.high) else None
-            points.append((s.label, x if isinstance(x, str) else format_number(float(x)), y,
-                           format_interval(low, high)))
+            points.append(
+                (s.label, x if isinstance(x, str) else format_number(float(x)), y, format_interval(low, high))
+            )
     return points
 
 
 def _html_figure(figure: Figure) -> str:
-    rows = "".join(f'<tr><td class="text">{_e(label)}</td><td class="text">{_e(x)}</td>'
-                   f'<td data-value="{_e(repr(y))}">{_e(format_number(y))}</td><td>{_e(interval)}</td></tr>'
-                   for label, x, y, interval in _figure_points(figure))
-    data = (f'<details><summary>data</summary><table class="figure-data" data-figure="{_e(figure.key)}">'
-            f"<thead><tr><th>series</th><th>{_e(figure.xlabel)}</th><th>{_e(figure.ylabel)}</th>"
-            f"<th>95% interval</th></tr></thead><tbody>{rows}</tbody></table></details>")
-    return (f'<figure id="figure-{_e(figure.key)}"><img alt="{_e(figure.title)}" src="{_data_uri(figure_png(figure))}">'
-            f"<figcaption>{_e(figure.title)}</figcaption>{data}</figure>")
+    rows = "".join(
+        f'<tr><td class="text">{_e(label)}</td><td class="text">{_e(x)}</td>'
+        f'<td data-value="{_e(repr(y))}">{_e(format_number(y))}</td><td>{_e(interval)}</td></tr>'
+        for label, x, y, interval in _figure_points(figure)
+    )
+    data = (
+        f'<details><summary>data</summary><table class="figure-data" data-figure="{_e(figure.key)}">'
+        f"<thead><tr><th>series</th><th>{_e(figure.xlabel)}</th><th>{_e(figure.ylabel)}</th>"
+        f"<th>95% interval</th></tr></thead><tbody>{rows}</tbody></table></details>"
+    )
+    return (
+        f'<figure id="figure-{_e(figure.key)}"><img alt="{_e(figure.title)}" src="{_data_uri(figure_png(figure))}">'
+        f"<figcaption>{_e(figure.title)}</figcaption>{data}</figure>"
+    )
 
 
 def _item_heading(item: GalleryItem) -> str:
@@ -143,16 +159,25 @@ def _item_heading(item: GalleryItem) -> str:
 def _html_gallery(gallery: Gallery) -> str:
     items = []
     for item in gallery.items:
-        panels = "".join(f'<figure><img alt="{_e(p.label)}" src="{_data_uri(p.png)}"><figcaption>{_e(p.label)}'
-                         f"</figcaption></figure>" for p in item.panels)
-        problems = ("<ul class=\"problems\">" + "".join(f"<li>{_e(p)}</li>" for p in item.problems) + "</ul>"
-                    if item.problems else "")
-        items.append(f'<article class="item {_e(item.rank)}" data-generation="{item.generation_id}">'
-                     f"<h4>{_e(_item_heading(item))}</h4><p class=\"prompt\">{_e(item.prompt)}</p>"
-                     f'<p class="meta">generation {item.generation_id}</p><div class="panels">{panels}</div>'
-                     f"{problems}</article>")
-    return (f'<div class="gallery" id="gallery-{_e(gallery.key)}"><h3>{_e(gallery.title)}</h3>'
-            f'<div class="items">{"".join(items)}</div></div>')
+        panels = "".join(
+            f'<figure><img alt="{_e(p.label)}" src="{_data_uri(p.png)}"><figcaption>{_e(p.label)}</figcaption></figure>'
+            for p in item.panels
+        )
+        problems = (
+            '<ul class="problems">' + "".join(f"<li>{_e(p)}</li>" for p in item.problems) + "</ul>"
+            if item.problems
+            else ""
+        )
+        items.append(
+            f'<article class="item {_e(item.rank)}" data-generation="{item.generation_id}">'
+            f'<h4>{_e(_item_heading(item))}</h4><p class="prompt">{_e(item.prompt)}</p>'
+            f'<p class="meta">generation {item.generation_id}</p><div class="panels">{panels}</div>'
+            f"{problems}</article>"
+        )
+    return (
+        f'<div class="gallery" id="gallery-{_e(gallery.key)}"><h3>{_e(gallery.title)}</h3>'
+        f'<div class="items">{"".join(items)}</div></div>'
+    )
 
 
 def _html_section(section: Section) -> str:
@@ -173,9 +198,15 @@ def render_html(report: Report) -> str:
     notes = "".join(f'<p class="note">{_e(n)}</p>' for n in report.notes)
     toc = "".join(f'<li><a href="#section-{_e(s.key)}">{_e(s.title)}</a></li>' for s in report.sections)
     return _PAGE.substitute(
-        title=_e(report.title), css=_CSS, source=_e(report.source),
-        runs=", ".join(f"<code>{_e(r)}</code>" for r in report.runs), notes=notes, toc=toc,
-        sections="\n".join(_html_section(s) for s in report.sections), rule=_e(NUMBER_RULE))
+        title=_e(report.title),
+        css=_CSS,
+        source=_e(report.source),
+        runs=", ".join(f"<code>{_e(r)}</code>" for r in report.runs),
+        notes=notes,
+        toc=toc,
+        sections="\n".join(_html_section(s) for s in report.sections),
+        rule=_e(NUMBER_RULE),
+    )
 
 
 # ------------------------------------------------------------------------------ Markdown
@@ -203,8 +234,12 @@ def _md_cell(cell: Cell) -> str:
 
 def _md_table(table: Table) -> list[str]:
     header = [md_text(table.row_header)] + [md_text(c.full_label) for c in table.columns]
-    lines = [f"**{md_text(table.title)}**", "", "| " + " | ".join(header) + " |",
-             "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|"]
+    lines = [
+        f"**{md_text(table.title)}**",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|",
+    ]
     lines += ["| " + " | ".join([md_text(r.label)] + [_md_cell(c) for c in r.cells]) + " |" for r in table.rows]
     if table.note:
         lines += ["", md_text(table.note)]
@@ -221,9 +256,14 @@ def render_markdown(report: Report, figure_dir: str | Path) -> str:
         (folder / name).write_bytes(png)
         return f"![{md_text(alt)}]({folder.name}/{name})"
 
-    lines = [f"# {md_text(report.title)}", "",
-             f"Scores read from `{report.source.replace('`', '')}` for runs: "
-             + ", ".join(md_text(r) for r in report.runs) + ".", ""]
+    lines = [
+        f"# {md_text(report.title)}",
+        "",
+        f"Scores read from `{report.source.replace('`', '')}` for runs: "
+        + ", ".join(md_text(r) for r in report.runs)
+        + ".",
+        "",
+    ]
     lines += [f"> {md_text(n)}" for n in report.notes] + ([""] if report.notes else [])
     for section in report.sections:
         lines += [f"## {md_text(section.title)}", ""]
@@ -238,10 +278,13 @@ def render_markdown(report: Report, figure_dir: str | Path) -> str:
         for gallery in section.galleries:
             lines += [f"### {md_text(gallery.title)}", ""]
             for i, item in enumerate(gallery.items):
-                lines += [f"- **{md_text(_item_heading(item))}**, generation {item.generation_id}: "
-                          f"{md_text(item.prompt)}", ""]
-                pictures = [picture(f"gallery-{gallery.key}-{i}-{j}.png", p.png, p.label)
-                            for j, p in enumerate(item.panels)]
+                lines += [
+                    f"- **{md_text(_item_heading(item))}**, generation {item.generation_id}: {md_text(item.prompt)}",
+                    "",
+                ]
+                pictures = [
+                    picture(f"gallery-{gallery.key}-{i}-{j}.png", p.png, p.label) for j, p in enumerate(item.panels)
+                ]
                 if pictures:
                     lines += ["  " + " ".join(pictures), ""]
                 lines += [f"  - {md_text(p)}" for p in item.problems] + ([""] if item.problems else [])

@@ -3,17 +3,17 @@
 Column groups are runs (``<split> / <model>``), plus the method where a section's rows are not
 methods and several methods were scored, so several runs or models sit side by side.
 """
+
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
 
-from db import Score
-
 from benchmark.report.document import Cell, Column, Figure, Row, Section, Table
 from benchmark.report.plots import bar_series
 from benchmark.report.stored import StoredResults
 from benchmark.report.tables import direction_of, distinct, pivot, subset_order
+from db import Score
 
 TABLE1_METRICS = ("mIoU80", "mIoU-all")
 RATING_METRICS = ("MOS", "share-fair-or-better")
@@ -39,32 +39,48 @@ def _in_order(names: Sequence[str]) -> Callable[[str], int]:
 
 def segmentation(results: StoredResults) -> Section:
     key, title = "segmentation", "Noun segmentation (paper table 1)"
-    intro = ("mIoU of binarised maps against hand-drawn noun masks on generated images; mIoU80 keeps nouns "
-             "naming one of COCO's 80 classes, mIoU-all keeps every noun (paper 3.1).")
+    intro = (
+        "mIoU of binarised maps against hand-drawn noun masks on generated images; mIoU80 keeps nouns "
+        "naming one of COCO's 80 classes, mIoU-all keeps every noun (paper 3.1)."
+    )
     scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "mIoU80 / mIoU-all scores")
     metric_rank = _in_order(TABLE1_METRICS)
     table = pivot(
-        "table-1", "Table 1: methods x splits, mIoU80 and mIoU-all with 95% intervals", "method", scores,
+        "table-1",
+        "Table 1: methods x splits, mIoU80 and mIoU-all with 95% intervals",
+        "method",
+        scores,
         row_of=lambda s: s.method,
-        column_of=lambda s: Column(s.metric if s.subset == "all" else f"{s.metric} ({s.subset})",
-                                   results.label(s.run_id)),
+        column_of=lambda s: Column(
+            s.metric if s.subset == "all" else f"{s.metric} ({s.subset})", results.label(s.run_id)
+        ),
         higher_is_better=direction_of(scores),
-        order=lambda s: (results.run_order(s.run_id), subset_order(s.subset), metric_rank(s.metric)))
+        order=lambda s: (results.run_order(s.run_id), subset_order(s.subset), metric_rank(s.metric)),
+    )
     return Section(key, title, intro, tables=(table,))
 
 
 def shapes(results: StoredResults) -> Section:
     key, title = "shapes", "Toy world leaderboard"
-    intro = ("mIoU of word maps against the toy renderer's exact masks, per subset of words (shape, colour, "
-             "held-out pairs, object counts; render/... are real renders attributed through img2img).")
+    intro = (
+        "mIoU of word maps against the toy renderer's exact masks, per subset of words (shape, colour, "
+        "held-out pairs, object counts; render/... are real renders attributed through img2img)."
+    )
     scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "toy-world mIoU scores")
-    table = pivot("toy-leaderboard", "Toy world: methods x subsets, mIoU with 95% intervals", "method", scores,
-                  row_of=lambda s: s.method, column_of=lambda s: Column(s.subset, results.label(s.run_id)),
-                  higher_is_better=direction_of(scores), order=lambda s: (results.run_order(s.run_id), subset_order(s.subset)))
+    table = pivot(
+        "toy-leaderboard",
+        "Toy world: methods x subsets, mIoU with 95% intervals",
+        "method",
+        scores,
+        row_of=lambda s: s.method,
+        column_of=lambda s: Column(s.subset, results.label(s.run_id)),
+        higher_is_better=direction_of(scores),
+        order=lambda s: (results.run_order(s.run_id), subset_order(s.subset)),
+    )
     return Section(key, title, intro, tables=(table,))
 
 
@@ -75,57 +91,98 @@ def generation_accuracy(results: StoredResults) -> Section:
     if not scores:
         return _empty(key, title, intro, "generation-accuracy scores")
     order = lambda s: (results.run_order(s.run_id), s.study, s.method, subset_order(s.subset))  # noqa: E731
-    series_of = lambda s: (f"{results.label(s.run_id)} / {s.study}"  # noqa: E731
-                           + ("" if s.method == "model" else f" / {s.method}"))
-    table = pivot("generation-accuracy", "Generation accuracy per subset, with 95% intervals", "subset", scores,
-                  row_of=lambda s: s.subset,
-                  column_of=lambda s: Column(s.study if s.method == "model" else f"{s.study} / {s.method}",
-                                             results.label(s.run_id)),
-                  higher_is_better=None, order=order)
-    figure = Figure("generation-accuracy", "Generation accuracy", "bar",
-                    bar_series(scores, lambda s: s.subset, series_of, order), "subset", "accuracy")
+    series_of = lambda s: (  # noqa: E731
+        f"{results.label(s.run_id)} / {s.study}"
+        + ("" if s.method == "model" else f" / {s.method}")
+    )
+    table = pivot(
+        "generation-accuracy",
+        "Generation accuracy per subset, with 95% intervals",
+        "subset",
+        scores,
+        row_of=lambda s: s.subset,
+        column_of=lambda s: Column(
+            s.study if s.method == "model" else f"{s.study} / {s.method}", results.label(s.run_id)
+        ),
+        higher_is_better=None,
+        order=order,
+    )
+    figure = Figure(
+        "generation-accuracy",
+        "Generation accuracy",
+        "bar",
+        bar_series(scores, lambda s: s.subset, series_of, order),
+        "subset",
+        "accuracy",
+    )
     return Section(key, title, intro, tables=(table,), figures=(figure,))
 
 
 def rating(results: StoredResults) -> Section:
     key, title = "rating", "Generalised attribution: MOS by part of speech (paper 3.2)"
-    intro = ("Mean opinion score (1 bad - 5 excellent) of DAAM maps per part-of-speech tag, and the share of "
-             "ratings fair or better (paper figure 3).")
+    intro = (
+        "Mean opinion score (1 bad - 5 excellent) of DAAM maps per part-of-speech tag, and the share of "
+        "ratings fair or better (paper figure 3)."
+    )
     scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "rating (MOS) scores")
     group = _group(results, scores)
     metric_rank = _in_order(RATING_METRICS)
-    table = pivot("mos-by-pos", "MOS and share fair-or-better per POS tag, with 95% intervals", "POS tag",
-                  scores, row_of=lambda s: s.subset, column_of=lambda s: Column(s.metric, group(s)),
-                  higher_is_better=direction_of(scores),
-                  order=lambda s: (results.run_order(s.run_id), s.method, metric_rank(s.metric)))
+    table = pivot(
+        "mos-by-pos",
+        "MOS and share fair-or-better per POS tag, with 95% intervals",
+        "POS tag",
+        scores,
+        row_of=lambda s: s.subset,
+        column_of=lambda s: Column(s.metric, group(s)),
+        higher_is_better=direction_of(scores),
+        order=lambda s: (results.run_order(s.run_id), s.method, metric_rank(s.metric)),
+    )
     figures = []
     for metric, label in (("MOS", "MOS (1-5)"), ("share-fair-or-better", "share of ratings >= fair")):
         mine = [s for s in scores if s.metric == metric]
         if mine:
-            figures.append(Figure(
-                f"{metric.lower()}-by-pos", f"{metric} by part of speech", "bar",
-                bar_series(mine, lambda s: s.subset, group,
-                           lambda s: (results.run_order(s.run_id), s.method, subset_order(s.subset))),
-                "POS tag", label))
+            figures.append(
+                Figure(
+                    f"{metric.lower()}-by-pos",
+                    f"{metric} by part of speech",
+                    "bar",
+                    bar_series(
+                        mine,
+                        lambda s: s.subset,
+                        group,
+                        lambda s: (results.run_order(s.run_id), s.method, subset_order(s.subset)),
+                    ),
+                    "POS tag",
+                    label,
+                )
+            )
     return Section(key, title, intro, tables=(table,), figures=tuple(figures))
 
 
 def syntax(results: StoredResults) -> Section:
     key, title = "syntax", "Visuosyntactic analysis (paper table 2)"
-    intro = ("Overlap of head and dependent maps per dependency relation: mIoU, intersection over the dependent "
-             "(mIoD) and over the head (mIoH); mIoD - mIoH > 0 means the head's map contains the dependent's. "
-             "Rows are ordered by that difference.")
+    intro = (
+        "Overlap of head and dependent maps per dependency relation: mIoU, intersection over the dependent "
+        "(mIoD) and over the head (mIoH); mIoD - mIoH > 0 means the head's map contains the dependent's. "
+        "Rows are ordered by that difference."
+    )
     scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "syntax scores")
     group = _group(results, scores)
     metric_rank = _in_order(SYNTAX_METRICS)
-    table = pivot("syntax", "Head-dependent overlap per relation, with 95% intervals", "relation", scores,
-                  row_of=lambda s: s.subset, column_of=lambda s: Column(s.metric, group(s)),
-                  higher_is_better=None,
-                  order=lambda s: (results.run_order(s.run_id), s.method, metric_rank(s.metric)))
+    table = pivot(
+        "syntax",
+        "Head-dependent overlap per relation, with 95% intervals",
+        "relation",
+        scores,
+        row_of=lambda s: s.subset,
+        column_of=lambda s: Column(s.metric, group(s)),
+        higher_is_better=None,
+        order=lambda s: (results.run_order(s.run_id), s.method, metric_rank(s.metric)),
+    )
     return Section(key, title, intro, tables=(_by_column(table, "mIoD-mIoH"),))
 
 
@@ -154,30 +211,59 @@ def _cohyponym_subset_order(subset: str) -> tuple:
 
 def cohyponym(results: StoredResults) -> Section:
     key, title = "cohyponym", "Cohyponym entanglement (paper 5.1)"
-    intro = ("Generation accuracy of two-noun prompts with and without cohyponyms, Fisher's exact test between "
-             "the groups, overlap (mIoU) of the two nouns' maps, and accuracy per overlap bucket (figure 6).")
+    intro = (
+        "Generation accuracy of two-noun prompts with and without cohyponyms, Fisher's exact test between "
+        "the groups, overlap (mIoU) of the two nouns' maps, and accuracy per overlap bucket (figure 6)."
+    )
     scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "cohyponym scores")
     group = _group(results, scores)
     metric_rank = _in_order(COHYPONYM_METRICS)
-    order = lambda s: (metric_rank(s.metric), _cohyponym_subset_order(s.subset),  # noqa: E731
-                       results.run_order(s.run_id), s.method)
-    table = pivot("cohyponym", "Cohyponym study scores, with 95% intervals", "score", scores,
-                  row_of=lambda s: f"{s.metric}: {s.subset}", column_of=lambda s: Column("value", group(s)),
-                  higher_is_better=None, order=order)
+    order = lambda s: (  # noqa: E731
+        metric_rank(s.metric),
+        _cohyponym_subset_order(s.subset),
+        results.run_order(s.run_id),
+        s.method,
+    )
+    table = pivot(
+        "cohyponym",
+        "Cohyponym study scores, with 95% intervals",
+        "score",
+        scores,
+        row_of=lambda s: f"{s.metric}: {s.subset}",
+        column_of=lambda s: Column("value", group(s)),
+        higher_is_better=None,
+        order=order,
+    )
     table = _with_odds_ratios(table, [s for s in scores if s.metric == "fisher-p"], group)
     by_x = lambda s: s.subset  # noqa: E731
     parts = (
-        ("cohyponym-accuracy", "Generation accuracy by cohyponymy", "group", "accuracy",
-         [s for s in scores if s.metric == "generation-accuracy" and not is_overlap_bucket(s.subset)]),
-        ("cohyponym-overlap-accuracy", "Generation accuracy by overlap (mIoU) bucket", "overlap bucket", "accuracy",
-         [s for s in scores if s.metric == "generation-accuracy" and is_overlap_bucket(s.subset)]),
-        ("cohyponym-overlap", "Overlap (mIoU) of the two nouns' maps", "group", "mIoU",
-         [s for s in scores if s.metric == "mIoU"]),
+        (
+            "cohyponym-accuracy",
+            "Generation accuracy by cohyponymy",
+            "group",
+            "accuracy",
+            [s for s in scores if s.metric == "generation-accuracy" and not is_overlap_bucket(s.subset)],
+        ),
+        (
+            "cohyponym-overlap-accuracy",
+            "Generation accuracy by overlap (mIoU) bucket",
+            "overlap bucket",
+            "accuracy",
+            [s for s in scores if s.metric == "generation-accuracy" and is_overlap_bucket(s.subset)],
+        ),
+        (
+            "cohyponym-overlap",
+            "Overlap (mIoU) of the two nouns' maps",
+            "group",
+            "mIoU",
+            [s for s in scores if s.metric == "mIoU"],
+        ),
     )
-    figures = tuple(Figure(k, t, "bar", bar_series(mine, by_x, group, order), x, y)
-                    for k, t, x, y, mine in parts if mine)
+    figures = tuple(
+        Figure(k, t, "bar", bar_series(mine, by_x, group, order), x, y) for k, t, x, y, mine in parts if mine
+    )
     return Section(key, title, intro, tables=(table,), figures=figures)
 
 
@@ -198,16 +284,23 @@ def _with_odds_ratios(table: Table, fisher: Sequence[Score], group: Callable[[Sc
 
 def adjective(results: StoredResults) -> Section:
     key, title = "adjective", "Adjectival entanglement (paper 5.2)"
-    intro = ("How far a descriptive adjective reaches beyond its noun when only the adjective changes: colour "
-             "spill into the background and the background's share of the pixel change.")
+    intro = (
+        "How far a descriptive adjective reaches beyond its noun when only the adjective changes: colour "
+        "spill into the background and the background's share of the pixel change."
+    )
     scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "adjective scores")
     group = _group(results, scores)
     metric_rank = _in_order(ADJECTIVE_METRICS)
-    table = pivot("adjective", "Adjective spill per subset, with 95% intervals", "subset", scores,
-                  row_of=lambda s: s.subset, column_of=lambda s: Column(s.metric, group(s)),
-                  higher_is_better=None,
-                  order=lambda s: (results.run_order(s.run_id), s.method, metric_rank(s.metric),
-                                   subset_order(s.subset)))
+    table = pivot(
+        "adjective",
+        "Adjective spill per subset, with 95% intervals",
+        "subset",
+        scores,
+        row_of=lambda s: s.subset,
+        column_of=lambda s: Column(s.metric, group(s)),
+        higher_is_better=None,
+        order=lambda s: (results.run_order(s.run_id), s.method, metric_rank(s.metric), subset_order(s.subset)),
+    )
     return Section(key, title, intro, tables=(table,))

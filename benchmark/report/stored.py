@@ -5,9 +5,10 @@ Each score belongs to the report section its metric declares for its study
 section's choice depends on which was built first, and scores of no known section end up in an
 "other scores" table instead of vanishing.
 """
+
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from db import Model, Run, Score, Store

@@ -2,15 +2,16 @@
 
 Nothing is computed from the scores except their order and which one is best in a column.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from benchmark.report.document import EMPTY, Cell, Column, Row, Table
 from db import Score
 
-from benchmark.report.document import EMPTY, Cell, Column, Row, Table
 
 def direction_of(scores: Sequence[Score]) -> bool | None:
     """The direction the scores' metrics declare (``MetricInfo.higher_is_better``) when they all
@@ -27,7 +28,7 @@ def score_cell(score: Score) -> Cell:
 
 
 def subset_order(subset: str) -> tuple[Any, ...]:
-    """"all" first, then top-level subsets, then nested ones ("shape/held-out"), by name."""
+    """ "all" first, then top-level subsets, then nested ones ("shape/held-out"), by name."""
     return (subset != "all", subset.count("/"), subset)
 
 
@@ -36,10 +37,18 @@ def distinct(values: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
-def pivot(key: str, title: str, row_header: str, scores: Sequence[Score],
-          row_of: Callable[[Score], str], column_of: Callable[[Score], Column], *,
-          higher_is_better: bool | None, order: Callable[[Score], Any] | None = None,
-          note: str = "") -> Table:
+def pivot(
+    key: str,
+    title: str,
+    row_header: str,
+    scores: Sequence[Score],
+    row_of: Callable[[Score], str],
+    column_of: Callable[[Score], Column],
+    *,
+    higher_is_better: bool | None,
+    order: Callable[[Score], Any] | None = None,
+    note: str = "",
+) -> Table:
     """A table with one cell per score at (row_of(score), column_of(score)).
 
     Columns and (unranked) rows appear in the order of ``sorted(scores, key=order)``. Two scores
@@ -52,8 +61,10 @@ def pivot(key: str, title: str, row_header: str, scores: Sequence[Score],
     for s in ordered:
         at = (row_of(s), column_of(s))
         if at in grid:
-            raise ValueError(f"table {key!r}: two scores fall in row {at[0]!r}, column "
-                             f"{at[1].full_label!r} (the second is score {s.id})")
+            raise ValueError(
+                f"table {key!r}: two scores fall in row {at[0]!r}, column "
+                f"{at[1].full_label!r} (the second is score {s.id})"
+            )
         grid[at] = score_cell(s)
     rows = [Row(label, tuple(grid.get((label, c), EMPTY) for c in columns)) for label in labels]
     if higher_is_better is not None:

@@ -1,19 +1,20 @@
 """``write_report``: build the report once and write report.html, report.md, figures/ and tables/."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from db import Store
-
 from benchmark.report.build import build_report
 from benchmark.report.export import PARQUET_MISSING, export_tables, parquet_available
 from benchmark.report.render import render_html, render_markdown
+from db import Store
 
 
-def write_report(store: Store, workspace: str | Path, out_dir: str | Path, runs: Sequence[str] | None = None,
-                 csv: bool = False) -> dict[str, Path]:
+def write_report(
+    store: Store, workspace: str | Path, out_dir: str | Path, runs: Sequence[str] | None = None, csv: bool = False
+) -> dict[str, Path]:
     """Write the report of ``runs`` (all when None) into ``out_dir``; returns what was written:
     ``html``, ``markdown``, ``figures`` (folder) and, with ``csv``, ``tables`` (folder)."""
     report = build_report(store, workspace, runs)

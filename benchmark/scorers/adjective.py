@@ -12,6 +12,7 @@ The object is the noun's region in both images (their union, in case it moved): 
 human masks (union over non-excluded raters), else its automatic mask, else the noun's DAAM map
 at tau 0.4. Details say which source each pair used.
 """
+
 from __future__ import annotations
 
 import math
@@ -66,8 +67,13 @@ def variant_of(prompt: db.Prompt) -> Variant:
     group = str(provenance_field(prompt, "group"))
     if "colour" in p and "shape" in p:  # toy world: every variant is a colour
         return Variant(group, index, str(p["colour"]), str(p["shape"]), True)
-    return Variant(group, index, str(provenance_field(prompt, "adjective")), str(provenance_field(prompt, "noun")),
-                   bool(p.get("is_colour", False)))
+    return Variant(
+        group,
+        index,
+        str(provenance_field(prompt, "adjective")),
+        str(provenance_field(prompt, "noun")),
+        bool(p.get("is_colour", False)),
+    )
 
 
 class ObjectMasks:
@@ -77,12 +83,19 @@ class ObjectMasks:
         self.store, self.maps, self.excluded = store, maps, excluded_raters(store)
 
     def get(self, generation_id: int, noun: str) -> tuple[np.ndarray | None, str]:
-        human = [m for (word, occ), by_rater in human_masks(self.store, generation_id, self.excluded).items()
-                 if word.lower() == noun.lower() and occ == 0 for m in by_rater.values()]
+        human = [
+            m
+            for (word, occ), by_rater in human_masks(self.store, generation_id, self.excluded).items()
+            if word.lower() == noun.lower() and occ == 0
+            for m in by_rater.values()
+        ]
         if human:
             return np.logical_or.reduce(human), "human"
-        automatic = [m for m in self.store.masks(generation_id, source="automatic", latest_only=True)
-                     if m.word.lower() == noun.lower() and m.occurrence == 0]
+        automatic = [
+            m
+            for m in self.store.masks(generation_id, source="automatic", latest_only=True)
+            if m.word.lower() == noun.lower() and m.occurrence == 0
+        ]
         if automatic:
             return db.decode_mask(automatic[-1]), "automatic"
         found = self.maps.get(generation_id)
@@ -94,11 +107,21 @@ def _pair_result(seed_image: np.ndarray, image: np.ndarray, mask: np.ndarray, v:
     hue = COLOUR_HUES.get(v.adjective.lower()) if v.is_colour else None
     if hue is not None:
         c = colour_spill(seed_image, image, mask, hue)
-        return {"kind": "colour", "colour_spill": c.spill_fraction, "colour_gain": c.background_gain,
-                "object_gain": c.object_gain, "target_hue": c.target_hue}
+        return {
+            "kind": "colour",
+            "colour_spill": c.spill_fraction,
+            "colour_gain": c.background_gain,
+            "object_gain": c.object_gain,
+            "target_hue": c.target_hue,
+        }
     a = attribute_spill(seed_image, image, mask)
-    return {"kind": "attribute", "attribute_spill": a.ratio, "background_change": a.background_change,
-            "object_change": a.object_change, "colour_without_hue": v.is_colour}
+    return {
+        "kind": "attribute",
+        "attribute_spill": a.ratio,
+        "background_change": a.background_change,
+        "object_change": a.object_change,
+        "colour_without_hue": v.is_colour,
+    }
 
 
 def _finite_mean(values: list[float]):
@@ -118,16 +141,22 @@ def _group_scores(subset: str, pairs: list[dict]) -> list[dict]:
     colour = [p for p in pairs if p["kind"] == "colour"]
     attribute = [p for p in pairs if p["kind"] == "attribute"]
     if colour:
-        details = {"mask_sources": _sources(colour), "pairs": colour,
-                   "mean_object_gain": float(np.mean([p["object_gain"] for p in colour]))}
+        details = {
+            "mask_sources": _sources(colour),
+            "pairs": colour,
+            "mean_object_gain": float(np.mean([p["object_gain"] for p in colour])),
+        }
         for metric, key in (("colour-spill", "colour_spill"), ("colour-gain", "colour_gain")):
             out.append(score(STUDY, MODEL, metric, subset, _finite_mean([p[key] for p in colour]), details))
     if attribute:
         ratios = [p["attribute_spill"] for p in attribute]
-        details = {"mask_sources": _sources(attribute), "pairs": attribute,
-                   "n_undefined": sum(not math.isfinite(r) for r in ratios),
-                   "mean_background_change": float(np.mean([p["background_change"] for p in attribute])),
-                   "mean_object_change": float(np.mean([p["object_change"] for p in attribute]))}
+        details = {
+            "mask_sources": _sources(attribute),
+            "pairs": attribute,
+            "n_undefined": sum(not math.isfinite(r) for r in ratios),
+            "mean_background_change": float(np.mean([p["background_change"] for p in attribute])),
+            "mean_object_change": float(np.mean([p["object_change"] for p in attribute])),
+        }
         out.append(score(STUDY, MODEL, "attribute-spill", subset, _finite_mean(ratios), details))
     return out
 
@@ -156,24 +185,39 @@ def score_adjective(store: db.Store, workspace, run: db.Run, pipe=None, config=N
         seed_image, image = load_image(workspace, seed), load_image(workspace, g)
         mask = masks[0][0] | masks[1][0]
         if mask.shape != image.shape[:2] or seed_image.shape != image.shape:
-            raise ScoringError(f"generation {g.id} ({image.shape[:2]}), its seed image {seed.id} "
-                               f"({seed_image.shape[:2]}) and the {v.noun!r} mask ({mask.shape}) differ in size")
+            raise ScoringError(
+                f"generation {g.id} ({image.shape[:2]}), its seed image {seed.id} "
+                f"({seed_image.shape[:2]}) and the {v.noun!r} mask ({mask.shape}) differ in size"
+            )
         try:
             measured = _pair_result(seed_image, image, mask, v)
         except ValueError as exc:  # e.g. the object (grown by the margin) covers the whole image
             unmeasurable.append(f"generation {g.id} ({v.adjective} {v.noun}): {exc}")
             continue
-        pairs[v.group].append({"generation_id": g.id, "seed_generation_id": seed.id, "group": v.group,
-                               "adjective": v.adjective, "noun": v.noun,
-                               "mask_source": "+".join(sorted({s for _, s in masks})), **measured})
+        pairs[v.group].append(
+            {
+                "generation_id": g.id,
+                "seed_generation_id": seed.id,
+                "group": v.group,
+                "adjective": v.adjective,
+                "noun": v.noun,
+                "mask_source": "+".join(sorted({s for _, s in masks})),
+                **measured,
+            }
+        )
     every = [p for group in pairs.values() for p in group]
     scores = _group_scores(ALL, every)
     for group, members in sorted(pairs.items()):
         scores += _group_scores(f"group:{group}", members)
-    notes = [(f"adjective study of run {run.name!r}: {len(every)} variant images compared with their seed "
-              f"image in {len(pairs)} groups")]
+    notes = [
+        (
+            f"adjective study of run {run.name!r}: {len(every)} variant images compared with their seed "
+            f"image in {len(pairs)} groups"
+        )
+    ]
     notes += count_note("variant images", no_seed, "have no finished seed image and are not scored")
-    notes += count_note("variant images", no_mask,
-                        "have no (non-empty) mask or DAAM map of their noun and are not scored")
+    notes += count_note(
+        "variant images", no_mask, "have no (non-empty) mask or DAAM map of their noun and are not scored"
+    )
     notes += [f"not scored: {why}" for why in unmeasurable]
     return store_scores(store, run, scores), notes

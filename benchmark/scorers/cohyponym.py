@@ -9,6 +9,7 @@ accuracy per group with Fisher's exact test between them ("fisher-p", odds ratio
 mIoU per cohyponymy x correctness cell, accuracy per overlap bucket (<=0.4, 0.4-0.6, >=0.6;
 also per group), and the raters' agreement (nominal alpha over image x noun units).
 """
+
 from __future__ import annotations
 
 import math
@@ -106,14 +107,23 @@ def _agreement(store: db.Store, run: db.Run, nouns_of: dict[int, list[str]]) -> 
     for a in annotations:
         picked = set(a.parsed["nouns"])
         row, base = raters.index(a.rater_id), images.index(a.generation_id) * len(choices)
-        matrix[row, base:base + len(choices)] = [float(c in picked) for c in choices]
+        matrix[row, base : base + len(choices)] = [float(c in picked) for c in choices]
     try:
         alpha = krippendorff_alpha(matrix, "nominal")
     except ValueError as exc:
         return [], [f"presence agreement not scored: {exc}"]
     pairable = int(((~np.isnan(matrix)).sum(axis=0) >= 2).sum())
-    return [value_score(STUDY, "human", "krippendorff-alpha", PRESENCE, alpha, pairable,
-                        {"level": "nominal", "units": "image x noun", "n_raters": len(raters)})], []
+    return [
+        value_score(
+            STUDY,
+            "human",
+            "krippendorff-alpha",
+            PRESENCE,
+            alpha,
+            pairable,
+            {"level": "nominal", "units": "image x noun", "n_raters": len(raters)},
+        )
+    ], []
 
 
 def _judged_scores(ious: np.ndarray, cohyponym: np.ndarray, correct: np.ndarray) -> list[dict]:
@@ -123,17 +133,36 @@ def _judged_scores(ious: np.ndarray, cohyponym: np.ndarray, correct: np.ndarray)
     scores = [
         score(STUDY, MODEL, "generation-accuracy", "cohyponym", acc.cohyponym),
         score(STUDY, MODEL, "generation-accuracy", "non-cohyponym", acc.non_cohyponym),
-        value_score(STUDY, MODEL, "fisher-p", "all", fisher.p_value, int(np.sum(fisher.table)), {
-            "odds_ratio": fisher.odds_ratio if math.isfinite(fisher.odds_ratio) else None,
-            "table": [list(r) for r in fisher.table], "rows": ["cohyponym", "non-cohyponym"],
-            "columns": ["correct", "incorrect"], "alternative": fisher.alternative}),
+        value_score(
+            STUDY,
+            MODEL,
+            "fisher-p",
+            "all",
+            fisher.p_value,
+            int(np.sum(fisher.table)),
+            {
+                "odds_ratio": fisher.odds_ratio if math.isfinite(fisher.odds_ratio) else None,
+                "table": [list(r) for r in fisher.table],
+                "rows": ["cohyponym", "non-cohyponym"],
+                "columns": ["correct", "incorrect"],
+                "alternative": fisher.alternative,
+            },
+        ),
     ]
     for subset, estimate in miou_by_group(ious, list(cohyponym), list(correct)).items():
         if "/" in subset:  # the per-group means over every image are stored already
             scores.append(score(STUDY, METHOD, "mIoU", subset, estimate, {"tau": TAU}))
     for subset, estimate in accuracy_by_overlap(ious, list(correct), list(cohyponym)).items():
-        scores.append(score(STUDY, MODEL, "generation-accuracy", subset, estimate,
-                            {"overlap": f"IoU of the two nouns' maps at tau {TAU}"}))
+        scores.append(
+            score(
+                STUDY,
+                MODEL,
+                "generation-accuracy",
+                subset,
+                estimate,
+                {"overlap": f"IoU of the two nouns' maps at tau {TAU}"},
+            )
+        )
     return scores
 
 
@@ -156,10 +185,16 @@ def score_cohyponym(store: db.Store, workspace, run: db.Run, pipe=None, config=N
         untraced += any(m is None for m in masks)
         ious.append(iou(*masks) if masks and all(m is not None for m in masks) else math.nan)
     ious_arr, coh_arr = np.array(ious, dtype=np.float64), np.array(coh, dtype=bool)
-    scores = [score(STUDY, METHOD, "mIoU", name, mean_iou(ious_arr[coh_arr == flag]), {"tau": TAU})
-              for name, flag in (("cohyponym", True), ("non-cohyponym", False))]
-    notes = [(f"cohyponym study of run {run.name!r}: {len(ious)} images, "
-              f"{int((~np.isnan(ious_arr)).sum())} with an overlap of both nouns' maps")]
+    scores = [
+        score(STUDY, METHOD, "mIoU", name, mean_iou(ious_arr[coh_arr == flag]), {"tau": TAU})
+        for name, flag in (("cohyponym", True), ("non-cohyponym", False))
+    ]
+    notes = [
+        (
+            f"cohyponym study of run {run.name!r}: {len(ious)} images, "
+            f"{int((~np.isnan(ious_arr)).sum())} with an overlap of both nouns' maps"
+        )
+    ]
     judged = np.array([c is not None for c in correct], dtype=bool)
     if judged.any():
         ok = np.array([c for c in correct if c is not None], dtype=bool)
@@ -169,8 +204,9 @@ def score_cohyponym(store: db.Store, workspace, run: db.Run, pipe=None, config=N
         notes.append(f"{int(judged.sum())} images have presence judgements ({int(ok.sum())} correct)")
         notes += agreement_notes
     else:
-        notes.append("no presence judgements yet: generation accuracy follows `bench annotate pull` of the "
-                     "presence study")
+        notes.append(
+            "no presence judgements yet: generation accuracy follows `bench annotate pull` of the presence study"
+        )
     notes += count_note("generations", no_maps, "have no DAAM maps and are not scored")
     notes += count_note("images", untraced, "name a noun the text encoder cut off and are not scored")
     return store_scores(store, run, scores), notes

@@ -5,9 +5,9 @@ pure functions of ``benchmark.metrics`` and ``benchmark.stats``, and store one r
 Nothing here does maths; it only finds inputs and keeps undefined numbers out of the store
 (the store rejects NaN: a NaN value means "nothing to score", a NaN interval is stored as none).
 """
+
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,8 +50,10 @@ def done_generations(store: db.Store, run: db.Run) -> list[tuple[db.Generation, 
 def provenance_field(prompt: db.Prompt, key: str) -> Any:
     """``prompt.provenance[key]``, or a ScoringError naming the prompt and the split's fields."""
     if key not in prompt.provenance:
-        raise ScoringError(f"prompt {prompt.key!r} of split {prompt.split!r} has no provenance field {key!r} "
-                           f"(its fields: {', '.join(sorted(prompt.provenance)) or 'none'})")
+        raise ScoringError(
+            f"prompt {prompt.key!r} of split {prompt.split!r} has no provenance field {key!r} "
+            f"(its fields: {', '.join(sorted(prompt.provenance)) or 'none'})"
+        )
     return prompt.provenance[key]
 
 
@@ -70,8 +72,10 @@ class DaamMaps:
             return self._cache[generation_id]
         paths = sorted({row.path for row in self.store.word_maps(generation_id, method=DAAM)})
         if len(paths) > 1:
-            raise ScoringError(f"generation {generation_id} has {len(paths)} DAAM maps files ({paths}); "
-                               "expected one GenerationMaps per image")
+            raise ScoringError(
+                f"generation {generation_id} has {len(paths)} DAAM maps files ({paths}); "
+                "expected one GenerationMaps per image"
+            )
         maps = None
         if paths:
             path = self.workspace / paths[0]
@@ -114,8 +118,9 @@ def excluded_raters(store: db.Store) -> set[int]:
     return {r.id for r in store.raters() if r.excluded}
 
 
-def human_masks(store: db.Store, generation_id: int,
-                excluded: set[int]) -> dict[tuple[str, int], dict[int, np.ndarray]]:
+def human_masks(
+    store: db.Store, generation_id: int, excluded: set[int]
+) -> dict[tuple[str, int], dict[int, np.ndarray]]:
     """(word, occurrence) -> {rater id: that rater's newest human mask}, excluded raters left out."""
     out: dict[tuple[str, int], dict[int, np.ndarray]] = {}
     for m in store.masks(generation_id, source="human", latest_only=True):
@@ -125,8 +130,9 @@ def human_masks(store: db.Store, generation_id: int,
     return out
 
 
-def current_annotations(store: db.Store, study: str, run: db.Run,
-                        include_excluded: bool = False) -> list[db.Annotation]:
+def current_annotations(
+    store: db.Store, study: str, run: db.Run, include_excluded: bool = False
+) -> list[db.Annotation]:
     """The annotations that count (newest valid version, one per task and rater), in submission order.
 
     The rule is the store's (``db.current_annotations``), so scores and ``bench annotate status`` agree.
@@ -134,15 +140,32 @@ def current_annotations(store: db.Store, study: str, run: db.Run,
     return db.current_annotations(store, study, run.name, include_excluded=include_excluded)
 
 
-def score(study: str, method: str, metric: str, subset: str, estimate: Estimate,
-          details: dict[str, Any] | None = None) -> ScoreRecord:
+def score(
+    study: str, method: str, metric: str, subset: str, estimate: Estimate, details: dict[str, Any] | None = None
+) -> ScoreRecord:
     """One score record from an estimate (value, interval, n)."""
-    return ScoreRecord(study, method, metric, subset, float(estimate.value), estimate.ci_low, estimate.ci_high,
-                       int(estimate.n), details or {})
+    return ScoreRecord(
+        study,
+        method,
+        metric,
+        subset,
+        float(estimate.value),
+        estimate.ci_low,
+        estimate.ci_high,
+        int(estimate.n),
+        details or {},
+    )
 
 
-def value_score(study: str, method: str, metric: str, subset: str, value: float, n: int | None,
-                details: dict[str, Any] | None = None) -> ScoreRecord:
+def value_score(
+    study: str,
+    method: str,
+    metric: str,
+    subset: str,
+    value: float,
+    n: int | None,
+    details: dict[str, Any] | None = None,
+) -> ScoreRecord:
     """A score without an interval (a p-value, an agreement coefficient, the best point of a curve)."""
     return ScoreRecord(study, method, metric, subset, float(value), None, None, n, details or {})
 

@@ -8,6 +8,7 @@ the mean over its items ("MOS"), beside the share of ratings fair or better
 (punctuation) only serve to exclude raters. The raters' agreement is Krippendorff's ordinal
 alpha over the ratings of the items ("krippendorff-alpha", method "human").
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -37,12 +38,12 @@ def _rating(a: db.Annotation, tag: str) -> LikertRating:
     parsed = a.parsed or {}
     rating, flag = parsed.get("rating"), parsed.get("flag")
     if flag is not None and flag not in FLAGS:
-        raise ScoringError(f"rating annotation {a.external_id!r} has unknown flag {flag!r} "
-                           f"(known: {', '.join(FLAGS)})")
+        raise ScoringError(f"rating annotation {a.external_id!r} has unknown flag {flag!r} (known: {', '.join(FLAGS)})")
     if (rating is None) == (flag is None):
         raise ScoringError(f"rating annotation {a.external_id!r} needs exactly one of a rating and a flag: {parsed!r}")
-    return LikertRating(item=a.generation_id, rater=a.rater_id, tag=tag, score=rating,
-                        flag=None if flag is None else FLAGS[flag])
+    return LikertRating(
+        item=a.generation_id, rater=a.rater_id, tag=tag, score=rating, flag=None if flag is None else FLAGS[flag]
+    )
 
 
 def _items(store: db.Store, run: db.Run) -> tuple[list[LikertRating], int]:
@@ -75,8 +76,17 @@ def _agreement(ratings: list[LikertRating], excluded: set[int]) -> tuple[list[di
     except ValueError as exc:
         return [], [f"rating agreement not scored: {exc}"]
     pairable = int(((~np.isnan(matrix)).sum(axis=0) >= 2).sum())
-    return [value_score(STUDY, HUMAN, "krippendorff-alpha", "all", alpha, pairable,
-                        {"level": "ordinal", "units": "word-image items", "n_raters": len(raters)})], []
+    return [
+        value_score(
+            STUDY,
+            HUMAN,
+            "krippendorff-alpha",
+            "all",
+            alpha,
+            pairable,
+            {"level": "ordinal", "units": "word-image items", "n_raters": len(raters)},
+        )
+    ], []
 
 
 def score_rating(store: db.Store, workspace, run: db.Run, pipe=None, config=None) -> tuple[list[dict], list[str]]:
@@ -84,8 +94,12 @@ def score_rating(store: db.Store, workspace, run: db.Run, pipe=None, config=None
     check_study(run, STUDY)
     ratings, checks = _items(store, run)
     if not ratings:
-        return [], [(f"rating study of run {run.name!r}: no ratings stored yet; scores follow "
-                     "`bench annotate pull` of the rating study")]
+        return [], [
+            (
+                f"rating study of run {run.name!r}: no ratings stored yet; scores follow "
+                "`bench annotate pull` of the rating study"
+            )
+        ]
     excluded = {r.id for r in store.raters() if r.excluded}
     summaries = mos_by_tag(ratings, excluded_raters=excluded)
     scores = []
@@ -99,10 +113,14 @@ def score_rating(store: db.Store, workspace, run: db.Run, pipe=None, config=None
     by_rater: dict[int, int] = defaultdict(int)
     for r in ratings:
         by_rater[r.rater] += 1
-    notes.insert(0, f"rating study of run {run.name!r}: {len(kept)} ratings of "
-                    f"{len({r.item for r in kept})} items by {len({r.rater for r in kept})} rater(s); "
-                    f"{summaries['all'].mos.n} items scored, {summaries['all'].n_items_dropped} dropped")
-    notes += count_note("ratings", sum(n for rater, n in by_rater.items() if rater in excluded),
-                        "by excluded raters were left out")
+    notes.insert(
+        0,
+        f"rating study of run {run.name!r}: {len(kept)} ratings of "
+        f"{len({r.item for r in kept})} items by {len({r.rater for r in kept})} rater(s); "
+        f"{summaries['all'].mos.n} items scored, {summaries['all'].n_items_dropped} dropped",
+    )
+    notes += count_note(
+        "ratings", sum(n for rater, n in by_rater.items() if rater in excluded), "by excluded raters were left out"
+    )
     notes += count_note("attention-check answers", checks, "served only to exclude raters")
     return store_scores(store, run, scores), notes

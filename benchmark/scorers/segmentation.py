@@ -15,6 +15,7 @@ class-name rule). The tau sweep ("mIoU-sweep", method "daam") and the best and w
 pairs (``details["examples"]`` of its mIoU-all score) feed the report. Runs generated with
 ``--keep-detail`` also get appendix A.1's time-step and resolution ablation ("ablation" scores).
 """
+
 from __future__ import annotations
 
 import math
@@ -169,8 +170,9 @@ def _lookup(maps: dict[str, np.ndarray], word: str) -> np.ndarray | None:
     return next((soft for w, soft in maps.items() if w.lower() == word.lower()), None)
 
 
-def _soft_baselines(store: db.Store, workspace: Path, run: db.Run, pairs: list[Pair],
-                    resized: _Resized) -> dict[str, np.ndarray]:
+def _soft_baselines(
+    store: db.Store, workspace: Path, run: db.Run, pairs: list[Pair], resized: _Resized
+) -> dict[str, np.ndarray]:
     """Per soft baseline (word maps of another method than DAAM), IoU per pair at BASELINE_TAU."""
     from baselines.io import load_output
 
@@ -199,8 +201,9 @@ def _soft_baselines(store: db.Store, workspace: Path, run: db.Run, pairs: list[P
     return out
 
 
-def _cluster_baselines(workspace: Path, pairs: list[Pair], skip: set[str],
-                       resized: _Resized) -> tuple[dict[str, np.ndarray], list[str]]:
+def _cluster_baselines(
+    workspace: Path, pairs: list[Pair], skip: set[str], resized: _Resized
+) -> tuple[dict[str, np.ndarray], list[str]]:
     """Per cluster baseline on disk, IoU per pair after Hungarian matching to each rater's masks."""
     from baselines.io import load_output
 
@@ -234,21 +237,30 @@ def _cluster_baselines(workspace: Path, pairs: list[Pair], skip: set[str],
             for i, values in per_pair.items():
                 ious[i] = float(np.mean(values))
         if soft_files:
-            notes.append(f"{label}: {soft_files} output file(s) hold soft maps without word-map rows; "
-                         "register them by re-running the baseline")
+            notes.append(
+                f"{label}: {soft_files} output file(s) hold soft maps without word-map rows; "
+                "register them by re-running the baseline"
+            )
         if not np.isnan(ious).all():
             out[label] = ious
     return out, notes
 
 
-def _method_scores(method: str, ious: np.ndarray, pairs: list[Pair], details: dict,
-                   examples: bool = False) -> list[dict]:
+def _method_scores(
+    method: str, ious: np.ndarray, pairs: list[Pair], details: dict, examples: bool = False
+) -> list[dict]:
     """mIoU-all and mIoU80 of one method; the example pairs ride on mIoU-all only (one gallery)."""
     estimates = miou_by_subset(ious, [p.word for p in pairs], [p.coco80 for p in pairs])
     details = {**details, "n_unscored": int(np.isnan(ious).sum())}
     return [
-        score(STUDY, method, MIOU_ALL, "all", estimates[MIOU_ALL],
-              {**details, "examples": _examples(ious, pairs)} if examples else details),
+        score(
+            STUDY,
+            method,
+            MIOU_ALL,
+            "all",
+            estimates[MIOU_ALL],
+            {**details, "examples": _examples(ious, pairs)} if examples else details,
+        ),
         score(STUDY, method, MIOU80, "all", estimates[MIOU80], details),
     ]
 
@@ -263,16 +275,32 @@ def _sweep_scores(curves: np.ndarray, pairs: list[Pair]) -> list[dict]:
             continue
         curve = tau_curve(curves[keep], SWEEP_TAUS)
         best = curve.best_tau
-        out.append(value_score(STUDY, DAAM, "mIoU-sweep", subset, curve.at(best).value, int(keep.sum()), {
-            "taus": list(SWEEP_TAUS), "miou": [float(x) for x in curve.miou], "best_tau": best,
-            "ci_low": [e.ci_low for e in curve.estimates], "ci_high": [e.ci_high for e in curve.estimates],
-        }))
+        out.append(
+            value_score(
+                STUDY,
+                DAAM,
+                "mIoU-sweep",
+                subset,
+                curve.at(best).value,
+                int(keep.sum()),
+                {
+                    "taus": list(SWEEP_TAUS),
+                    "miou": [float(x) for x in curve.miou],
+                    "best_tau": best,
+                    "ci_low": [e.ci_low for e in curve.estimates],
+                    "ci_high": [e.ci_high for e in curve.estimates],
+                },
+            )
+        )
     return out
 
 
 def _examples(ious: np.ndarray, pairs: list[Pair]) -> dict:
-    rows = [{"generation_id": p.generation_id, "word": p.word, "occurrence": p.occurrence, "iou": float(v)}
-            for p, v in zip(pairs, ious) if not math.isnan(v)]
+    rows = [
+        {"generation_id": p.generation_id, "word": p.word, "occurrence": p.occurrence, "iou": float(v)}
+        for p, v in zip(pairs, ious)
+        if not math.isnan(v)
+    ]
     return ranked_examples(rows, "iou", N_EXAMPLES)
 
 
@@ -282,8 +310,12 @@ def score_segmentation(store: db.Store, workspace, run: db.Run, pipe=None, confi
     check_study(run, STUDY)
     pairs, absent = collect_pairs(store, run)
     if not pairs:
-        return [], [(f"segmentation of run {run.name!r}: no human masks stored yet; scores follow "
-                     "`bench annotate pull` of the segmentation study")]
+        return [], [
+            (
+                f"segmentation of run {run.name!r}: no human masks stored yet; scores follow "
+                "`bench annotate pull` of the segmentation study"
+            )
+        ]
     resized = _Resized()
     curves = _daam_curves(pairs, DaamMaps(store, workspace), resized)
     n_raters = len({r for p in pairs for r in p.truths})
@@ -303,8 +335,11 @@ def score_segmentation(store: db.Store, workspace, run: db.Run, pipe=None, confi
         scores += _method_scores(method, ious, pairs, {**common, "matching": "hungarian"})
     n_images = len({p.generation_id for p in pairs})
     baselines = ", ".join(sorted(soft) + sorted(clusters)) or "no baselines"
-    notes.insert(0, f"segmentation of run {run.name!r}: {len(pairs)} noun masks in {n_images} images from "
-                    f"{n_raters} rater(s); methods: daam, {baselines}")
+    notes.insert(
+        0,
+        f"segmentation of run {run.name!r}: {len(pairs)} noun masks in {n_images} images from "
+        f"{n_raters} rater(s); methods: daam, {baselines}",
+    )
     notes += count_note("nouns", absent, "were marked absent (empty masks) and are not scored")
     notes += count_note("nouns", int(np.isnan(curves).all(axis=1).sum()), "have no DAAM map and are not scored by DAAM")
     if n_ablation:

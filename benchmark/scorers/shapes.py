@@ -10,9 +10,8 @@ Two paths, both against exact ground truth:
 Trivial references (whole image, a centred disc as large as the mean object) are scored the
 same way, so DAAM's numbers have a floor to beat.
 """
-from __future__ import annotations
 
-from benchmark.results import ScoreRecord
+from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 
 from benchmark.metrics.overlap import iou as _iou
 from benchmark.metrics.segmentation import PAPER_TAUS, SWEEP_TAUS, iou_by_tau
+from benchmark.results import ScoreRecord
 from benchmark.toy.accuracy import Outcome, accuracy_by_subset
 from benchmark.toy.accuracy import word_kind as _word_kind
 
@@ -31,9 +31,8 @@ RENDER_LIMIT = 64  # real renders scored per run (each is one img2img generation
 
 def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "") -> list[ScoreRecord]:
     """mIoU per method and subset from per-(word, image) records with soft DAAM maps."""
-    from benchmark.metrics.segmentation import mean_iou
-
     from baselines.trivial import CentreDisc
+    from benchmark.metrics.segmentation import mean_iou
 
     if not pairs:
         return []
@@ -56,21 +55,43 @@ def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "")
     scores = []
     for (method, sub), values in sorted(by.items()):
         est = mean_iou(values, n_resamples=1000)
-        scores.append(ScoreRecord(STUDY, method, "mIoU", subset_prefix + sub, est.value, est.ci_low, est.ci_high,
-                                  est.n, {"disc_radius": disc_model.radius} if method == "centre-disc" else {}))
+        scores.append(
+            ScoreRecord(
+                STUDY,
+                method,
+                "mIoU",
+                subset_prefix + sub,
+                est.value,
+                est.ci_low,
+                est.ci_high,
+                est.n,
+                {"disc_radius": disc_model.radius} if method == "centre-disc" else {},
+            )
+        )
     for kind, curves in sweep.items():
         arr = np.nanmean(np.stack(curves), 0)
         best = int(np.nanargmax(arr))
-        scores.append(ScoreRecord(STUDY, method_prefix, "mIoU-sweep", subset_prefix + kind, float(arr[best]),
-                                  None, None, len(curves),
-                                  {"taus": list(SWEEP_TAUS), "miou": [float(x) for x in arr],
-                                   "best_tau": SWEEP_TAUS[best]}))
+        scores.append(
+            ScoreRecord(
+                STUDY,
+                method_prefix,
+                "mIoU-sweep",
+                subset_prefix + kind,
+                float(arr[best]),
+                None,
+                None,
+                len(curves),
+                {"taus": list(SWEEP_TAUS), "miou": [float(x) for x in arr], "best_tau": SWEEP_TAUS[best]},
+            )
+        )
     return scores
 
 
 def _accuracy(outcomes: list[Outcome]) -> list[ScoreRecord]:
-    return [ScoreRecord(STUDY, "model", "generation-accuracy", sub, est.value, est.ci_low, est.ci_high, est.n)
-            for sub, est in accuracy_by_subset(outcomes).items()]
+    return [
+        ScoreRecord(STUDY, "model", "generation-accuracy", sub, est.value, est.ci_low, est.ci_high, est.n)
+        for sub, est in accuracy_by_subset(outcomes).items()
+    ]
 
 
 def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[ScoreRecord], list[str]]:
@@ -99,8 +120,9 @@ def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[Sc
             if (word, occurrence) not in stored:
                 store.add_mask(g.id, word, occurrence, mask, source="automatic")
             soft = maps.word_map(word, occurrence).soft.numpy()
-            pairs.append({"soft": soft, "truth": mask, "kind": _word_kind(word), "held_out": held_out,
-                          "n": len(scene.objects)})
+            pairs.append(
+                {"soft": soft, "truth": mask, "kind": _word_kind(word), "held_out": held_out, "n": len(scene.objects)}
+            )
         missing += sum(not o.present for o in found.objects)
     if missing:
         notes.append(f"{missing} requested object(s) were not generated: their words have no mask and are not scored")
@@ -112,7 +134,8 @@ def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[Sc
 
         shape = [p["ablation"] for p in rendered if p["kind"] == "shape"]
         scores += _score_pairs(rendered, "daam-render", "render/") + ablation_scores(
-            shape, STUDY, "daam-render", "render/shape/")
+            shape, STUDY, "daam-render", "render/shape/"
+        )
     from benchmark.scorers.common import store_scores
 
     return store_scores(store, run, scores), notes
@@ -140,9 +163,14 @@ def _render_pairs(store, run, pipe, config) -> list[dict]:
         scene = scene_from_provenance(prompt.provenance)
         image, masks = render(scene)
         with daam.trace(i2i, keep_steps=True) as tc:  # per-step sums (by resolution) for the ablation
-            i2i(prompt=scene.caption, image=Image.fromarray(image), strength=RENDER_STRENGTH,
-                num_inference_steps=config.steps, guidance_scale=config.guidance,
-                generator=torch.Generator().manual_seed(int(g.seed or 0)))
+            i2i(
+                prompt=scene.caption,
+                image=Image.fromarray(image),
+                strength=RENDER_STRENGTH,
+                num_inference_steps=config.steps,
+                guidance_scale=config.guidance,
+                generator=torch.Generator().manual_seed(int(g.seed or 0)),
+            )
         maps = tc.results()[0]
         counts: dict[str, int] = defaultdict(int)
         for obj, mask in zip(scene.objects, masks):
@@ -150,8 +178,14 @@ def _render_pairs(store, run, pipe, config) -> list[dict]:
                 occ = counts[word]
                 counts[word] += 1
                 if mask.any():
-                    pairs.append({"soft": maps.word_map(word, occ).soft.numpy(), "truth": mask,
-                                  "kind": _word_kind(word), "n": len(scene.objects),
-                                  "held_out": bool(prompt.provenance.get("held_out", False)),
-                                  "ablation": ablation_ious(maps, word, occ, [mask])})
+                    pairs.append(
+                        {
+                            "soft": maps.word_map(word, occ).soft.numpy(),
+                            "truth": mask,
+                            "kind": _word_kind(word),
+                            "n": len(scene.objects),
+                            "held_out": bool(prompt.provenance.get("held_out", False)),
+                            "ablation": ablation_ious(maps, word, occ, [mask]),
+                        }
+                    )
     return pairs

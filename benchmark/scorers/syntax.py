@@ -10,6 +10,7 @@ caption (provenance ``arcs``, word indices), "baseline:unrelated" every pair of 
 joined by no arc, in random orientation. Toy-world relation prompts (``shapes-relation``) carry
 one arc and no parse, so they get relation rows only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,8 +71,12 @@ def head_dependent(prompt: db.Prompt) -> HeadDependent:
         relation = provenance_field(prompt, "dependency")
         return HeadDependent(str(relation), (head, 0), (dep, int(head.lower() == dep.lower())), None)
     rank = p.get("relation_rank")
-    return HeadDependent(str(provenance_field(prompt, "relation")), _word(prompt, "head"),
-                         _word(prompt, "dependent"), rank if isinstance(rank, int) else None)
+    return HeadDependent(
+        str(provenance_field(prompt, "relation")),
+        _word(prompt, "head"),
+        _word(prompt, "dependent"),
+        rank if isinstance(rank, int) else None,
+    )
 
 
 def _arcs(prompt: db.Prompt) -> list[Arc] | None:
@@ -81,8 +86,9 @@ def _arcs(prompt: db.Prompt) -> list[Arc] | None:
     try:
         return [Arc(dependent=int(d), head=int(h), relation=str(r)) for h, d, r in raw]
     except (TypeError, ValueError):
-        raise ScoringError(f"prompt {prompt.key!r}: provenance arcs must be [head, dependent, relation] "
-                           f"triples, got {raw!r}") from None
+        raise ScoringError(
+            f"prompt {prompt.key!r}: provenance arcs must be [head, dependent, relation] triples, got {raw!r}"
+        ) from None
 
 
 def _all_word_masks(maps) -> dict[int, np.ndarray]:
@@ -123,8 +129,10 @@ def score_syntax(store: db.Store, workspace, run: db.Run, pipe=None, config=None
             continue
         parsed = ParsedMaps(_all_word_masks(maps), arcs)
         every_arc += [pair_overlap(d, h, f"{rel} maps") for rel, d, h in arc_pairs(parsed)]
-        unrelated += [pair_overlap(parsed.mask(a), parsed.mask(b), "unrelated word maps")
-                      for a, b in unrelated_pairs(parsed.indices, parsed.arcs, rng)]
+        unrelated += [
+            pair_overlap(parsed.mask(a), parsed.mask(b), "unrelated word maps")
+            for a, b in unrelated_pairs(parsed.indices, parsed.arcs, rng)
+        ]
     rows = relations.compute()
     if every_arc:
         rows[ALL_ARCS_SUBSET] = summarise_overlaps(every_arc, ALL_ARCS_SUBSET)
@@ -138,9 +146,13 @@ def score_syntax(store: db.Store, workspace, run: db.Run, pipe=None, config=None
         for metric, estimate in (("mIoU", row.miou), ("mIoD", row.miod), ("mIoH", row.mioh), ("mIoD-mIoH", row.delta)):
             scores.append(score(STUDY, METHOD, metric, subset, estimate, details))
     n_pairs = sum(len(c) for c in relations.counts.values())
-    notes = [(f"syntax of run {run.name!r}: {n_pairs} head-dependent pairs over {len(relations.counts)} "
-              f"relations; baselines: {len(every_arc)} arcs, {len(unrelated)} unrelated pairs in "
-              f"{len(seen_images)} images")]
+    notes = [
+        (
+            f"syntax of run {run.name!r}: {n_pairs} head-dependent pairs over {len(relations.counts)} "
+            f"relations; baselines: {len(every_arc)} arcs, {len(unrelated)} unrelated pairs in "
+            f"{len(seen_images)} images"
+        )
+    ]
     notes += count_note("generations", no_maps, "have no DAAM maps and are not scored")
     notes += count_note("pairs", untraced, "name a word the text encoder cut off and are not scored")
     notes += count_note("images", no_parse, "carry no dependency arcs (toy prompts): no baselines for them")

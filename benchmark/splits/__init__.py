@@ -3,18 +3,30 @@
 ``list_splits()`` and ``split_info()`` read only the data; ``build_split()`` imports the one
 builder it needs. Builders are registered lazily in ``core.registry.SPLITS``.
 """
+
 from __future__ import annotations
 
-from core.registry import SPLITS
 from benchmark.splits.base import SplitInfo, SplitItem, SplitOptions
 from benchmark.splits.catalogue import SplitDataError, SplitSpec, catalogue, spec
 from benchmark.splits.checks import SplitBuildError, check_items, check_options
 from benchmark.splits.errors import SplitError
 from benchmark.splits.options import InvalidOptionError, MissingOptionError, require
+from core.registry import SPLITS
 
 __all__ = [
-    "SplitInfo", "SplitItem", "SplitOptions", "SplitSpec", "list_splits", "split_info", "build_split",
-    "split_sizes", "SplitError", "MissingOptionError", "InvalidOptionError", "SplitDataError", "SplitBuildError",
+    "SplitInfo",
+    "SplitItem",
+    "SplitOptions",
+    "SplitSpec",
+    "list_splits",
+    "split_info",
+    "build_split",
+    "split_sizes",
+    "SplitError",
+    "MissingOptionError",
+    "InvalidOptionError",
+    "SplitDataError",
+    "SplitBuildError",
 ]
 
 

@@ -4,6 +4,7 @@ Each group varies only the adjective. All variants of a group share the seed pro
 generation seed (the layout is fixed); the paper further fixes the cross-attention maps to the
 seed prompt's (Hertz et al., 2022), which a runner can do from ``provenance["seed_prompt"]``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,10 +42,16 @@ def adjective_data() -> tuple[tuple[AdjectiveGroup, ...], frozenset[str]]:
     for i, g in enumerate(data.get("groups") or []):
         try:
             group = AdjectiveGroup(
-                str(g["name"]), str(g["noun"]), str(g["verb_phrase"]), tuple(map(str, g["adjectives"])), str(g["source"])
+                str(g["name"]),
+                str(g["noun"]),
+                str(g["verb_phrase"]),
+                tuple(map(str, g["adjectives"])),
+                str(g["source"]),
             )
         except (KeyError, TypeError) as err:
-            raise SplitDataError(f"{DATA_FILE}: group #{i + 1} needs name, noun, verb_phrase, adjectives, source ({err})") from None
+            raise SplitDataError(
+                f"{DATA_FILE}: group #{i + 1} needs name, noun, verb_phrase, adjectives, source ({err})"
+            ) from None
         if group.name in names or len(group.adjectives) < 2 or len(set(group.adjectives)) != len(group.adjectives):
             raise SplitDataError(f"{DATA_FILE}: group {group.name!r} is repeated or lacks two distinct adjectives")
         names.add(group.name)
@@ -60,17 +67,24 @@ def build_adjective(options: SplitOptions) -> list[SplitItem]:
     for group in groups:
         seed = item_seed(options.seed, f"adjective-{group.name}")
         for v, adjective in enumerate(group.adjectives):
-            items.append(SplitItem(
-                key=f"adjective-{group.name}-{adjective}",
-                text=group.prompt(adjective),
-                words=(adjective, group.noun),
-                seed=seed,
-                provenance={
-                    "group": group.name, "seed_prompt": group.seed_prompt, "seed_adjective": group.adjectives[0],
-                    "adjective": adjective, "noun": group.noun, "variant": v,
-                    "is_colour": adjective in colours, "source": group.source,
-                },
-            ))
+            items.append(
+                SplitItem(
+                    key=f"adjective-{group.name}-{adjective}",
+                    text=group.prompt(adjective),
+                    words=(adjective, group.noun),
+                    seed=seed,
+                    provenance={
+                        "group": group.name,
+                        "seed_prompt": group.seed_prompt,
+                        "seed_adjective": group.adjectives[0],
+                        "adjective": adjective,
+                        "noun": group.noun,
+                        "variant": v,
+                        "is_colour": adjective in colours,
+                        "source": group.source,
+                    },
+                )
+            )
     return items
 
 

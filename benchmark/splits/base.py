@@ -5,6 +5,7 @@ A split builder is a function ``build(options: SplitOptions) -> list[SplitItem]`
 ``SplitInfo`` describing it. Items are frozen and JSON-friendly, so the runner can store them as
 prompt rows without knowing which split made them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,6 +4,7 @@ Reading the catalogue imports no builder (so ``bench splits`` and ``bench --help
 each builder is registered in ``core.registry.SPLITS`` as a ``"module:function"`` string
 and imported the first time its split is built.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,9 +16,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from core.registry import SPLITS, UnknownNameError
 from benchmark.splits.base import SplitInfo, SplitOptions
 from benchmark.splits.errors import SplitError
+from core.registry import SPLITS, UnknownNameError
 
 DATA_DIR = Path(__file__).parent / "data"
 SPLITS_FILE = DATA_DIR / "splits.yaml"
@@ -164,8 +165,9 @@ def _spec(entry: Any, where: str) -> SplitSpec:
             raise SplitDataError(f"{where} ({name}): {key!r} must be a non-empty string (quote versions)")
     known = studies()
     if entry["study"] not in known:
-        raise SplitDataError(f"{where} ({name}): study {entry['study']!r} is not one of {sorted(known)} "
-                             f"({STUDIES_FILE.name})")
+        raise SplitDataError(
+            f"{where} ({name}): study {entry['study']!r} is not one of {sorted(known)} ({STUDIES_FILE.name})"
+        )
     if not _BUILDER.match(entry["builder"]):
         raise SplitDataError(f"{where} ({name}): builder must be 'module:function', got {entry['builder']!r}")
     needs = entry.get("needs") or []
@@ -194,8 +196,15 @@ def _spec(entry: Any, where: str) -> SplitSpec:
     scorer = entry.get("scorer", known[entry["study"]].scorer)
     if scorer is not None and (not isinstance(scorer, str) or not scorer.strip()):
         raise SplitDataError(f"{where} ({name}): scorer must be a registered scorer name or null")
-    return SplitSpec(info, entry["builder"], entry.get("unit"), MappingProxyType(dict(params)),
-                     _generation(entry.get("generation"), f"{where} ({name})"), scorer, defaults)
+    return SplitSpec(
+        info,
+        entry["builder"],
+        entry.get("unit"),
+        MappingProxyType(dict(params)),
+        _generation(entry.get("generation"), f"{where} ({name})"),
+        scorer,
+        defaults,
+    )
 
 
 def parse_catalogue(data: Any, source: str = str(SPLITS_FILE)) -> dict[str, SplitSpec]:

@@ -1,4 +1,5 @@
 """Checks every built split passes, whichever builder made it, before anything is generated."""
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,7 @@ def check_items(split: str, items: list) -> None:
         prompt_words = {w.lower() for w, _, _ in split_words(item.text)}
         missing = [w for w in item.words if w.lower() not in prompt_words]
         if missing:
-            raise SplitBuildError(
-                f"split {split!r}, item {item.key!r}: words {missing} are not words of {item.text!r}"
-            )
+            raise SplitBuildError(f"split {split!r}, item {item.key!r}: words {missing} are not words of {item.text!r}")
         try:
             json.dumps(item.provenance)
         except (TypeError, ValueError) as err:

@@ -3,6 +3,7 @@
 The benchmark ships no COCO data: the user passes ``--coco-captions``. Captions are sampled one
 per image so that no two prompts of a split describe the same photograph.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -7,11 +7,12 @@ by lower-cased text or spaCy lemma. The longest phrase wins and belongs to its l
 head): "hot dog" makes "dog" the class "hot dog", never "dog"; in "cell phone" the head "phone"
 is "cell phone" and "cell" is no class of its own.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from core.coco import ALIASES, COCO80, coco_class_names  # the one table (core/data/coco_classes.yaml)
 
@@ -37,7 +38,7 @@ class ClassMatcher:
         return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def class_matcher(spacy_model: str) -> ClassMatcher:
     """Class names and aliases lemmatised with the split's spaCy model, so forms compare alike."""
     from benchmark.splits.nlp import parse

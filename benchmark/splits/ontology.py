@@ -3,6 +3,7 @@
 Nouns with the same immediate parent category are cohyponyms ("giraffe" and "zebra" under
 WILD ANIMAL); "cake" (BAKED GOODS) and "pizza" (DISH) are not, though both are FOOD.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

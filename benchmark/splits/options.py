@@ -1,4 +1,5 @@
 """Required options: which ``SplitOptions`` field a split needs and the CLI flag that sets it."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ Captions are parsed in seeded order, a chunk at a time, until each of the common
 generation seed. Attention-check items ask raters about a punctuation mark, which is never
 interpretable: raters who rate it are excluded (paper appendix A.2).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -56,7 +57,7 @@ def _parse_until_enough(
     by_tag: dict[str, list[_Pair]] = {}
     counts: Counter = Counter()
     for start in range(0, len(captions), chunk):
-        batch = captions[start:start + chunk]
+        batch = captions[start : start + chunk]
         for doc, caption in zip(parse(options.spacy_model, [c.text for c in batch]), batch):
             pw = PromptWords.of(caption.text)
             words.append(pw)
@@ -85,8 +86,12 @@ def _item(caption: Caption, words: PromptWords, word: int, seed: int, key: str, 
         words=(words.text_of(word),),
         seed=item_seed(seed, key),
         provenance={
-            **provenance, "word_index": word, "occurrence": words.occurrence(word),
-            "caption": caption.text, "caption_id": caption.id, "image_id": caption.image_id,
+            **provenance,
+            "word_index": word,
+            "occurrence": words.occurrence(word),
+            "caption": caption.text,
+            "caption_id": caption.id,
+            "image_id": caption.image_id,
         },
     )
 
@@ -102,7 +107,8 @@ def _attention_checks(
     for ci in stream.choice(len(words), size=n, replace=False):
         pw, caption = words[int(ci)], captions[int(ci)]
         marks = [
-            i for i, (w, _, _) in enumerate(pw.words)
+            i
+            for i, (w, _, _) in enumerate(pw.words)
             if not w[0].isalnum() and w[0] != "_" and (int(ci), i) not in taken
         ]
         added = not marks
@@ -110,10 +116,18 @@ def _attention_checks(
             pw = PromptWords.of(caption.text + ".")
             marks = [len(pw.words) - 1]
         word = marks[int(stream.integers(len(marks)))]
-        items.append(_item(
-            caption, pw, word, options.seed, f"pos-check-{caption.id}-w{word}",
-            pos="PUNCT", attention_check=True, punctuation_added=added,
-        ))
+        items.append(
+            _item(
+                caption,
+                pw,
+                word,
+                options.seed,
+                f"pos-check-{caption.id}-w{word}",
+                pos="PUNCT",
+                attention_check=True,
+                punctuation_added=added,
+            )
+        )
     return items
 
 
@@ -132,11 +146,20 @@ def build_pos(options: SplitOptions) -> list[SplitItem]:
         for i in sorted(pick.choice(len(pool), size=per_tag, replace=False)):
             p = pool[int(i)]
             taken.add((p.caption, p.word))
-            items.append(_item(
-                captions[p.caption], words[p.caption], p.word, options.seed,
-                f"pos-{tag.lower()}-{captions[p.caption].id}-w{p.word}",
-                pos=tag, tag=p.tag, tag_rank=rank + 1, token_index=p.token, attention_check=False,
-            ))
+            items.append(
+                _item(
+                    captions[p.caption],
+                    words[p.caption],
+                    p.word,
+                    options.seed,
+                    f"pos-{tag.lower()}-{captions[p.caption].id}-w{p.word}",
+                    pos=tag,
+                    tag=p.tag,
+                    tag_rank=rank + 1,
+                    token_index=p.token,
+                    attention_check=False,
+                )
+            )
     n_checks = round(float(params["attention_check_share"]) * len(items))
     items += _attention_checks(options, captions, words, taken, n_checks)
     order = rng(options.seed, "pos-order").permutation(len(items))  # checks interleaved

@@ -6,6 +6,7 @@ but ``text`` optional. Words default to the prompt's nouns (spaCy), or, where sp
 to every word with a letter in it. Keys default to a hash of the text, so editing other lines
 leaves an item's key alone.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,7 +41,8 @@ class _Line:
 
 def _txt(path: Path, lines: list[str]) -> list[_Line]:
     return [
-        _Line(n, normalise(line)) for n, line in enumerate(lines, 1)
+        _Line(n, normalise(line))
+        for n, line in enumerate(lines, 1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
 
@@ -56,7 +58,7 @@ def _jsonl(path: Path, lines: list[str]) -> list[_Line]:
         except json.JSONDecodeError as err:
             raise PromptsFileError(f"{where}: not valid JSON ({err.msg})") from None
         if not isinstance(obj, dict):
-            raise PromptsFileError(f"{where}: expected a JSON object like {{\"text\": \"a dog\"}}")
+            raise PromptsFileError(f'{where}: expected a JSON object like {{"text": "a dog"}}')
         unknown = sorted(set(obj) - _FIELDS)
         if unknown:
             raise PromptsFileError(f"{where}: unknown fields {unknown}; allowed: {sorted(_FIELDS)}")
@@ -117,11 +119,13 @@ def build_prompts(options: SplitOptions) -> list[SplitItem]:
                 f"{path}, line {line.number}: key {key!r} repeats line {keys[key]} (a repeated prompt needs its own 'key')"
             )
         keys[key] = line.number
-        items.append(SplitItem(
-            key=key,
-            text=line.text,
-            words=dedupe(line.words) if line.words is not None else _default_words(doc, words),
-            seed=line.seed,
-            provenance={"file": path.name, "line": line.number},
-        ))
+        items.append(
+            SplitItem(
+                key=key,
+                text=line.text,
+                words=dedupe(line.words) if line.words is not None else _default_words(doc, words),
+                seed=line.seed,
+                provenance={"file": path.name, "line": line.number},
+            )
+        )
     return items

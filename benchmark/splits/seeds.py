@@ -3,6 +3,7 @@
 Streams are keyed by a name so that, for example, Unreal-Gen's noun swaps never shift
 COCO-Gen's caption sample, and per-item seeds depend only on (seed, key), not on list order.
 """
+
 from __future__ import annotations
 
 import hashlib

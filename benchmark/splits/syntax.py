@@ -5,6 +5,7 @@ of a caption shares one generation seed, so a runner can generate each caption o
 both words' maps from it. Each item also keeps every arc of its caption, which is what the
 paper's two baselines need: unrelated word pairs (no arc) and all head-dependent pairs.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -51,18 +52,22 @@ def build_syntax(options: SplitOptions) -> list[SplitItem]:
             head_text, dep_text = words.text_of(head), words.text_of(dep)
             if rel not in rank or head_text.lower() == dep_text.lower():
                 continue  # same-text pairs would ask DAAM for one word twice
-            items.append(SplitItem(
-                key=f"syntax-{caption.id}-w{dep}",  # a dependent has exactly one head
-                text=caption.text,
-                words=(head_text, dep_text),
-                seed=seed,
-                provenance={
-                    "relation": rel, "relation_rank": rank[rel],
-                    "head": {"text": head_text, "index": head, "occurrence": words.occurrence(head)},
-                    "dependent": {"text": dep_text, "index": dep, "occurrence": words.occurrence(dep)},
-                    "arcs": [[h, d, r] for h, d, r in arcs],  # word indices: [head, dependent, relation]
-                    "words": [w for w, _, _ in words.words],
-                    "caption_id": caption.id, "image_id": caption.image_id,
-                },
-            ))
+            items.append(
+                SplitItem(
+                    key=f"syntax-{caption.id}-w{dep}",  # a dependent has exactly one head
+                    text=caption.text,
+                    words=(head_text, dep_text),
+                    seed=seed,
+                    provenance={
+                        "relation": rel,
+                        "relation_rank": rank[rel],
+                        "head": {"text": head_text, "index": head, "occurrence": words.occurrence(head)},
+                        "dependent": {"text": dep_text, "index": dep, "occurrence": words.occurrence(dep)},
+                        "arcs": [[h, d, r] for h, d, r in arcs],  # word indices: [head, dependent, relation]
+                        "words": [w for w, _, _ in words.words],
+                        "caption_id": caption.id,
+                        "image_id": caption.image_id,
+                    },
+                )
+            )
     return items

@@ -5,6 +5,7 @@ by hyphens or apostrophes, or one punctuation mark), because the runner asks for
 ``word_map(word, occurrence)``. spaCy tokenises differently ("dog's" is two tokens, "ice-cream"
 three), so builders map each spaCy token to the DAAM word that contains it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class PromptWords:
     words: tuple[tuple[str, int, int], ...]
 
     @classmethod
-    def of(cls, text: str) -> "PromptWords":
+    def of(cls, text: str) -> PromptWords:
         from daam.words import split_words
 
         return cls(text, tuple(split_words(text)))

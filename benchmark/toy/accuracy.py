@@ -5,15 +5,15 @@ An image is correct when the automatic annotator finds every requested object. A
 reported over ``all``, ``<n>-object``, ``held-out``/``seen`` and ``<n>-object/held-out|seen``,
 with Wilson intervals.
 """
-from __future__ import annotations
 
-from core.thresholds import BEST_TAU
+from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from benchmark.toy.world import COLOURS
+from core.thresholds import BEST_TAU
 
 # The threshold of the quick DAAM check logged while training and by `bench toy eval`, and the
 # one the model card's targets name: the paper's headline tau. (Moves to the shared home of the

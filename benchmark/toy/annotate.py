@@ -13,6 +13,7 @@ fires on configurations that the renderer cannot produce (tested in tests/toy). 
 without error on clean renders whose bounding squares are at least 8 px; a star drawn in under 8 px
 can be the very pixels of a disc (about 1.5 % of stars between 7 and 8 px are named circles).
 """
+
 from __future__ import annotations
 
 import functools
@@ -288,10 +289,20 @@ def _climb(win: _Window, shape: str) -> tuple[float, tuple[float, float, float]]
     for step in (0.5, 0.25):
         while True:
             cx, cy, s = best
-            moves = [m for m in ((cx + step, cy, s), (cx - step, cy, s), (cx, cy + step, s),
-                                 (cx, cy - step, s), (cx, cy, s + step), (cx, cy, s - step))
-                     if abs(m[0] - x0) <= CENTRE_RANGE and abs(m[1] - y0) <= CENTRE_RANGE
-                     and SIZE_RANGE[0] * s0 <= m[2] <= SIZE_RANGE[1] * s0]
+            moves = [
+                m
+                for m in (
+                    (cx + step, cy, s),
+                    (cx - step, cy, s),
+                    (cx, cy + step, s),
+                    (cx, cy - step, s),
+                    (cx, cy, s + step),
+                    (cx, cy, s - step),
+                )
+                if abs(m[0] - x0) <= CENTRE_RANGE
+                and abs(m[1] - y0) <= CENTRE_RANGE
+                and SIZE_RANGE[0] * s0 <= m[2] <= SIZE_RANGE[1] * s0
+            ]
             move = max(moves, key=iou, default=best)
             if iou(move) <= iou(best):
                 break
@@ -349,8 +360,17 @@ def annotate(image: np.ndarray, requested: Sequence[tuple[str, str]]) -> Annotat
     taken: set[int] = set()
     objects = []
     for colour, shape in requested:
-        match = next((i for i in order if i not in taken and detections[i].colour == colour
-                      and detections[i].shape == shape and detections[i].shape_iou >= MIN_SHAPE_IOU), None)
+        match = next(
+            (
+                i
+                for i in order
+                if i not in taken
+                and detections[i].colour == colour
+                and detections[i].shape == shape
+                and detections[i].shape_iou >= MIN_SHAPE_IOU
+            ),
+            None,
+        )
         if match is None:
             objects.append(RequestedObject(colour, shape, False, None, None))
         else:

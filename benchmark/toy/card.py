@@ -5,6 +5,7 @@ a file or a database row: the training log and config, the shipped weights' conf
 and the sampler's constants, and a scored run of the shipped weights. Given a second model (the
 unsupervised variant), the card shows both side by side.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,11 +22,17 @@ _DAAM = f"DAAM-{DAAM_TAU:g}"
 TARGETS = (
     ("generation accuracy, single objects", ("model", "generation-accuracy", "1-object"), ">= 0.9"),
     ("generation accuracy, pairs", ("model", "generation-accuracy", "2-object"), ">= 0.6"),
-    ("... single objects, held-out combinations only", ("model", "generation-accuracy", "1-object/held-out"),
-     "reported"),
+    (
+        "... single objects, held-out combinations only",
+        ("model", "generation-accuracy", "1-object/held-out"),
+        "reported",
+    ),
     ("... pairs, held-out combinations only", ("model", "generation-accuracy", "2-object/held-out"), "reported"),
-    (f"{_DAAM} mIoU, shape word (generated images)", (f"daam@{DAAM_TAU}", "mIoU", "shape"),
-     ">= 0.5 and >= 2x best trivial"),
+    (
+        f"{_DAAM} mIoU, shape word (generated images)",
+        (f"daam@{DAAM_TAU}", "mIoU", "shape"),
+        ">= 0.5 and >= 2x best trivial",
+    ),
     (f"{_DAAM} mIoU, colour word (generated images)", (f"daam@{DAAM_TAU}", "mIoU", "colour"), "reported"),
     (f"{_DAAM} mIoU, shape word (real renders)", (f"daam-render@{DAAM_TAU}", "mIoU", "render/shape"), "reported"),
     ("whole image, shape word (generated)", ("whole-image", "mIoU", "shape"), "reference"),
@@ -68,14 +75,22 @@ def _accuracy_curve(records: list[dict]) -> list[tuple[int, dict[str, float]]]:
     the newest record per step, by step."""
     from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
 
-    by_step = {r["step"]: {k: v["value"] for k, v in r["accuracy"].items()} for r in records
-               if r.get("guidance") == SAMPLING_GUIDANCE and r.get("sampling_steps") == SAMPLING_STEPS
-               and r.get("seed", 0) == 0}
+    by_step = {
+        r["step"]: {k: v["value"] for k, v in r["accuracy"].items()}
+        for r in records
+        if r.get("guidance") == SAMPLING_GUIDANCE
+        and r.get("sampling_steps") == SAMPLING_STEPS
+        and r.get("seed", 0) == 0
+    }
     return sorted(by_step.items())
 
 
-def plot_curves(log: list[dict], out: Path, accuracy: list[dict] | None = None,
-                others: Sequence[tuple[str, list[dict], list[dict]]] = ()) -> Path:
+def plot_curves(
+    log: list[dict],
+    out: Path,
+    accuracy: list[dict] | None = None,
+    others: Sequence[tuple[str, list[dict], list[dict]]] = (),
+) -> Path:
     """Losses, attention sharpness and generation accuracy by step; ``others``: (name, log, accuracy)
     of further models, drawn dashed beside the first."""
     import matplotlib
@@ -93,8 +108,13 @@ def plot_curves(log: list[dict], out: Path, accuracy: list[dict] | None = None,
         losses = (("diffusion", "diffusion (MSE)"), ("token", "token grounding"), ("pixel", "pixel BCE"))
         for key, label in losses if not prefix else losses[:1]:  # a variant's grounding terms may be unweighted
             a.plot([r["step"] for r in unet], [r[key] for r in unet], label=prefix + label, lw=1, ls=style)
-        b.plot([r["step"] for r in evals], [r["sharpness"] for r in evals], marker="o", ls=style,
-               label=prefix.rstrip(": ") or None)
+        b.plot(
+            [r["step"] for r in evals],
+            [r["sharpness"] for r in evals],
+            marker="o",
+            ls=style,
+            label=prefix.rstrip(": ") or None,
+        )
         curve = _accuracy_curve(run_accuracy)
         for subset, label in (("1-object", "single objects"), ("2-object", "pairs"), ("3-object", "triples")):
             points = [(step, v) for step, by in curve for s, v in by.items() if s == subset]
@@ -134,6 +154,7 @@ def read_config(train_dir: Path) -> dict:
 
 def architecture(weights_dir: Path) -> dict:
     """The Model section's facts, read from the shipped pipeline's own configs."""
+
     def read(part: str) -> dict:
         return json.loads((Path(weights_dir) / part / "config.json").read_text())
 
@@ -141,11 +162,18 @@ def architecture(weights_dir: Path) -> dict:
     latent = unet["sample_size"]
     cross = [f"{latent >> i}x{latent >> i}" for i, block in enumerate(unet["down_block_types"]) if "CrossAttn" in block]
     where = " and ".join(cross) + (" plus the mid block" if "CrossAttn" in (unet.get("mid_block_type") or "") else "")
-    return {"size": vae["sample_size"], "vae_blocks": len(vae["block_out_channels"]),
-                "latent_factor": vae["sample_size"] // latent, "latent_size": latent, "latent_channels": vae["latent_channels"],
-                "unet_channels": str(tuple(unet["block_out_channels"])), "cross_attention": where,
-                "text_layers": text["num_hidden_layers"] or "no", "text_width": text["hidden_size"],
-                "vocab": f"{text['vocab_size']:,}"}
+    return {
+        "size": vae["sample_size"],
+        "vae_blocks": len(vae["block_out_channels"]),
+        "latent_factor": vae["sample_size"] // latent,
+        "latent_size": latent,
+        "latent_channels": vae["latent_channels"],
+        "unet_channels": str(tuple(unet["block_out_channels"])),
+        "cross_attention": where,
+        "text_layers": text["num_hidden_layers"] or "no",
+        "text_width": text["hidden_size"],
+        "vocab": f"{text['vocab_size']:,}",
+    }
 
 
 def machine_summary(log: list[dict], cfg: dict) -> str:
@@ -159,7 +187,8 @@ def machine_summary(log: list[dict], cfg: dict) -> str:
         else:
             threads = r.get("threads")
             text = f"{threads} CPU thread{'s' if threads != 1 else ''}" + (
-                f" ({r['cpu_count']}-core machine)" if r.get("cpu_count") else "")
+                f" ({r['cpu_count']}-core machine)" if r.get("cpu_count") else ""
+            )
         if text not in seen:
             seen.append(text)
     if not seen:
@@ -178,10 +207,16 @@ def _training_lines(model: CardModel, prefix: str) -> list[str]:
     hours = training_hours([r for r in log if r.get("phase") == "unet"])
     evals = [r for r in log if r.get("phase") == "eval"]
     sharpness = ", ".join(f"{r['step']}: {r['sharpness']:.1f}" for r in evals[-6:])
-    return [(f"- {prefix}{_step(model.weights_dir)} UNet steps of {cfg['steps']} planned, {hours:.1f} h of training "
-             f"on {machine_summary(log, cfg)}"),
-            (f"- {prefix}attention sharpness (a word's attention mass inside its object / the object's area fraction; "
-             f"1 = flat): {sharpness}")]
+    return [
+        (
+            f"- {prefix}{_step(model.weights_dir)} UNet steps of {cfg['steps']} planned, {hours:.1f} h of training "
+            f"on {machine_summary(log, cfg)}"
+        ),
+        (
+            f"- {prefix}attention sharpness (a word's attention mass inside its object / the object's area fraction; "
+            f"1 = flat): {sharpness}"
+        ),
+    ]
 
 
 def _row(cells: Sequence[str]) -> str:
@@ -212,15 +247,21 @@ def _checkpoint_table(records: list[dict]) -> list[str]:
     def cell(d: dict, k: str) -> str:
         return f"{d[k]['value']:.3f} (n={d[k]['n']})" if k in d else "-"
 
-    rows = [(f"| step | guidance | sampling steps | split seed | single | pairs | pairs, held-out | triples | "
-             f"{_DAAM} shape | {_DAAM} colour |"),
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        (
+            f"| step | guidance | sampling steps | split seed | single | pairs | pairs, held-out | triples | "
+            f"{_DAAM} shape | {_DAAM} colour |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in sorted(records, key=lambda r: (r["step"], r.get("seed", 0), r["sampling_steps"], r["guidance"])):
         a, m = r["accuracy"], r.get("daam_miou", {})
-        rows.append(f"| {r['step']} | {r['guidance']:g} | {r['sampling_steps']} | {r['seed']} | "
-                    f"{cell(a, '1-object')} | {cell(a, '2-object')} | "
-                    f"{cell(a, '2-object/held-out')} | {cell(a, '3-object')} | {cell(m, 'shape')} | "
-                    f"{cell(m, 'colour')} |")
+        rows.append(
+            f"| {r['step']} | {r['guidance']:g} | {r['sampling_steps']} | {r['seed']} | "
+            f"{cell(a, '1-object')} | {cell(a, '2-object')} | "
+            f"{cell(a, '2-object/held-out')} | {cell(a, '3-object')} | {cell(m, 'shape')} | "
+            f"{cell(m, 'colour')} |"
+        )
     return rows
 
 
@@ -230,11 +271,16 @@ def _checkpoints(models: Sequence[CardModel]) -> str:
     tables = [(m.name, read_accuracy(m.train_dir)) for m in models]
     if not any(records for _, records in tables):
         return ""
-    lines = ["", "## Generation accuracy by checkpoint (`bench toy eval`)", "",
-             "The first items of the `shapes` split generated from each checkpoint's EMA weights, judged",
-             f"by the automatic annotator, with {_DAAM} mIoU of the words of the objects found. Rows on",
-             "the split's seed 1 (other captions and seeds than the published metrics') show how the",
-             "sampling settings were chosen.", ""]
+    lines = [
+        "",
+        "## Generation accuracy by checkpoint (`bench toy eval`)",
+        "",
+        "The first items of the `shapes` split generated from each checkpoint's EMA weights, judged",
+        f"by the automatic annotator, with {_DAAM} mIoU of the words of the objects found. Rows on",
+        "the split's seed 1 (other captions and seeds than the published metrics') show how the",
+        "sampling settings were chosen.",
+        "",
+    ]
     for name, records in tables:
         if len(models) > 1:
             lines += [f"### `{name}`", ""]
@@ -255,9 +301,11 @@ def _comparison(models: Sequence[CardModel]) -> str:
         cfg = read_config(m.train_dir)
         changes = ", ".join(f"{k} {cfg[k]}" for k in RECIPE_FIELDS if cfg[k] != base[k]) or "no recipe change"
         about = f": {NAMED_MODELS[m.name].about}" if m.name in NAMED_MODELS else ""
-        lines.append(f"**Second column: `{m.name}`** (`{_shown(m.train_dir)}`){about}. Same data, architecture, VAE and "
-                     f"schedule as `{models[0].name}`; recipe differences: {changes}. Both are scored on the same "
-                     "items.")
+        lines.append(
+            f"**Second column: `{m.name}`** (`{_shown(m.train_dir)}`){about}. Same data, architecture, VAE and "
+            f"schedule as `{models[0].name}`; recipe differences: {changes}. Both are scored on the same "
+            "items."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -271,8 +319,8 @@ def _shown(path: Path) -> str:
 
 def render_model_card(models: Sequence[CardModel], curve_name: str) -> str:
     """The card's Markdown; the first model is the main one (recipe, architecture), the others are columns."""
-    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
     from benchmark.scorers.shapes import RENDER_STRENGTH
+    from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
     from benchmark.toy.world import (
         COLOURS,
         HELD_OUT,
@@ -288,24 +336,47 @@ def render_model_card(models: Sequence[CardModel], curve_name: str) -> str:
     for m in models:
         training += _training_lines(m, f"`{m.name}`: " if len(models) > 1 else "")
     facts = dict(
-        **architecture(main.weights_dir), **cfg, comparison=_comparison(models),
-        world_version=WORLD_VERSION, n_colours=len(COLOURS), colours=", ".join(COLOURS), n_shapes=len(SHAPES),
-        shapes=", ".join(SHAPES), objects=f"{min(sampler.n_objects)}-{max(sampler.n_objects)}",
-        texture=f"{sampler.texture_prob * 100:g}", held_out=", ".join(f"{c} {s}" for c, s in sorted(HELD_OUT)),
-        sampling_steps=SAMPLING_STEPS, guidance=f"{SAMPLING_GUIDANCE:g}", training="\n".join(training),
-        curves=f"../../docs/images/{curve_name}", metrics=_metrics_table(models), render_strength=RENDER_STRENGTH,
-        checkpoints=_checkpoints(models))
+        **architecture(main.weights_dir),
+        **cfg,
+        comparison=_comparison(models),
+        world_version=WORLD_VERSION,
+        n_colours=len(COLOURS),
+        colours=", ".join(COLOURS),
+        n_shapes=len(SHAPES),
+        shapes=", ".join(SHAPES),
+        objects=f"{min(sampler.n_objects)}-{max(sampler.n_objects)}",
+        texture=f"{sampler.texture_prob * 100:g}",
+        held_out=", ".join(f"{c} {s}" for c, s in sorted(HELD_OUT)),
+        sampling_steps=SAMPLING_STEPS,
+        guidance=f"{SAMPLING_GUIDANCE:g}",
+        training="\n".join(training),
+        curves=f"../../docs/images/{curve_name}",
+        metrics=_metrics_table(models),
+        render_strength=RENDER_STRENGTH,
+        checkpoints=_checkpoints(models),
+    )
     return Template(TEMPLATE.read_text()).substitute(facts).rstrip("\n") + "\n"
 
 
-def write_model_card(train_dir, weights_dir, scores: list[dict], out: Path, curve: Path, name: str = "toy",
-                     others: Sequence[CardModel] = ()) -> Path:
+def write_model_card(
+    train_dir,
+    weights_dir,
+    scores: list[dict],
+    out: Path,
+    curve: Path,
+    name: str = "toy",
+    others: Sequence[CardModel] = (),
+) -> Path:
     """Write the card for one model (``train_dir``, ``weights_dir``, its ``scores``) and the curves
     figure; ``others`` add columns (e.g. the unsupervised variant scored on the same items)."""
     from benchmark.toy.evaluate import read_accuracy
 
     models = [CardModel(name, Path(train_dir), Path(weights_dir), scores), *others]
-    plot_curves(read_log(Path(train_dir)), curve, read_accuracy(train_dir),
-                others=[(m.name, read_log(m.train_dir), read_accuracy(m.train_dir)) for m in others])
+    plot_curves(
+        read_log(Path(train_dir)),
+        curve,
+        read_accuracy(train_dir),
+        others=[(m.name, read_log(m.train_dir), read_accuracy(m.train_dir)) for m in others],
+    )
     out.write_text(render_model_card(models, curve.name))
     return out

@@ -7,6 +7,7 @@ there, and scores each found object's word maps at tau ``DAAM_TAU`` (0.4) agains
 database: the cheap check that tells whether more training still helps.
 Each result is appended to ``<train dir>/accuracy.jsonl``; the model card draws the curve.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ import numpy as np
 ACCURACY_LOG = "accuracy.jsonl"
 
 
-def accuracy_by_subset(pipe, items, guidance: float, steps: int, batch_size: int = 64,
-                       progress: bool = True) -> tuple[dict[str, dict], dict[str, dict]]:
+def accuracy_by_subset(
+    pipe, items, guidance: float, steps: int, batch_size: int = 64, progress: bool = True
+) -> tuple[dict[str, dict], dict[str, dict]]:
     """Generation accuracy per subset, and DAAM mIoU at ``DAAM_TAU`` per word kind, with 95% intervals.
 
     Accuracy is `bench run`'s rule (``benchmark.toy.accuracy``: the share of images showing every
@@ -45,11 +47,16 @@ def accuracy_by_subset(pipe, items, guidance: float, steps: int, batch_size: int
     ious: dict[str, list[float]] = defaultdict(list)
     bar = tqdm(total=len(items), desc=f"guidance {guidance:g}", unit="img", disable=not progress)
     for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
+        chunk = items[start : start + batch_size]
         generators = [torch.Generator().manual_seed(int(it.seed)) for it in chunk]
         with daam.trace(pipe) as tc:
-            images = pipe([it.text for it in chunk], num_inference_steps=steps, guidance_scale=guidance,
-                          generator=generators, output_type="np").images
+            images = pipe(
+                [it.text for it in chunk],
+                num_inference_steps=steps,
+                guidance_scale=guidance,
+                generator=generators,
+                output_type="np",
+            ).images
         for it, image, maps in zip(chunk, images, tc.results()):
             scene = scene_from_provenance(it.provenance)
             found = annotate((image * 255).round().astype(np.uint8), scene.words())
@@ -59,8 +66,10 @@ def accuracy_by_subset(pipe, items, guidance: float, steps: int, batch_size: int
                 ious[rule.word_kind(word)].append(iou(soft >= rule.DAAM_TAU, mask))
         bar.update(len(chunk))
     bar.close()
-    accuracy = {subset: {"value": est.value, "ci_low": est.ci_low, "ci_high": est.ci_high, "n": est.n}
-                for subset, est in rule.accuracy_by_subset(outcomes).items()}
+    accuracy = {
+        subset: {"value": est.value, "ci_low": est.ci_low, "ci_high": est.ci_high, "n": est.n}
+        for subset, est in rule.accuracy_by_subset(outcomes).items()
+    }
     miou = {}
     for kind, values in sorted(ious.items()):
         est = mean_iou(values, n_resamples=1000)
@@ -68,9 +77,15 @@ def accuracy_by_subset(pipe, items, guidance: float, steps: int, batch_size: int
     return accuracy, miou
 
 
-def evaluate_checkpoint(train_dir: str | Path, guidances=(5.0,), size: int | None = None,
-                        steps: int | Sequence[int] | None = None, seed: int = 0, progress: bool = True,
-                        weights: str | Path | None = None) -> list[dict]:
+def evaluate_checkpoint(
+    train_dir: str | Path,
+    guidances=(5.0,),
+    size: int | None = None,
+    steps: int | Sequence[int] | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    weights: str | Path | None = None,
+) -> list[dict]:
     """Accuracy of the newest checkpoint's EMA weights at each guidance and number of sampling steps;
     appended to accuracy.jsonl.
 
@@ -105,16 +120,47 @@ def evaluate_checkpoint(train_dir: str | Path, guidances=(5.0,), size: int | Non
                 started = time.time()
                 with torch.inference_mode():
                     subsets, miou = accuracy_by_subset(pipe, items, float(guidance), n_steps, progress=progress)
-                records.append(append_accuracy(train_dir, step, float(guidance), n_steps, len(items), seed,
-                                               time.time() - started, subsets, miou, by="bench toy eval"))
+                records.append(
+                    append_accuracy(
+                        train_dir,
+                        step,
+                        float(guidance),
+                        n_steps,
+                        len(items),
+                        seed,
+                        time.time() - started,
+                        subsets,
+                        miou,
+                        by="bench toy eval",
+                    )
+                )
     return records
 
 
-def append_accuracy(train_dir: str | Path, step: int, guidance: float, steps: int, split_size: int, seed: int,
-                    seconds: float, subsets: dict, miou: dict, by: str) -> dict:
+def append_accuracy(
+    train_dir: str | Path,
+    step: int,
+    guidance: float,
+    steps: int,
+    split_size: int,
+    seed: int,
+    seconds: float,
+    subsets: dict,
+    miou: dict,
+    by: str,
+) -> dict:
     """Append one evaluation to ``<train_dir>/accuracy.jsonl`` and return it."""
-    record = {"step": step, "guidance": guidance, "sampling_steps": steps, "split_size": split_size, "seed": seed,
-              "seconds": round(seconds, 1), "by": by, "accuracy": subsets, "daam_miou": miou}
+    record = {
+        "step": step,
+        "guidance": guidance,
+        "sampling_steps": steps,
+        "split_size": split_size,
+        "seed": seed,
+        "seconds": round(seconds, 1),
+        "by": by,
+        "accuracy": subsets,
+        "daam_miou": miou,
+    }
     with open(Path(train_dir) / ACCURACY_LOG, "a") as f:
         f.write(json.dumps(record) + "\n")
     return record
@@ -131,8 +177,12 @@ def format_records(records: list[dict]) -> str:
     """A plain table: step, guidance, then accuracy for single objects, pairs, triples and all."""
     cols = ("1-object", "2-object", "3-object", "2-object/held-out", "all")
     kinds = ("shape", "colour")
-    lines = ["step    guidance  steps  seed  " + "  ".join(f"{c:>17}" for c in cols)
-             + "  " + "  ".join(f"{'DAAM-0.4 ' + k:>17}" for k in kinds)]
+    lines = [
+        "step    guidance  steps  seed  "
+        + "  ".join(f"{c:>17}" for c in cols)
+        + "  "
+        + "  ".join(f"{'DAAM-0.4 ' + k:>17}" for k in kinds)
+    ]
     for r in records:
         cells = []
         for c in cols:

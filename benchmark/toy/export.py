@@ -1,4 +1,5 @@
 """Export a toy training state's EMA weights as a diffusers pipeline folder (what ships)."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """A picture of DAAM on the toy model: each prompt's image, then one overlay per word."""
+
 from __future__ import annotations
 
 import textwrap
@@ -11,8 +12,17 @@ EXAMPLE_PROMPTS = (
 )
 
 
-def example_figure(pipe, out: str | Path, prompts=EXAMPLE_PROMPTS, seed: int = 0, steps: int = 50,
-                   guidance: float = 5.0, size: int = 32, renders: bool = False, strength: float = 0.6) -> Path:
+def example_figure(
+    pipe,
+    out: str | Path,
+    prompts=EXAMPLE_PROMPTS,
+    seed: int = 0,
+    steps: int = 50,
+    guidance: float = 5.0,
+    size: int = 32,
+    renders: bool = False,
+    strength: float = 0.6,
+) -> Path:
     """With ``renders``, real scenes of 1, 2 and 3 objects are noised to ``strength`` and
     denoised through the model while tracing (attribution of an existing image); otherwise the
     prompts are generated from noise."""
@@ -39,17 +49,34 @@ def example_figure(pipe, out: str | Path, prompts=EXAMPLE_PROMPTS, seed: int = 0
         for i, n in enumerate((1, 2, 3)):
             scene = sampler.sample(rng, n=n)
             with daam.trace(i2i) as tc:
-                image = i2i(scene.caption, image=Image.fromarray(render(scene)[0]), strength=strength,
-                            num_inference_steps=steps, guidance_scale=guidance,
-                            generator=torch.Generator().manual_seed(seed + i)).images[0]
+                image = i2i(
+                    scene.caption,
+                    image=Image.fromarray(render(scene)[0]),
+                    strength=strength,
+                    num_inference_steps=steps,
+                    guidance_scale=guidance,
+                    generator=torch.Generator().manual_seed(seed + i),
+                ).images[0]
             rows.append((scene.caption, np.asarray(image), tc.results()[0]))
     for i, prompt in enumerate(() if renders else prompts):
         with daam.trace(pipe) as tc:
-            image = pipe(prompt, num_inference_steps=steps, guidance_scale=guidance, height=size, width=size,
-                         generator=torch.Generator().manual_seed(seed + i)).images[0]
+            image = pipe(
+                prompt,
+                num_inference_steps=steps,
+                guidance_scale=guidance,
+                height=size,
+                width=size,
+                generator=torch.Generator().manual_seed(seed + i),
+            ).images[0]
         rows.append((prompt, np.asarray(image), tc.results()[0]))
-    words = [[w for w in r.prompt_words() if w.text.isalpha() and w.text.lower() not in {"a", "an", "and", "the", "of", "to"}]
-             for _, _, r in rows]
+    words = [
+        [
+            w
+            for w in r.prompt_words()
+            if w.text.isalpha() and w.text.lower() not in {"a", "an", "and", "the", "of", "to"}
+        ]
+        for _, _, r in rows
+    ]
     cols = 1 + max(len(w) for w in words)
     fig, axes = plt.subplots(len(rows), cols, figsize=(1.6 * cols, 1.75 * len(rows)), squeeze=False)
     for ax in axes.flat:
@@ -59,8 +86,14 @@ def example_figure(pipe, out: str | Path, prompts=EXAMPLE_PROMPTS, seed: int = 0
         ax_row[0].set_title(textwrap.fill(prompt, 24), fontsize=7)
         for ax, w in zip(ax_row[1:], ws):
             ax.imshow(image, interpolation="nearest")
-            ax.imshow(maps.word_map(w.text, w.occurrence).soft.numpy(), cmap="jet", alpha=0.5, vmin=0, vmax=1,
-                      interpolation="bilinear")
+            ax.imshow(
+                maps.word_map(w.text, w.occurrence).soft.numpy(),
+                cmap="jet",
+                alpha=0.5,
+                vmin=0,
+                vmax=1,
+                interpolation="bilinear",
+            )
             ax.set_title(w.text, fontsize=8)
     fig.tight_layout()
     out = Path(out)

@@ -9,6 +9,7 @@ The text encoder has no transformer layers (``num_hidden_layers=0``): each token
 carries only its own word and position. Earlier prototypes found a jointly trained contextual
 encoder let cross-attention go flat; see the model card.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ The default model ships in ``benchmark/toy/weights``; a named variant (``shipped
 e.g. ``toy-unsupervised``) in its own folder, scored in ``<its training folder>/eval-workspace``.
 The card shows every shipped model whose workspace scored its current weights, side by side.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -17,8 +18,9 @@ CURVES = REPO / "docs" / "images" / "toy-training.png"
 SCORED_STEP = "scored_step.txt"  # in the publish workspace: which weights its run scored
 
 
-def publish(train_dir: str | Path, workspace: str | Path | None = None, size: int | None = None,
-            dest: str | Path | None = None) -> list[Path]:
+def publish(
+    train_dir: str | Path, workspace: str | Path | None = None, size: int | None = None, dest: str | Path | None = None
+) -> list[Path]:
     """Export ``train_dir``'s EMA weights to ``dest`` (default: the shipped toy weights), score them on
     `shapes` in ``workspace`` (default: ``<train_dir>/eval-workspace``), and rewrite the card.
 
@@ -36,9 +38,21 @@ def publish(train_dir: str | Path, workspace: str | Path | None = None, size: in
     weights = export(train_dir, dest)
     if workspace.exists():
         shutil.rmtree(workspace)  # the weights changed: score them afresh
-    summary = run(RunConfig(split="shapes", model=str(weights), scheduler=None, steps=SAMPLING_STEPS,
-                            guidance=SAMPLING_GUIDANCE,
-                            height=32, width=32, batch_size=16, size=size, workspace=workspace, progress=True))
+    summary = run(
+        RunConfig(
+            split="shapes",
+            model=str(weights),
+            scheduler=None,
+            steps=SAMPLING_STEPS,
+            guidance=SAMPLING_GUIDANCE,
+            height=32,
+            width=32,
+            batch_size=16,
+            size=size,
+            workspace=workspace,
+            progress=True,
+        )
+    )
     (workspace / SCORED_STEP).write_text((weights / "training_step.txt").read_text())
     if weights.resolve() == WEIGHTS_DIR.resolve():
         from benchmark.pipelines import load_pipeline
@@ -46,8 +60,9 @@ def publish(train_dir: str | Path, workspace: str | Path | None = None, size: in
         from benchmark.toy.figure import example_figure
 
         card = write_model_card(train_dir, weights, summary.scores, CARD, CURVES, others=scored_variants())
-        figure = example_figure(load_pipeline(str(weights), scheduler=None), REPO / "docs" / "images" / "example.png",
-                                renders=True, seed=1)
+        figure = example_figure(
+            load_pipeline(str(weights), scheduler=None), REPO / "docs" / "images" / "example.png", renders=True, seed=1
+        )
         return [weights, card, figure]
     from benchmark.toy.shipped import DEFAULT_MODEL, NAMED_MODELS
 
@@ -80,8 +95,10 @@ def _check_scored(workspace: Path, weights: Path) -> None:
         raise FileNotFoundError(f"{workspace} holds no published run ({SCORED_STEP} missing): run `bench toy publish`")
     shipped = (weights / "training_step.txt").read_text().strip()
     if marker.read_text().strip() != shipped:
-        raise FileNotFoundError(f"{workspace} scored the weights of step {marker.read_text().strip()}, but the "
-                                f"shipped weights are from step {shipped}: run `bench toy publish`")
+        raise FileNotFoundError(
+            f"{workspace} scored the weights of step {marker.read_text().strip()}, but the "
+            f"shipped weights are from step {shipped}: run `bench toy publish`"
+        )
 
 
 def scored_variants(names: Sequence[str] | None = None) -> list:

@@ -4,6 +4,7 @@ Kept free of torch so that the CLI can show these defaults in ``--help`` without
 The defaults are the recipe of the shipped runs (``training/toy/config.json``,
 ``training/toy-unsupervised/config.json``), so that resuming them needs no extra flags.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,18 @@ class TrainConfig:
 
 # What a resumed run must share with the run it continues (steps, threads, device, checkpoint and
 # evaluation cadence may change).
-RECIPE_FIELDS = ("seed", "vae_steps", "batch_size", "lr", "warmup", "ema_decay", "caption_dropout", "ground_weight",
-                 "pixel_weight", "ground_max_t")
+RECIPE_FIELDS = (
+    "seed",
+    "vae_steps",
+    "batch_size",
+    "lr",
+    "warmup",
+    "ema_decay",
+    "caption_dropout",
+    "ground_weight",
+    "pixel_weight",
+    "ground_max_t",
+)
 
 
 class RecipeMismatchError(ValueError):
@@ -43,4 +54,6 @@ class RecipeMismatchError(ValueError):
 
 def recipe_changes(saved: dict, cfg: TrainConfig) -> list[str]:
     """The recipe fields where ``cfg`` differs from a saved config, as ``"name old -> new"``."""
-    return [f"{k} {saved[k]!r} -> {getattr(cfg, k)!r}" for k in RECIPE_FIELDS if k in saved and saved[k] != getattr(cfg, k)]
+    return [
+        f"{k} {saved[k]!r} -> {getattr(cfg, k)!r}" for k in RECIPE_FIELDS if k in saved and saved[k] != getattr(cfg, k)
+    ]

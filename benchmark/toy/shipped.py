@@ -4,6 +4,7 @@ Named models (``bench run --model toy-unsupervised``, ``bench toy eval --weights
 ``bench toy figure --model ...``) map to a folder in this package; ``NAMED_MODELS`` is the one
 place that says which.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -30,12 +31,18 @@ class NamedModel:
         return (self.weights / "model_index.json").exists()
 
 
-NAMED_MODELS = {m.name: m for m in (
-    NamedModel("toy", WEIGHTS_DIR, "training/toy",
-               "cross-attention supervised by a token-grounding loss"),
-    NamedModel("toy-unsupervised", HERE / "weights-unsupervised", "training/toy-unsupervised",
-               "the same recipe without the grounding losses: attention learns only from the diffusion loss"),
-)}
+NAMED_MODELS = {
+    m.name: m
+    for m in (
+        NamedModel("toy", WEIGHTS_DIR, "training/toy", "cross-attention supervised by a token-grounding loss"),
+        NamedModel(
+            "toy-unsupervised",
+            HERE / "weights-unsupervised",
+            "training/toy-unsupervised",
+            "the same recipe without the grounding losses: attention learns only from the diffusion loss",
+        ),
+    )
+}
 DEFAULT_MODEL = "toy"
 
 
@@ -62,7 +69,8 @@ def resolve_toy_model(name: str) -> Path:
     if not model.shipped():
         raise ModelNotShippedError(
             f"toy model {name!r} is not shipped yet ({_relative(model.weights)} holds no pipeline): export it with "
-            f"`bench toy export --out-dir {model.train_dir} --dest {_relative(model.weights)}`")
+            f"`bench toy export --out-dir {model.train_dir} --dest {_relative(model.weights)}`"
+        )
     return model.weights
 
 
@@ -100,7 +108,9 @@ def build_random_pipeline(dest: Path) -> Path:
         return dest
     torch.manual_seed(0)
     tok = build_clip_tokenizer(dest.parent / (dest.name + "-tokenizer"))
-    pipe = toy_model.assemble_pipeline(toy_model.build_unet(), toy_model.build_vae(), toy_model.build_text_encoder(), tok)
+    pipe = toy_model.assemble_pipeline(
+        toy_model.build_unet(), toy_model.build_vae(), toy_model.build_text_encoder(), tok
+    )
     tmp = dest.with_name(dest.name + ".tmp")
     pipe.save_pretrained(tmp)
     tmp.replace(dest)
@@ -112,5 +122,7 @@ def shipped_or_random(workspace: Path) -> tuple[Path, str | None]:
     if model is not None:
         return model, None
     path = build_random_pipeline(Path(workspace) / "models" / "toy-random")
-    return path, ("the trained toy model is not shipped yet: running the toy architecture with RANDOM weights "
-                  "end to end; its images, maps and scores are meaningless")
+    return path, (
+        "the trained toy model is not shipped yet: running the toy architecture with RANDOM weights "
+        "end to end; its images, maps and scores are meaningless"
+    )

@@ -14,6 +14,7 @@ Every item's provenance holds its whole scene (``scene_provenance``), so the exa
 rebuilt (``scene_from_provenance``) and rendered, e.g. to noise and denoise real renders through
 the model. Items are pure functions of ``(options.seed, index)``: a larger size only appends.
 """
+
 from __future__ import annotations
 
 import math
@@ -76,8 +77,13 @@ def _distinct(scene: Scene) -> bool:
     return len({o.colour for o in scene.objects}) == n and len({o.shape for o in scene.objects}) == n
 
 
-def _sample(rng: np.random.Generator, n: int, pool: list[tuple[str, str]], relation: str | None = None,
-            sampler: SceneSampler | None = None) -> Scene:
+def _sample(
+    rng: np.random.Generator,
+    n: int,
+    pool: list[tuple[str, str]],
+    relation: str | None = None,
+    sampler: SceneSampler | None = None,
+) -> Scene:
     """A scene of n objects from ``pool`` with distinct colours and shapes (and ``relation``)."""
     sampler = sampler or SceneSampler(size_range=OBJECT_SIZES)
     for _ in range(_MAX_TRIES):
@@ -96,8 +102,17 @@ def _words(scene: Scene) -> tuple[str, ...]:
 
 def scene_provenance(scene: Scene) -> dict[str, Any]:
     """Everything needed to re-render ``scene`` exactly, as JSON-able data."""
-    objects = [{"colour": o.colour, "shape": o.shape, "cx": o.cx, "cy": o.cy, "size": o.size,
-                "held_out": (o.colour, o.shape) in HELD_OUT} for o in scene.objects]
+    objects = [
+        {
+            "colour": o.colour,
+            "shape": o.shape,
+            "cx": o.cx,
+            "cy": o.cy,
+            "size": o.size,
+            "held_out": (o.colour, o.shape) in HELD_OUT,
+        }
+        for o in scene.objects
+    ]
     return {
         "world_version": WORLD_VERSION,
         "image_size": scene.size,
@@ -162,8 +177,15 @@ def build_shapes(options: SplitOptions) -> list[SplitItem]:
     items = []
     for i in range(_count(options, SHAPES_SIZE)):
         scene, seed = shapes_scene(options.seed, i)
-        items.append(SplitItem(key=f"shapes-{i:04d}", text=scene.caption, words=_words(scene),
-                               provenance=scene_provenance(scene), seed=seed))
+        items.append(
+            SplitItem(
+                key=f"shapes-{i:04d}",
+                text=scene.caption,
+                words=_words(scene),
+                provenance=scene_provenance(scene),
+                seed=seed,
+            )
+        )
     return items
 
 
@@ -196,11 +218,21 @@ def build_colour(options: SplitOptions) -> list[SplitItem]:
             caption, spans = compose_caption(objects)
             scene = Scene(objects, caption, spans, None, base.texture_seed, base.size)
             provenance = scene_provenance(scene) | {
-                "group": g, "variant": v, "colour": colour, "shape": obj.shape,
+                "group": g,
+                "variant": v,
+                "colour": colour,
+                "shape": obj.shape,
                 "seed_colour": seed_colour,
             }
-            items.append(SplitItem(key=f"colour-{g:04d}-{colour}", text=caption, words=(colour, obj.shape),
-                                   provenance=provenance, seed=seed))
+            items.append(
+                SplitItem(
+                    key=f"colour-{g:04d}-{colour}",
+                    text=caption,
+                    words=(colour, obj.shape),
+                    provenance=provenance,
+                    seed=seed,
+                )
+            )
     return items[:n]
 
 
@@ -217,7 +249,7 @@ def relation_scene(seed: int, index: int) -> tuple[Scene, int]:
 
 
 def build_relation(options: SplitOptions) -> list[SplitItem]:
-    """"a red circle above a blue square": head and dependent nouns joined by a relation.
+    """ "a red circle above a blue square": head and dependent nouns joined by a relation.
 
     In dependency terms (enhanced Universal Dependencies, as in the paper's section 4) the first
     shape word is the head: it is the caption's root, and the second shape word depends on it
@@ -232,11 +264,21 @@ def build_relation(options: SplitOptions) -> list[SplitItem]:
         head, dependent = scene.objects[0].shape, scene.objects[1].shape
         word = RELATION_WORDS[scene.relation]
         provenance = scene_provenance(scene) | {
-            "head": head, "dependent": dependent, "relation": scene.relation,
-            "dependency": "nmod:" + scene.relation.replace(" ", "_"), "relation_word": word,
+            "head": head,
+            "dependent": dependent,
+            "relation": scene.relation,
+            "dependency": "nmod:" + scene.relation.replace(" ", "_"),
+            "relation_word": word,
         }
-        items.append(SplitItem(key=f"relation-{i:04d}", text=scene.caption, words=(head, word, dependent),
-                               provenance=provenance, seed=seed))
+        items.append(
+            SplitItem(
+                key=f"relation-{i:04d}",
+                text=scene.caption,
+                words=(head, word, dependent),
+                provenance=provenance,
+                seed=seed,
+            )
+        )
     return items
 
 

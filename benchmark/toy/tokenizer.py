@@ -5,6 +5,7 @@ entries. The hub is out of reach here, but ``open_clip_torch`` ships the same me
 (``bpe_simple_vocab_16e6.txt.gz``); from it we rebuild ``vocab.json`` and ``merges.txt`` exactly
 as OpenAI's tokenizer builds them in memory, and hand both to ``transformers.CLIPTokenizer``.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -18,9 +19,7 @@ BPE_FILE = "bpe_simple_vocab_16e6.txt.gz"
 
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP's reversible map from bytes to printable unicode characters."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(
-        range(ord("®"), ord("ÿ") + 1)
-    )
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -35,9 +34,7 @@ def find_bpe_file() -> Path:
     """Locate open_clip's merges file without importing open_clip (it would pull torchvision)."""
     spec = importlib.util.find_spec("open_clip")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"{BPE_FILE} not found: install it with `pip install --no-deps open_clip_torch`"
-        )
+        raise FileNotFoundError(f"{BPE_FILE} not found: install it with `pip install --no-deps open_clip_torch`")
     for location in spec.submodule_search_locations:
         path = Path(location) / BPE_FILE
         if path.exists():
@@ -55,9 +52,7 @@ def write_clip_tokenizer_files(out_dir: str | Path, bpe_file: str | Path | None 
     vocab = symbols + [s + "</w>" for s in symbols] + ["".join(m) for m in merges]
     vocab += ["<|startoftext|>", "<|endoftext|>"]
     (out / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}, ensure_ascii=False))
-    (out / "merges.txt").write_text(
-        "#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n", encoding="utf-8"
-    )
+    (out / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n", encoding="utf-8")
     return out
 
 
@@ -72,7 +67,9 @@ def build_clip_tokenizer(out_dir: str | Path, pad_token: str = "<|endoftext|>"):
     try:  # transformers >= 5 takes the vocabulary and merges themselves
         tok = CLIPTokenizer(vocab=str(out / "vocab.json"), merges=str(out / "merges.txt"), pad_token=pad_token)
     except TypeError:  # transformers 4.x
-        tok = CLIPTokenizer(vocab_file=str(out / "vocab.json"), merges_file=str(out / "merges.txt"), pad_token=pad_token)
+        tok = CLIPTokenizer(
+            vocab_file=str(out / "vocab.json"), merges_file=str(out / "merges.txt"), pad_token=pad_token
+        )
     tok.model_max_length = 77
     tok.save_pretrained(out)
     return tok
@@ -104,7 +101,8 @@ def build_t5_tokenizer(path: str | Path) -> Path:
     sp.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     sp.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     sp.post_processor = TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)])
-    tok = T5TokenizerFast(tokenizer_object=sp, eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
-                          extra_ids=0, model_max_length=512)
+    tok = T5TokenizerFast(
+        tokenizer_object=sp, eos_token="</s>", unk_token="<unk>", pad_token="<pad>", extra_ids=0, model_max_length=512
+    )
     tok.save_pretrained(path)
     return path

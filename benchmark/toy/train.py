@@ -11,6 +11,7 @@ Every batch is a pure function of ``(seed, step)``, so a resumed run sees the sa
 uninterrupted one. State is checkpointed atomically; killing the process loses at most
 ``checkpoint_every`` steps.
 """
+
 from __future__ import annotations
 
 import copy
@@ -123,8 +124,13 @@ def machine_facts(device: torch.device, threads: int) -> dict:
     """What this session trains on, logged at every (re)start so the model card can say it."""
     import platform
 
-    facts = {"device": device.type, "threads": threads, "cpu_count": os.cpu_count(),
-             "cpu": platform.processor() or platform.machine(), "torch": torch.__version__}
+    facts = {
+        "device": device.type,
+        "threads": threads,
+        "cpu_count": os.cpu_count(),
+        "cpu": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+    }
     if device.type == "cuda":
         facts["gpu"] = torch.cuda.get_device_name(device)
     return facts
@@ -223,8 +229,9 @@ def attention_sharpness(unet, text_encoder, vae, tokenizer, sampler, seed: int, 
         for probs in sink:
             side = int(round(math.sqrt(probs.shape[1])))
             for b, tok, mask in targets:
-                m = F.interpolate(torch.from_numpy(mask)[None, None].float().to(probs.device), size=(side, side),
-                                  mode="area").flatten()
+                m = F.interpolate(
+                    torch.from_numpy(mask)[None, None].float().to(probs.device), size=(side, side), mode="area"
+                ).flatten()
                 a = probs[b, :, tok]
                 ratios.append(((a * m).sum() / a.sum()).item() / max(m.mean().item(), 1e-6))
         return {"sharpness": float(np.mean(ratios)) if ratios else float("nan")}
@@ -243,10 +250,21 @@ def _log_accuracy(cfg: TrainConfig, out: Path, step: int, unet, text_encoder, va
     pipe = toy_model.assemble_pipeline(unet, vae, text_encoder, tokenizer)
     pipe.set_progress_bar_config(disable=True)
     with torch.no_grad():
-        subsets, miou = accuracy_by_subset(pipe, items, toy_model.SAMPLING_GUIDANCE, toy_model.SAMPLING_STEPS,
-                                           progress=False)
-    append_accuracy(out, step, toy_model.SAMPLING_GUIDANCE, toy_model.SAMPLING_STEPS, len(items), 0, time.time() - started, subsets,
-                    miou, by="bench toy train")
+        subsets, miou = accuracy_by_subset(
+            pipe, items, toy_model.SAMPLING_GUIDANCE, toy_model.SAMPLING_STEPS, progress=False
+        )
+    append_accuracy(
+        out,
+        step,
+        toy_model.SAMPLING_GUIDANCE,
+        toy_model.SAMPLING_STEPS,
+        len(items),
+        0,
+        time.time() - started,
+        subsets,
+        miou,
+        by="bench toy train",
+    )
 
 
 def _check_resumable(cfg: TrainConfig, out: Path) -> None:
@@ -257,8 +275,10 @@ def _check_resumable(cfg: TrainConfig, out: Path) -> None:
     saved = json.loads(saved_path.read_text())
     changed = recipe_changes(saved, cfg)
     if changed:
-        raise RecipeMismatchError(f"{out} holds a run trained with another recipe ({'; '.join(changed)}): resume it with "
-                         "the same settings, or train into a new --out-dir")
+        raise RecipeMismatchError(
+            f"{out} holds a run trained with another recipe ({'; '.join(changed)}): resume it with "
+            "the same settings, or train into a new --out-dir"
+        )
 
 
 def train(cfg: TrainConfig):
@@ -317,7 +337,9 @@ def train(cfg: TrainConfig):
         g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # noise drawn on the CPU: same on any device
         with torch.no_grad():
             post = vae.encode(x).latent_dist
-            lat = (post.mean + post.std * torch.randn(post.mean.shape, generator=g).to(device)) * vae.config.scaling_factor
+            lat = (
+                post.mean + post.std * torch.randn(post.mean.shape, generator=g).to(device)
+            ) * vae.config.scaling_factor
         noise = torch.randn(lat.shape, generator=g).to(device)
         t = torch.randint(0, sched.config.num_train_timesteps, (lat.shape[0],), generator=g).to(device)
         noisy = sched.add_noise(lat, noise, t)
@@ -340,15 +362,41 @@ def train(cfg: TrainConfig):
             now = time.time()
             rate = (done - n_last) / (now - t_last)
             t_last, n_last = now, done
-            _log(out, {"phase": "unet", "step": done, "loss": loss.item(), "diffusion": diff.item(),
-                       "token": tok_loss.item(), "pixel": pix_loss.item(), "lr": lr, "steps_per_s": rate,
-                       "time": now})
+            _log(
+                out,
+                {
+                    "phase": "unet",
+                    "step": done,
+                    "loss": loss.item(),
+                    "diffusion": diff.item(),
+                    "token": tok_loss.item(),
+                    "pixel": pix_loss.item(),
+                    "lr": lr,
+                    "steps_per_s": rate,
+                    "time": now,
+                },
+            )
         if done % cfg.eval_every == 0 or done == cfg.steps:
-            _log(out, {"phase": "eval", "step": done, **attention_sharpness(ema_unet, ema_text, vae, tokenizer, sampler, cfg.seed)})
+            _log(
+                out,
+                {
+                    "phase": "eval",
+                    "step": done,
+                    **attention_sharpness(ema_unet, ema_text, vae, tokenizer, sampler, cfg.seed),
+                },
+            )
         if cfg.accuracy_every and done % cfg.accuracy_every == 0:
             _log_accuracy(cfg, out, done, ema_unet, ema_text, vae, tokenizer)
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
-            _atomic_save({"unet": unet.state_dict(), "text_encoder": text_encoder.state_dict(),
-                          "ema_unet": ema_unet.state_dict(), "ema_text": _without_frozen(ema_text),
-                          "opt": opt.state_dict(), "step": done}, state_path)
+            _atomic_save(
+                {
+                    "unet": unet.state_dict(),
+                    "text_encoder": text_encoder.state_dict(),
+                    "ema_unet": ema_unet.state_dict(),
+                    "ema_text": _without_frozen(ema_text),
+                    "opt": opt.state_dict(),
+                    "step": done,
+                },
+                state_path,
+            )
             export(out, out / "pipeline")

@@ -4,6 +4,7 @@ Everything is a pure function of a seed and ``WORLD_VERSION``: the same seed ren
 pixels on every machine. Shapes are drawn with hard edges (no anti-aliasing) so that masks are
 exact and an image's pixels can be segmented back into objects by colour alone.
 """
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ template data folder (~1 min once); each session then starts a copy in ~11 s on 
 loopback port and stops it at the end.  Its local-files document root is a session folder
 that holds every test workspace.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,20 +32,17 @@ SEGMENTATION = [
     ("seg-2", "a giraffe and a zebra", {"nouns": ["giraffe", "zebra"]}, ("giraffe", "zebra")),
 ]
 RATING = [  # as the pos split writes them (one word, its POS and occurrence), one with a target
-    ("pos-0", "a dog running fast", {"pos": "VERB", "occurrence": 0, "attention_check": False},
-     ("running",)),
+    ("pos-0", "a dog running fast", {"pos": "VERB", "occurrence": 0, "attention_check": False}, ("running",)),
     ("pos-1", "a blue teapot", {"pos": "ADJ", "occurrence": 0, "attention_check": False}, ("blue",)),
     ("pos-2", "a cat on a mat", {"target": "cat", "pos": "NOUN"}, ("cat",)),
     ("pos-3", "a dog on the grass.", {"pos": "PUNCT", "occurrence": 0, "attention_check": True}, (".",)),
 ]
 PRESENCE = [
-    ("coh-0", "a giraffe and a zebra", {"nouns": ["giraffe", "zebra"], "cohyponym": True},
-     ("giraffe", "zebra")),
+    ("coh-0", "a giraffe and a zebra", {"nouns": ["giraffe", "zebra"], "cohyponym": True}, ("giraffe", "zebra")),
     ("coh-1", "a cake and a bus", {"nouns": ["cake", "bus"], "cohyponym": False}, ("cake", "bus")),
     ("coh-2", "a cat and a dog", {"nouns": ["cat", "dog"], "cohyponym": True}, ("cat", "dog")),
 ]
-RUNS = {"seg-run": ("coco-gen", SEGMENTATION), "pos-run": ("pos", RATING),
-        "coh-run": ("cohyponym", PRESENCE)}
+RUNS = {"seg-run": ("coco-gen", SEGMENTATION), "pos-run": ("pos", RATING), "coh-run": ("cohyponym", PRESENCE)}
 
 
 @dataclass
@@ -71,8 +69,9 @@ def ls_template() -> Path:
 @pytest.fixture(scope="session")
 def ls_server(ls_template, annotation_root, tmp_path_factory):
     folder = tmp_path_factory.mktemp("labelstudio")
-    server = LabelStudioServer.start(folder / "data", annotation_root, Credentials.generate(),
-                                     log_path=folder / "server.log", template=ls_template)
+    server = LabelStudioServer.start(
+        folder / "data", annotation_root, Credentials.generate(), log_path=folder / "server.log", template=ls_template
+    )
     yield server
     server.stop()
 
@@ -99,8 +98,14 @@ def make_bench(root: Path, sd_path: Path, name: str = "ws") -> Bench:
         run = store.create_run(run_name, split, model.id, {"steps": STEPS, "size": SIZE})
         prompts = store.add_prompts(split, "v1", [db.PromptSpec(k, t, p, w) for k, t, p, w in items])
         with daam.trace(pipe) as tc:
-            out = pipe([p.text for p in prompts], num_inference_steps=STEPS, height=SIZE, width=SIZE,
-                       output_type="np", generator=torch.Generator().manual_seed(0))
+            out = pipe(
+                [p.text for p in prompts],
+                num_inference_steps=STEPS,
+                height=SIZE,
+                width=SIZE,
+                output_type="np",
+                generator=torch.Generator().manual_seed(0),
+            )
         for prompt, image, maps in zip(prompts, out.images, tc.results(), strict=True):
             image_path = f"images/{run_name}/{prompt.key}.png"
             maps_path = f"maps/{run_name}/{prompt.key}.safetensors"
@@ -108,10 +113,12 @@ def make_bench(root: Path, sd_path: Path, name: str = "ws") -> Bench:
             workspace.file(maps_path).parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray((image * 255).round().astype(np.uint8)).save(workspace.file(image_path))
             maps.save(workspace.file(maps_path))
-            generation = store.record_generation(run.id, prompt.id, 0, seed=0, image_path=image_path,
-                                                 height=SIZE, width=SIZE)
-            store.add_word_maps(generation.id, [
-                db.WordMapSpec(w, 0, maps.find_word(w).tokens, maps_path) for w in prompt.words])
+            generation = store.record_generation(
+                run.id, prompt.id, 0, seed=0, image_path=image_path, height=SIZE, width=SIZE
+            )
+            store.add_word_maps(
+                generation.id, [db.WordMapSpec(w, 0, maps.find_word(w).tokens, maps_path) for w in prompt.words]
+            )
             generations[prompt.key] = generation
     return Bench(workspace, store, generations)
 

@@ -1,4 +1,5 @@
 """Label Studio results as a rater's browser would send them, for simulated raters."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,21 +16,30 @@ def random_mask(seed: int, height: int, width: int) -> np.ndarray:
 
 
 def brush(mask: np.ndarray, label: str, **override) -> dict:
-    item = {"from_name": "brush", "to_name": "image", "type": "brushlabels",
-            "original_width": int(mask.shape[1]), "original_height": int(mask.shape[0]),
-            "image_rotation": 0,
-            "value": {"format": "rle", "rle": mask2rle(mask.astype(np.uint8) * 255),
-                      "brushlabels": [label]}}
+    item = {
+        "from_name": "brush",
+        "to_name": "image",
+        "type": "brushlabels",
+        "original_width": int(mask.shape[1]),
+        "original_height": int(mask.shape[0]),
+        "image_rotation": 0,
+        "value": {"format": "rle", "rle": mask2rle(mask.astype(np.uint8) * 255), "brushlabels": [label]},
+    }
     item.update(override)
     return item
 
 
 def polygon(points: list[list[float]], label: str, height: int, width: int) -> dict:
-    return {"from_name": "polygon", "to_name": "image", "type": "polygonlabels",
-            "original_width": width, "original_height": height, "image_rotation": 0,
-            "value": {"points": points, "polygonlabels": [label], "closed": True}}
+    return {
+        "from_name": "polygon",
+        "to_name": "image",
+        "type": "polygonlabels",
+        "original_width": width,
+        "original_height": height,
+        "image_rotation": 0,
+        "value": {"points": points, "polygonlabels": [label], "closed": True},
+    }
 
 
 def choice(name: str, *values: str) -> dict:
-    return {"from_name": name, "to_name": "image", "type": "choices",
-            "value": {"choices": list(values)}}
+    return {"from_name": name, "to_name": "image", "type": "choices", "value": {"choices": list(values)}}

@@ -1,4 +1,5 @@
 """The server's environment, credentials and redaction, without starting a server."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ import time
 import pytest
 
 from annotation import env
-from annotation.redact import MASK, redact, register_secret
 from annotation.labelstudio import Credentials, free_port, load_or_create_credentials
+from annotation.redact import MASK, redact, register_secret
 
 
 def test_redact_masks_every_registered_secret():
@@ -18,8 +19,7 @@ def test_redact_masks_every_registered_secret():
     assert redact(f"token {secret}!") == f"token {secret}!"  # not known yet
     register_secret(secret)
     register_secret("abc")  # too short to mask safely: ignored
-    assert redact(f"Authorization: Token {secret}; again {secret}") == (
-        f"Authorization: Token {MASK}; again {MASK}")
+    assert redact(f"Authorization: Token {secret}; again {secret}") == (f"Authorization: Token {MASK}; again {MASK}")
     assert redact("abc def") == "abc def"
     assert redact(ValueError(secret)) == MASK
 
@@ -76,8 +76,7 @@ def test_concurrent_ensure_installs_once(monkeypatch, tmp_path):
     monkeypatch.setattr(env, "_run", fake_run)
     venv = tmp_path / "server-venv"
     results = []
-    threads = [threading.Thread(target=lambda: results.append(env.ensure_server_env(venv)))
-               for _ in range(2)]
+    threads = [threading.Thread(target=lambda: results.append(env.ensure_server_env(venv))) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:

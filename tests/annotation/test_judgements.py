@@ -1,4 +1,5 @@
 """The paper's rules and the agreement measures as pure functions, without a server."""
+
 from __future__ import annotations
 
 import numpy as np

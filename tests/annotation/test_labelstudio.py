@@ -4,6 +4,7 @@ Push every study, let three simulated raters (plus one careless rater in the rat
 annotate through the API, pull, and check the database row by row; then re-push, re-pull,
 edit, and break things on purpose.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ def client(ls_connection):
 
 @pytest.fixture(scope="module")
 def pushed(bench, client, annotation_root):
-    reports = {s: push(bench.store, client, s, run, bench.workspace, document_root=annotation_root)
-               for s, run in RUNS.items()}
+    reports = {
+        s: push(bench.store, client, s, run, bench.workspace, document_root=annotation_root) for s, run in RUNS.items()
+    }
     return reports
 
 
@@ -82,50 +84,84 @@ def annotated(bench, client, pushed, users) -> Expected:
         ("seg-2", "rater3"): [brush(m[10], "giraffe")],
     }
     for (prompt, rater), result in segmentation.items():
-        client.annotations.create(id=seg_tasks[f"segmentation/seg-run/{bench.generations[prompt].id}"],
-                                  result=result, completed_by=users[rater])
+        client.annotations.create(
+            id=seg_tasks[f"segmentation/seg-run/{bench.generations[prompt].id}"],
+            result=result,
+            completed_by=users[rater],
+        )
     z = np.zeros((S, S), bool)
     masks = {
-        ("seg-0", "dog", "rater1"): m[1], ("seg-0", "cat", "rater1"): rect,
+        ("seg-0", "dog", "rater1"): m[1],
+        ("seg-0", "cat", "rater1"): rect,
         ("seg-1", "car", "rater1"): m[2],
-        ("seg-2", "giraffe", "rater1"): m[3], ("seg-2", "zebra", "rater1"): m[4] | m[5],
-        ("seg-0", "dog", "rater2"): m[6], ("seg-0", "cat", "rater2"): z,
+        ("seg-2", "giraffe", "rater1"): m[3],
+        ("seg-2", "zebra", "rater1"): m[4] | m[5],
+        ("seg-0", "dog", "rater2"): m[6],
+        ("seg-0", "cat", "rater2"): z,
         ("seg-1", "car", "rater2"): m[7],
-        ("seg-0", "dog", "rater3"): m[8], ("seg-0", "cat", "rater3"): m[9],
-        ("seg-2", "giraffe", "rater3"): m[10], ("seg-2", "zebra", "rater3"): z,
+        ("seg-0", "dog", "rater3"): m[8],
+        ("seg-0", "cat", "rater3"): m[9],
+        ("seg-2", "giraffe", "rater3"): m[10],
+        ("seg-2", "zebra", "rater3"): z,
     }
     # A task that is not ours, with an annotation, arrives by bulk import with completed_by.
-    client.projects.import_tasks(pushed["segmentation"].project_id, request=[{
-        "data": {"image": "/data/local-files/?d=ws/images/seg-run/seg-0.png", "prompt": "a dog",
-                 "nouns": [{"value": "dog"}]},
-        "annotations": [{"result": [brush(m[1], "dog")], "completed_by": users["rater1"]}]}])
+    client.projects.import_tasks(
+        pushed["segmentation"].project_id,
+        request=[
+            {
+                "data": {
+                    "image": "/data/local-files/?d=ws/images/seg-run/seg-0.png",
+                    "prompt": "a dog",
+                    "nouns": [{"value": "dog"}],
+                },
+                "annotations": [{"result": [brush(m[1], "dog")], "completed_by": users["rater1"]}],
+            }
+        ],
+    )
 
     rating_tasks = tasks_of(client, pushed["rating"].project_id)
     rating = [  # (prompt, rater, choice) in submission order
-        ("pos-0", "rater1", "good"), ("pos-0", "rater2", "fair"), ("pos-0", "rater3", "excellent"),
+        ("pos-0", "rater1", "good"),
+        ("pos-0", "rater2", "fair"),
+        ("pos-0", "rater3", "excellent"),
         ("pos-0", "careless", "bad"),
-        ("pos-1", "rater1", "poor"), ("pos-1", "rater2", "word too abstract"), ("pos-1", "rater3", "good"),
-        ("pos-2", "rater1", "excellent"), ("pos-2", "rater2", "image too poor"), ("pos-2", "rater3", "good"),
-        ("pos-3", "rater1", "word too abstract"), ("pos-3", "rater2", "image too poor"),
-        ("pos-3", "rater3", "word too abstract"), ("pos-3", "careless", "good"),
+        ("pos-1", "rater1", "poor"),
+        ("pos-1", "rater2", "word too abstract"),
+        ("pos-1", "rater3", "good"),
+        ("pos-2", "rater1", "excellent"),
+        ("pos-2", "rater2", "image too poor"),
+        ("pos-2", "rater3", "good"),
+        ("pos-3", "rater1", "word too abstract"),
+        ("pos-3", "rater2", "image too poor"),
+        ("pos-3", "rater3", "word too abstract"),
+        ("pos-3", "careless", "good"),
     ]
     for prompt, rater, value in rating:
-        client.annotations.create(id=rating_tasks[f"rating/pos-run/{bench.generations[prompt].id}"],
-                                  result=[choice("rating", value)], completed_by=users[rater])
+        client.annotations.create(
+            id=rating_tasks[f"rating/pos-run/{bench.generations[prompt].id}"],
+            result=[choice("rating", value)],
+            completed_by=users[rater],
+        )
 
     presence_tasks = tasks_of(client, pushed["presence"].project_id)
     presence = [
-        ("coh-0", "rater1", ["giraffe", "zebra"]), ("coh-0", "rater2", ["giraffe"]),
+        ("coh-0", "rater1", ["giraffe", "zebra"]),
+        ("coh-0", "rater2", ["giraffe"]),
         ("coh-0", "rater3", ["zebra", "elephant"]),
-        ("coh-1", "rater1", ["bus"]), ("coh-1", "rater2", ["cake", "truck"]),
+        ("coh-1", "rater1", ["bus"]),
+        ("coh-1", "rater2", ["cake", "truck"]),
         ("coh-1", "rater3", ["truck", "bus"]),
-        ("coh-2", "rater3", ["horse"]), ("coh-2", "rater1", ["cat"]), ("coh-2", "rater2", ["dog"]),
+        ("coh-2", "rater3", ["horse"]),
+        ("coh-2", "rater1", ["cat"]),
+        ("coh-2", "rater2", ["dog"]),
     ]
     for prompt, rater, nouns in presence:
-        client.annotations.create(id=presence_tasks[f"presence/coh-run/{bench.generations[prompt].id}"],
-                                  result=[choice("objects", *nouns)], completed_by=users[rater])
-    invalid = {("seg-2", "rater2"): "unknown label 'unicorn'",
-               ("seg-1", "rater3"): "malformed"}
+        client.annotations.create(
+            id=presence_tasks[f"presence/coh-run/{bench.generations[prompt].id}"],
+            result=[choice("objects", *nouns)],
+            completed_by=users[rater],
+        )
+    invalid = {("seg-2", "rater2"): "unknown label 'unicorn'", ("seg-1", "rater3"): "malformed"}
     return Expected(masks, invalid)
 
 
@@ -137,8 +173,10 @@ def pulled(bench, client, annotated):
 # ----------------------------------------------------------------------------- push
 def test_push_creates_one_project_per_study_with_every_task(bench, client, pushed, ls_server):
     assert {s: (r.project_state, r.imported, r.already_there, r.skipped) for s, r in pushed.items()} == {
-        "segmentation": ("created", 3, 0, ()), "rating": ("created", 4, 0, ()),
-        "presence": ("created", 3, 0, ())}
+        "segmentation": ("created", 3, 0, ()),
+        "rating": ("created", 4, 0, ()),
+        "presence": ("created", 3, 0, ()),
+    }
     for study, run in RUNS.items():
         project = find_project(client, study, run)
         assert project.id == pushed[study].project_id
@@ -146,8 +184,9 @@ def test_push_creates_one_project_per_study_with_every_task(bench, client, pushe
         assert stored.maximum_annotations == 3
         if study != "presence":
             assert stored.label_config.strip() == label_config(study).strip()
-    task = client.tasks.get(str(tasks_of(client, pushed["rating"].project_id)[
-        f"rating/pos-run/{bench.generations['pos-0'].id}"]))
+    task = client.tasks.get(
+        str(tasks_of(client, pushed["rating"].project_id)[f"rating/pos-run/{bench.generations['pos-0'].id}"])
+    )
     assert task.data["image"] == "/data/local-files/?d=ws/images/pos-run/pos-0.png"
     assert task.data["overlay"].startswith("/data/local-files/?d=ws/overlays/rating/pos-run/")
     assert task.data["word"] == "running"
@@ -155,36 +194,35 @@ def test_push_creates_one_project_per_study_with_every_task(bench, client, pushe
 
 def test_images_are_served_from_the_workspace_not_copied(bench, client, pushed, ls_server):
     task_id = tasks_of(client, pushed["segmentation"].project_id)[
-        f"segmentation/seg-run/{bench.generations['seg-1'].id}"]
+        f"segmentation/seg-run/{bench.generations['seg-1'].id}"
+    ]
     url = client.tasks.get(str(task_id)).data["image"]
     got = httpx.get(ls_server.url + url, headers={"Authorization": f"Token {ls_server.token}"})
     assert got.status_code == 200
     assert got.content == bench.workspace.file("images/seg-run/seg-1.png").read_bytes()
-    outside = httpx.get(ls_server.url + "/data/local-files/?d=ws/bench.sqlite",
-                        headers={"Authorization": f"Token {ls_server.token}"})
+    outside = httpx.get(
+        ls_server.url + "/data/local-files/?d=ws/bench.sqlite", headers={"Authorization": f"Token {ls_server.token}"}
+    )
     assert outside.status_code == 404  # only the connected image folders are served
 
 
 def test_push_again_adds_only_what_is_missing(bench, client, pushed, annotation_root):
     project = pushed["segmentation"].project_id
     before = tasks_of(client, project)
-    again = push(bench.store, client, "segmentation", "seg-run", bench.workspace,
-                 document_root=annotation_root)
-    assert (again.project_id, again.project_state, again.imported, again.already_there) == (
-        project, "unchanged", 0, 3)
+    again = push(bench.store, client, "segmentation", "seg-run", bench.workspace, document_root=annotation_root)
+    assert (again.project_id, again.project_state, again.imported, again.already_there) == (project, "unchanged", 0, 3)
     assert again.storages_added == ()
     assert tasks_of(client, project) == before
     lost = before[f"segmentation/seg-run/{bench.generations['seg-2'].id}"]
     client.tasks.delete(str(lost))
-    refill = push(bench.store, client, "segmentation", "seg-run", bench.workspace,
-                  document_root=annotation_root)
+    refill = push(bench.store, client, "segmentation", "seg-run", bench.workspace, document_root=annotation_root)
     assert (refill.imported, refill.already_there) == (1, 2)
     assert set(tasks_of(client, project)) == set(before)
-    more = push(bench.store, client, "segmentation", "seg-run", bench.workspace, raters=5,
-                document_root=annotation_root)
+    more = push(
+        bench.store, client, "segmentation", "seg-run", bench.workspace, raters=5, document_root=annotation_root
+    )
     assert more.project_state == "updated" and client.projects.get(project).maximum_annotations == 5
-    back = push(bench.store, client, "segmentation", "seg-run", bench.workspace,
-                document_root=annotation_root)
+    back = push(bench.store, client, "segmentation", "seg-run", bench.workspace, document_root=annotation_root)
     assert (back.project_state, back.imported) == ("updated", 0)
 
 
@@ -273,8 +311,7 @@ def test_presence_labels_break_ties_by_submission_order(bench, pulled):
 def test_agreement_measures(bench, pulled, annotated):
     # ratings (raters 1-3, attention check and flags left out): running 4,3,5; blue 2,-,4; cat 5,-,4
     matrix = np.array([[4, 2, 5], [3, np.nan, np.nan], [5, 4, 4]], dtype=float)
-    expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement="ordinal",
-                                  value_domain=[1, 2, 3, 4, 5])
+    expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement="ordinal", value_domain=[1, 2, 3, 4, 5])
     rating = rating_agreement(bench.store, "pos-run")
     assert rating.value == pytest.approx(expected) and rating.n_units == 3
     presence = presence_agreement(bench.store, "coh-run", bench.workspace)
@@ -322,8 +359,9 @@ def test_an_edited_annotation_becomes_a_new_version(bench, client, pushed, pulle
     report = pull(bench.store, client, bench.workspace, study="segmentation", run="seg-run")[0]
     assert (report.new, report.edited, report.unchanged, report.masks) == (0, 1, 9, 1)
     rater = bench.store.get_rater(email("rater1"))
-    versions = [a for a in bench.store.annotations("segmentation", rater_id=rater.id)
-                if a.generation_id == generation.id]
+    versions = [
+        a for a in bench.store.annotations("segmentation", rater_id=rater.id) if a.generation_id == generation.id
+    ]
     assert [a.version for a in versions] == [1, 2]
     assert versions[0].external_id == versions[1].external_id
     masks = bench.store.masks(generation.id, word="car", rater_id=rater.id)

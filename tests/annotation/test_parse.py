@@ -1,4 +1,5 @@
 """Validation and parsing of single results, without a server."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,18 @@ H, W = 12, 16
 
 
 def _task(study: str, **kw) -> Task:
-    defaults = dict(key=f"{study}/run/1", study=study, run="run", generation_id=1, prompt_id=1,
-                    image_path="images/a.png", height=H, width=W, labels=(), data={})
+    defaults = dict(
+        key=f"{study}/run/1",
+        study=study,
+        run="run",
+        generation_id=1,
+        prompt_id=1,
+        image_path="images/a.png",
+        height=H,
+        width=W,
+        labels=(),
+        data={},
+    )
     defaults.update(kw)
     return Task(**defaults)
 
@@ -52,8 +63,7 @@ def test_segmentation_unions_regions_per_noun_and_leaves_undrawn_nouns_empty():
     assert parsed.valid, parsed.problems
     assert np.array_equal(parsed.masks["dog"], a | b)
     assert not parsed.masks["cat"].any() and parsed.masks["cat"].shape == (H, W)
-    assert parsed.value == {"dog": {"regions": 2, "area": int((a | b).sum())},
-                            "cat": {"regions": 0, "area": 0}}
+    assert parsed.value == {"dog": {"regions": 2, "area": int((a | b).sum())}, "cat": {"regions": 0, "area": 0}}
 
 
 def test_polygon_fills_pixels_whose_centres_are_inside():
@@ -66,16 +76,19 @@ def test_polygon_fills_pixels_whose_centres_are_inside():
     assert parsed.valid and np.array_equal(parsed.masks["cat"], expected)
 
 
-@pytest.mark.parametrize("item, message", [
-    (brush(random_mask(3), "unicorn"), "unknown label 'unicorn'"),
-    (brush(random_mask(3), "dog", from_name="paint"), "unknown control 'paint'"),
-    (brush(random_mask(3), "dog", type="rectanglelabels"), "has type 'rectanglelabels'"),
-    (brush(random_mask(3), "dog", to_name="heatmap"), "points at 'heatmap'"),
-    (brush(random_mask(3), "dog", original_width=W + 1), f"drawn on a {W + 1}x{H} image"),
-    (brush(np.ones((H, W + 1), bool), "dog", original_width=W), "holds"),
-    (polygon([[1, 1], [2, 2]], "dog"), "at least 3 points"),
-    (polygon([[1, 1], [2, 2], [150, 3]], "dog"), "not [x, y] in percent"),
-])
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        (brush(random_mask(3), "unicorn"), "unknown label 'unicorn'"),
+        (brush(random_mask(3), "dog", from_name="paint"), "unknown control 'paint'"),
+        (brush(random_mask(3), "dog", type="rectanglelabels"), "has type 'rectanglelabels'"),
+        (brush(random_mask(3), "dog", to_name="heatmap"), "points at 'heatmap'"),
+        (brush(random_mask(3), "dog", original_width=W + 1), f"drawn on a {W + 1}x{H} image"),
+        (brush(np.ones((H, W + 1), bool), "dog", original_width=W), "holds"),
+        (polygon([[1, 1], [2, 2]], "dog"), "at least 3 points"),
+        (polygon([[1, 1], [2, 2], [150, 3]], "dog"), "not [x, y] in percent"),
+    ],
+)
 def test_segmentation_problems_are_named_and_make_the_result_invalid(item, message):
     parsed = parse_annotation(SEG, {"result": [brush(random_mask(0), "cat"), item]})
     assert not parsed.valid
@@ -95,7 +108,12 @@ def test_truncated_and_garbage_brush_rle_are_malformed_not_crashes():
 
 def test_rating_choices_parse_to_scores_and_flags():
     assert parse_annotation(RATE, {"result": [choice("rating", "good")]}).value == {
-        "target": "dog", "attention_check": False, "choice": "good", "rating": 4, "flag": None}
+        "target": "dog",
+        "attention_check": False,
+        "choice": "good",
+        "rating": 4,
+        "flag": None,
+    }
     abstract = parse_annotation(CHECK, {"result": [choice("rating", "word too abstract")]}).value
     assert abstract["rating"] is None and abstract["flag"] == "word_too_abstract"
     assert abstract["attention_check"] is True
@@ -103,12 +121,15 @@ def test_rating_choices_parse_to_scores_and_flags():
     assert poor["flag"] == "image_too_poor"
 
 
-@pytest.mark.parametrize("result, message", [
-    ([], "exactly one choice"),
-    ([choice("rating", "good", "bad")], "exactly one choice"),
-    ([choice("rating", "superb")], "unknown choice 'superb'"),
-    ([choice("objects", "dog")], "unknown control 'objects'"),
-])
+@pytest.mark.parametrize(
+    "result, message",
+    [
+        ([], "exactly one choice"),
+        ([choice("rating", "good", "bad")], "exactly one choice"),
+        ([choice("rating", "superb")], "unknown choice 'superb'"),
+        ([choice("objects", "dog")], "unknown control 'objects'"),
+    ],
+)
 def test_rating_problems(result, message):
     parsed = parse_annotation(RATE, {"result": result})
     assert not parsed.valid and any(message in p for p in parsed.problems), parsed.problems
@@ -123,7 +144,6 @@ def test_presence_keeps_order_and_refuses_unknown_nouns():
 
 
 def test_skipped_and_malformed_annotations_are_invalid():
-    assert parse_annotation(RATE, {"was_cancelled": True, "result": []}).problems == (
-        "the rater skipped this task",)
+    assert parse_annotation(RATE, {"was_cancelled": True, "result": []}).problems == ("the rater skipped this task",)
     assert "must be a list" in parse_annotation(RATE, {"result": "good"}).problems[0]
     assert "not an object" in parse_annotation(RATE, {"result": ["good"]}).problems[0]

@@ -1,4 +1,5 @@
 """`bench annotate serve` as a user runs it, the CLI against it, and a server that dies mid-pull."""
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,20 @@ def served(other_bench, ls_template, tmp_path_factory):
     env.update(PYTHONPATH=str(REPO_ROOT), BENCH_LABEL_STUDIO_TEMPLATE=str(ls_template.parent))
     with open(out, "w") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "annotation.commands", "annotate", "serve",
-             "--workspace", str(other_bench.workspace.root)],
-            stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
+            [
+                sys.executable,
+                "-m",
+                "annotation.commands",
+                "annotate",
+                "serve",
+                "--workspace",
+                str(other_bench.workspace.root),
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO_ROOT,
+        )
     deadline = time.monotonic() + 600
     while "Label Studio is running at" not in out.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -76,7 +88,8 @@ def test_cli_push_and_status_find_the_served_instance(served, other_bench, no_us
 
 
 def test_a_server_stopped_mid_pull_is_a_clear_error_and_stores_nothing(
-        served, other_bench, no_user_server, monkeypatch, capsys):
+    served, other_bench, no_user_server, monkeypatch, capsys
+):
     from annotation.client import resolve_connection
     from annotation.projects import find_project, task_keys
 
@@ -86,8 +99,7 @@ def test_a_server_stopped_mid_pull_is_a_clear_error_and_stores_nothing(
     project = find_project(client, "segmentation", "seg-run")
     rater = client.users.create(username="midpull", email="midpull@daam-bench.test").id
     for task_id in task_keys(client, project.id).values():
-        client.annotations.create(id=task_id, completed_by=rater,
-                                  result=[brush(random_mask(task_id, 64, 64), "dog")])
+        client.annotations.create(id=task_id, completed_by=rater, result=[brush(random_mask(task_id, 64, 64), "dog")])
     before = (len(store.annotations("segmentation")), len(store.masks()), len(store.raters()))
     exports_before = sorted(ws.exports.glob("*")) if ws.exports.exists() else []
     real_export = annotation.pull.export_project
@@ -122,13 +134,27 @@ def test_serve_stops_cleanly_and_leaves_no_secret_anywhere(served, other_bench):
         assert secret not in text and secret not in log
 
 
-def test_a_server_of_your_own_through_the_standard_settings(bench, ls_server, annotation_root,
-                                                           monkeypatch, capsys):
+def test_a_server_of_your_own_through_the_standard_settings(bench, ls_server, annotation_root, monkeypatch, capsys):
     monkeypatch.setenv("LABEL_STUDIO_URL", ls_server.url)
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", ls_server.token)
     ws = str(bench.workspace.root)
-    assert main(["annotate", "push", "--study", "presence", "--run", "coh-run", "--workspace", ws,
-                 "--document-root", str(annotation_root)]) == 0
+    assert (
+        main(
+            [
+                "annotate",
+                "push",
+                "--study",
+                "presence",
+                "--run",
+                "coh-run",
+                "--workspace",
+                ws,
+                "--document-root",
+                str(annotation_root),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "presence / coh-run: project" in printed and ls_server.token not in printed
     monkeypatch.delenv("LABEL_STUDIO_URL")

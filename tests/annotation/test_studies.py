@@ -1,4 +1,5 @@
 """Task builders on a real workspace (tiny pipeline images and DAAM maps), without a server."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,28 +23,35 @@ def test_segmentation_tasks_have_per_task_noun_labels(bench):
     assert first.key == f"segmentation/seg-run/{generation.id}"
     assert first.data["nouns"] == [{"value": "dog"}, {"value": "cat"}]
     assert first.data["image"] == "/data/local-files/?d=images/seg-run/seg-0.png"
-    assert first.data["bench"] == {"key": first.key, "study": "segmentation", "run": "seg-run",
-                                   "generation_id": generation.id, "prompt_id": generation.prompt_id}
+    assert first.data["bench"] == {
+        "key": first.key,
+        "study": "segmentation",
+        "run": "seg-run",
+        "generation_id": generation.id,
+        "prompt_id": generation.prompt_id,
+    }
     assert (first.height, first.width) == (64, 64)
 
 
 def test_image_urls_are_relative_to_the_document_root(bench, annotation_root):
-    taskset = build_tasks(bench.store, "segmentation", "seg-run", bench.workspace,
-                          local_files_url(annotation_root))
+    taskset = build_tasks(bench.store, "segmentation", "seg-run", bench.workspace, local_files_url(annotation_root))
     assert taskset.tasks[0].data["image"] == "/data/local-files/?d=ws/images/seg-run/seg-0.png"
     with pytest.raises(WorkspaceError, match="outside the Label Studio document root"):
-        build_tasks(bench.store, "segmentation", "seg-run", bench.workspace,
-                    local_files_url(annotation_root / "elsewhere"))
+        build_tasks(
+            bench.store, "segmentation", "seg-run", bench.workspace, local_files_url(annotation_root / "elsewhere")
+        )
 
 
 def test_rating_tasks_highlight_the_target_and_flag_attention_checks(bench):
     tasks = build_tasks(bench.store, "rating", "pos-run", bench.workspace).tasks
     assert [(t.target, t.attention_check) for t in tasks] == [
-        ("running", False), ("blue", False), ("cat", False), (".", True)]
-    assert ('a dog <span style="color: red; font-weight: bold">running</span> fast'
-            in tasks[0].data["prompt_html"])
-    assert tasks[3].data["prompt_html"].endswith(
-        'the grass<span style="color: red; font-weight: bold">.</span></p>')
+        ("running", False),
+        ("blue", False),
+        ("cat", False),
+        (".", True),
+    ]
+    assert 'a dog <span style="color: red; font-weight: bold">running</span> fast' in tasks[0].data["prompt_html"]
+    assert tasks[3].data["prompt_html"].endswith('the grass<span style="color: red; font-weight: bold">.</span></p>')
     overlay = f"/data/local-files/?d=overlays/rating/pos-run/{tasks[0].generation_id}.png"
     assert tasks[0].data["overlay"] == overlay
     # the other studies find no items in this run
@@ -75,8 +83,8 @@ def test_word_span_and_highlight_escape_html():
     with pytest.raises(StudyError, match="not a word"):
         word_span("a dog", "cat")
     assert highlight("<b> & dog", (6, 9)) == (
-        '<p style="font-size: 1.3em">&lt;b&gt; &amp; '
-        '<span style="color: red; font-weight: bold">dog</span></p>')
+        '<p style="font-size: 1.3em">&lt;b&gt; &amp; <span style="color: red; font-weight: bold">dog</span></p>'
+    )
 
 
 def test_unknown_run_and_study_are_clear_errors(bench):
@@ -102,6 +110,9 @@ def test_rating_items_come_from_the_pos_split_or_an_explicit_target():
 
 def test_only_cohyponym_prompts_are_presence_items_and_only_named_nouns_are_segmented(bench):
     assert [t.labels for t in build_tasks(bench.store, "segmentation", "coh-run", bench.workspace).tasks] == [
-        ("giraffe", "zebra"), ("cake", "bus"), ("cat", "dog")]
+        ("giraffe", "zebra"),
+        ("cake", "bus"),
+        ("cat", "dog"),
+    ]
     assert build_tasks(bench.store, "presence", "seg-run", bench.workspace).tasks == ()
     assert build_tasks(bench.store, "segmentation", "pos-run", bench.workspace).tasks == ()

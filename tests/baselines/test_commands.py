@@ -22,13 +22,40 @@ def test_bench_baseline_runs_the_library_function(tmp_path, capsys):
         (tmp_path / "images").mkdir()
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "images" / "0.png")
         store.record_generation(run.id, prompt.id, 0, image_path="images/0.png", status="done")
-    args = _parse(["baseline", "--run", "r1", "--method", "centre-disc", "--option", "radius=0.25",
-                   "--label", "disc", "--workspace", str(tmp_path), "--json"])
+    args = _parse(
+        [
+            "baseline",
+            "--run",
+            "r1",
+            "--method",
+            "centre-disc",
+            "--option",
+            "radius=0.25",
+            "--label",
+            "disc",
+            "--workspace",
+            str(tmp_path),
+            "--json",
+        ]
+    )
     assert args.func(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary == {"run": "r1", "method": "disc", "computed": 1, "skipped": 0, "total": 1}
     assert (tmp_path / "baselines" / "disc" / "1.npz").is_file()
-    args = _parse(["baseline", "--run", "r1", "--method", "centre-disc", "--option", "radius=-1",
-                   "--label", "bad", "--workspace", str(tmp_path)])
+    args = _parse(
+        [
+            "baseline",
+            "--run",
+            "r1",
+            "--method",
+            "centre-disc",
+            "--option",
+            "radius=-1",
+            "--label",
+            "bad",
+            "--workspace",
+            str(tmp_path),
+        ]
+    )
     assert args.func(args) == 2
     assert "radius must be > 0" in capsys.readouterr().err

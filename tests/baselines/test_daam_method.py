@@ -14,8 +14,14 @@ def traced(sd_path, tmp_path_factory):
 
     pipe = load("StableDiffusionPipeline", sd_path)
     with daam.trace(pipe) as tc:
-        out = pipe(PROMPT, num_inference_steps=2, height=64, width=64, output_type="np",
-                   generator=torch.Generator().manual_seed(0))
+        out = pipe(
+            PROMPT,
+            num_inference_steps=2,
+            height=64,
+            width=64,
+            output_type="np",
+            generator=torch.Generator().manual_seed(0),
+        )
     image = (out.images[0] * 255).round().astype(np.uint8)
     maps = tc.results()[0]
     return image, maps, maps.save(tmp_path_factory.mktemp("maps") / "1.safetensors")

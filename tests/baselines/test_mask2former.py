@@ -2,20 +2,39 @@ import numpy as np
 import pytest
 
 from baselines import BaselineError, load_baseline
-from core.coco import COCO80 as COCO_CLASSES, coco_class
 from baselines.mask2former import label_name, labels_for_word, union_of_instances
+from core.coco import COCO80 as COCO_CLASSES
+from core.coco import coco_class
 
 
 def test_eighty_coco_classes():
     assert len(COCO_CLASSES) == len(set(COCO_CLASSES)) == 80
 
 
-@pytest.mark.parametrize("word,cls", [
-    ("dog", "dog"), ("Dogs", "dog"), ("horses", "horse"), ("buses", "bus"), ("benches", "bench"),
-    ("knives", "knife"), ("men", "person"), ("woman", "person"), ("people", "person"), ("ties", "tie"),
-    ("Hot  Dog", "hot dog"), ("sofa", "couch"), ("television", "tv"), ("ski", "skis"), ("skis", "skis"),
-    ("glass", None), ("puppy", None), ("zebu", None), ("grass", None),
-])
+@pytest.mark.parametrize(
+    "word,cls",
+    [
+        ("dog", "dog"),
+        ("Dogs", "dog"),
+        ("horses", "horse"),
+        ("buses", "bus"),
+        ("benches", "bench"),
+        ("knives", "knife"),
+        ("men", "person"),
+        ("woman", "person"),
+        ("people", "person"),
+        ("ties", "tie"),
+        ("Hot  Dog", "hot dog"),
+        ("sofa", "couch"),
+        ("television", "tv"),
+        ("ski", "skis"),
+        ("skis", "skis"),
+        ("glass", None),
+        ("puppy", None),
+        ("zebu", None),
+        ("grass", None),
+    ],
+)
 def test_words_match_coco_classes_by_lemma_and_synonym(word, cls):
     assert coco_class(word) == cls
 

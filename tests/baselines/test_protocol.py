@@ -72,8 +72,11 @@ def test_images_and_words_are_checked():
 
 def test_saved_outputs_round_trip(tmp_path):
     rng = np.random.default_rng(0)
-    maps = {"hot dog": rng.random((6, 7), dtype=np.float32), "a/b": np.ones((6, 7), np.float32),
-            "zebu": np.zeros((6, 7), np.float32)}
+    maps = {
+        "hot dog": rng.random((6, 7), dtype=np.float32),
+        "a/b": np.ones((6, 7), np.float32),
+        "zebu": np.zeros((6, 7), np.float32),
+    }
     out = BaselineOutput("m", (6, 7), maps=maps, unsupported=("zebu",), details={"model": "x"})
     back = load_output(save_output(tmp_path / "sub" / "1.npz", out))
     assert back.words == ["hot dog", "a/b", "zebu"] and back.unsupported == ("zebu",)

@@ -79,8 +79,9 @@ def test_variants_are_stored_under_their_label(workspace):
 def test_clusters_are_written_not_registered(workspace, dino_path):
     store, root, run = workspace
     ckpt = save_like_lightning(root / "stego.ckpt", official_stego_state(dino_path))
-    summary = run_baseline(store, root, "r1", "stego", progress=False, checkpoint=ckpt, model=str(dino_path),
-                           resolution=16)
+    summary = run_baseline(
+        store, root, "r1", "stego", progress=False, checkpoint=ckpt, model=str(dino_path), resolution=16
+    )
     assert summary.computed == 2 and store.word_maps(run_id=run.id, method="stego") == []
     for generation in store.generations(run.id, status="done"):
         out = load_output(root / output_path("stego", generation.id))
@@ -95,8 +96,14 @@ def test_daam_maps_are_exported_in_the_same_format(workspace, sd_pipe):
     for generation in store.generations(run.id, status="done"):
         prompt = store.get_prompt(generation.prompt_id)
         with daam.trace(sd_pipe) as tc:
-            out = sd_pipe(prompt.text, num_inference_steps=2, height=generation.height, width=generation.width,
-                          output_type="pil", generator=torch.Generator().manual_seed(generation.id))
+            out = sd_pipe(
+                prompt.text,
+                num_inference_steps=2,
+                height=generation.height,
+                width=generation.width,
+                output_type="pil",
+                generator=torch.Generator().manual_seed(generation.id),
+            )
         out.images[0].save(root / generation.image_path)
         rel = f"maps/r1/{generation.id}.safetensors"
         (root / rel).parent.mkdir(parents=True, exist_ok=True)

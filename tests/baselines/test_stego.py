@@ -88,13 +88,15 @@ def test_backbone_must_match_the_checkpoint(tmp_path, dino_path):
     ckpt = save_like_lightning(tmp_path / "a.ckpt", official_stego_state(dino_path))
     with pytest.raises(BaselineError, match="32-dim features but the backbone .* gives 48"):
         load_baseline("stego", checkpoint=ckpt, model=str(wider))
-    other = save_like_lightning(tmp_path / "b.ckpt",
-                                official_stego_state(dino_path, patch_weight=torch.zeros(32, 3, 8, 8)))
+    other = save_like_lightning(
+        tmp_path / "b.ckpt", official_stego_state(dino_path, patch_weight=torch.zeros(32, 3, 8, 8))
+    )
     with pytest.raises(BaselineError, match="not the DINO model"):
         load_baseline("stego", checkpoint=other, model=str(dino_path))
     load_baseline("stego", checkpoint=other, model=str(dino_path), check_backbone=False)
-    coarse = save_like_lightning(tmp_path / "c.ckpt",
-                                 official_stego_state(dino_path, patch_weight=torch.zeros(32, 3, 16, 16)))
+    coarse = save_like_lightning(
+        tmp_path / "c.ckpt", official_stego_state(dino_path, patch_weight=torch.zeros(32, 3, 16, 16))
+    )
     with pytest.raises(BaselineError, match="patch size 16"):
         load_baseline("stego", checkpoint=coarse, model=str(dino_path))
 

@@ -5,10 +5,12 @@ from benchmark.errors import user_error_message
 
 
 def test_recognising_errors_imports_no_torch():
-    code = ("import sys; from benchmark.errors import user_error_message; "
-            "assert user_error_message(ValueError('x')) is None; "
-            "assert user_error_message(FileNotFoundError('no such file')) == 'no such file'; "
-            "assert 'torch' not in sys.modules, 'torch was imported'")
+    code = (
+        "import sys; from benchmark.errors import user_error_message; "
+        "assert user_error_message(ValueError('x')) is None; "
+        "assert user_error_message(FileNotFoundError('no such file')) == 'no such file'; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

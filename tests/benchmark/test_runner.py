@@ -1,4 +1,5 @@
 """`bench run` end to end on a tiny real pipeline: storage, resume after a kill, errors."""
+
 import json
 import os
 import signal
@@ -26,8 +27,18 @@ def prompts_file(tmp_path):
 
 
 def _config(tmp_path, sd_path, prompts_file, **kw):
-    base = dict(split="prompts", model=str(sd_path), prompts_file=prompts_file, steps=2, height=64, width=64,
-                workspace=tmp_path / "ws", batch_size=3, progress=False, score=False)
+    base = dict(
+        split="prompts",
+        model=str(sd_path),
+        prompts_file=prompts_file,
+        steps=2,
+        height=64,
+        width=64,
+        workspace=tmp_path / "ws",
+        batch_size=3,
+        progress=False,
+        score=False,
+    )
     return RunConfig(**{**base, **kw})
 
 
@@ -72,9 +83,30 @@ def _done(db_file: Path) -> int:
 
 def test_resume_after_kill(tmp_path, sd_path, prompts_file):
     ws = tmp_path / "ws"
-    cmd = [sys.executable, "-m", "benchmark.cli", "run", "--split", "prompts", "--prompts", str(prompts_file),
-           "--model", str(sd_path), "--steps", "2", "--height", "64", "--width", "64", "--batch-size", "1",
-           "--workspace", str(ws), "--no-score", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmark.cli",
+        "run",
+        "--split",
+        "prompts",
+        "--prompts",
+        str(prompts_file),
+        "--model",
+        str(sd_path),
+        "--steps",
+        "2",
+        "--height",
+        "64",
+        "--width",
+        "64",
+        "--batch-size",
+        "1",
+        "--workspace",
+        str(ws),
+        "--no-score",
+        "--json",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 300
@@ -93,8 +125,10 @@ def test_resume_after_kill(tmp_path, sd_path, prompts_file):
     with sqlite3.connect(ws / "bench.sqlite") as con:
         assert con.execute("select count(*) from prompts").fetchone()[0] == len(PROMPTS)
         assert con.execute("select count(*) from generations").fetchone()[0] == len(PROMPTS)
-        dup = con.execute("select count(*) from (select generation_id, word, occurrence, method, count(*) c "
-                          "from word_maps group by 1,2,3,4 having c > 1)").fetchone()[0]
+        dup = con.execute(
+            "select count(*) from (select generation_id, word, occurrence, method, count(*) c "
+            "from word_maps group by 1,2,3,4 having c > 1)"
+        ).fetchone()[0]
         assert dup == 0
     images = list((ws / "images").rglob("*"))
     assert len([p for p in images if p.suffix == ".png"]) == len(PROMPTS)
@@ -121,9 +155,34 @@ def test_distributed_launch_splits_the_work(tmp_path, sd_path, prompts_file):
     """Under `accelerate launch` / torchrun each process takes its own share; none twice."""
     ws = tmp_path / "ws"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "benchmark.cli", "run",
-           "--split", "prompts", "--prompts", str(prompts_file), "--limit", "4", "--model", str(sd_path),
-           "--steps", "2", "--height", "64", "--width", "64", "--workspace", str(ws), "--no-score", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "benchmark.cli",
+        "run",
+        "--split",
+        "prompts",
+        "--prompts",
+        str(prompts_file),
+        "--limit",
+        "4",
+        "--model",
+        str(sd_path),
+        "--steps",
+        "2",
+        "--height",
+        "64",
+        "--width",
+        "64",
+        "--workspace",
+        str(ws),
+        "--no-score",
+        "--json",
+    ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     made = [int(line.split(":")[1].strip(" ,")) for line in out.stdout.splitlines() if '"generated_now"' in line]
@@ -135,8 +194,9 @@ def test_distributed_launch_splits_the_work(tmp_path, sd_path, prompts_file):
 
 
 def test_run_with_baseline_methods(tmp_path, sd_path, prompts_file, sd_pipe):
-    summary = run(_config(tmp_path, sd_path, prompts_file, limit=2, methods=("centre-disc", "whole-image")),
-                  pipe=sd_pipe)
+    summary = run(
+        _config(tmp_path, sd_path, prompts_file, limit=2, methods=("centre-disc", "whole-image")), pipe=sd_pipe
+    )
     store = db.connect(None, workspace=tmp_path / "ws")
     for g in store.generations(store.get_run(summary.run).id):
         methods = {r.method for r in store.word_maps(g.id)}

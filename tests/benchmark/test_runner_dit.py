@@ -1,4 +1,5 @@
 """`bench run --model PATH` on diffusion-transformer pipelines: the model's own flow-matching scheduler."""
+
 import pytest
 
 import daam
@@ -11,9 +12,28 @@ def test_bench_run_on_a_dit_folder(tmp_path, dit_paths, family, capsys):
     prompts = tmp_path / "p.txt"
     prompts.write_text("a dog and a cat\na red car\n")
     ws = tmp_path / "ws"
-    code = main(["run", "--prompts", str(prompts), "--split", "prompts", "--model", str(dit_paths[family]),
-                 "--steps", "2", "--height", "64", "--width", "64", "--workspace", str(ws), "--no-report",
-                 "--threads", "1"])
+    code = main(
+        [
+            "run",
+            "--prompts",
+            str(prompts),
+            "--split",
+            "prompts",
+            "--model",
+            str(dit_paths[family]),
+            "--steps",
+            "2",
+            "--height",
+            "64",
+            "--width",
+            "64",
+            "--workspace",
+            str(ws),
+            "--no-report",
+            "--threads",
+            "1",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     store = db.connect(None, workspace=ws)
     (run,) = store.runs()
@@ -30,8 +50,29 @@ def test_bench_run_on_a_dit_folder(tmp_path, dit_paths, family, capsys):
 def test_a_unet_scheduler_on_a_flow_matching_model_is_a_one_line_error(tmp_path, dit_paths, capsys):
     prompts = tmp_path / "p.txt"
     prompts.write_text("a dog\n")
-    code = main(["run", "--prompts", str(prompts), "--split", "prompts", "--model", str(dit_paths["flux"]),
-                 "--scheduler", "dpm", "--steps", "2", "--height", "64", "--width", "64",
-                 "--workspace", str(tmp_path / "ws"), "--no-report", "--threads", "1"])
+    code = main(
+        [
+            "run",
+            "--prompts",
+            str(prompts),
+            "--split",
+            "prompts",
+            "--model",
+            str(dit_paths["flux"]),
+            "--scheduler",
+            "dpm",
+            "--steps",
+            "2",
+            "--height",
+            "64",
+            "--width",
+            "64",
+            "--workspace",
+            str(tmp_path / "ws"),
+            "--no-report",
+            "--threads",
+            "1",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and "use --scheduler model" in err[-1] and "Traceback" not in "\n".join(err)

@@ -1,4 +1,5 @@
 """Run settings: the user's option, then the split's spec, then the model's own."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -64,13 +65,16 @@ def _entry(**kw):
     return entry
 
 
-@pytest.mark.parametrize("entry, message", [
-    (_entry(generation={"mode": "tiled"}), "generation.mode"),
-    (_entry(generation={"mode": "fixed-layout", "seed_prompt": "nope"}), "module:function"),
-    (_entry(model={"name": "m", "height": 0}), "positive"),
-    (_entry(model={"name": "m", "colour": 1}), "unknown model keys"),
-    (_entry(settings={"steps": "many"}), "wrong type"),
-])
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        (_entry(generation={"mode": "tiled"}), "generation.mode"),
+        (_entry(generation={"mode": "fixed-layout", "seed_prompt": "nope"}), "module:function"),
+        (_entry(model={"name": "m", "height": 0}), "positive"),
+        (_entry(model={"name": "m", "colour": 1}), "unknown model keys"),
+        (_entry(settings={"steps": "many"}), "wrong type"),
+    ],
+)
 def test_bad_run_defaults_are_rejected(entry, message):
     with pytest.raises(SplitDataError, match=message):
         parse_catalogue({"format": 2, "splits": [entry]}, "test.yaml")

@@ -1,4 +1,5 @@
 """CPU threads: the idle cores by default, what the user says otherwise."""
+
 import pytest
 import torch
 

@@ -1,5 +1,6 @@
 """A missing optional module is one line naming the extra to install (core.extras), and the
 ``bench`` CLI shows that line instead of a traceback."""
+
 from __future__ import annotations
 
 import os
@@ -15,11 +16,23 @@ from core.extras import MODULE_EXTRAS, extra_for, missing_extra_message
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("module, extra", [
-    ("sqlalchemy", "bench"), ("sqlalchemy.orm", "bench"), ("skimage.measure", "bench"), ("yaml", "bench"),
-    ("label_studio_sdk", "annotate"), ("httpx", "annotate"), ("pydensecrf", "crf"), ("pyarrow", "parquet"),
-    ("torch", None), ("daam", None), ("benchmark.nothing", None), ("no_such_package", None),
-])
+@pytest.mark.parametrize(
+    "module, extra",
+    [
+        ("sqlalchemy", "bench"),
+        ("sqlalchemy.orm", "bench"),
+        ("skimage.measure", "bench"),
+        ("yaml", "bench"),
+        ("label_studio_sdk", "annotate"),
+        ("httpx", "annotate"),
+        ("pydensecrf", "crf"),
+        ("pyarrow", "parquet"),
+        ("torch", None),
+        ("daam", None),
+        ("benchmark.nothing", None),
+        ("no_such_package", None),
+    ],
+)
 def test_extra_for(module, extra):
     assert extra_for(module) == extra
 
@@ -53,7 +66,13 @@ def test_bench_cli_names_the_extra_for_a_missing_module():
         "from benchmark.cli import main\n"
         "sys.exit(main(['splits']))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 2, out.stderr
     assert out.stderr.strip().splitlines()[-1] == "bench: error: yaml is not installed: pip install 'daam-bench[bench]'"

@@ -6,6 +6,7 @@ untraced one, maps equal a direct per-head computation from the q/k the attentio
 received, a batch equals single prompts, words resolve (multi-token, repeated, unknown, cut),
 and everything is restored after an exception.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -98,15 +99,22 @@ def _record_kernel_inputs(monkeypatch, family, pipe):
     seen, current = [], {}
     for name, module in pipe.transformer.named_modules():
         if name.endswith(("attn", "attn2", "attention")) and hasattr(module, "processor"):
-            module.register_forward_pre_hook(lambda m, a, k, name=name: current.__setitem__("layer", name) or None,
-                                             with_kwargs=True)
+            module.register_forward_pre_hook(
+                lambda m, a, k, name=name: current.__setitem__("layer", name) or None, with_kwargs=True
+            )
     sdpa = F.scaled_dot_product_attention
 
     def record_sdpa(q, k, *args, **kwargs):
         if current.get("layer"):
             mask = kwargs.get("attn_mask", args[1] if len(args) > 1 else None)
-            seen.append((current.pop("layer"), q.detach().clone(), k.detach().clone(),
-                         None if mask is None else mask.detach().clone()))
+            seen.append(
+                (
+                    current.pop("layer"),
+                    q.detach().clone(),
+                    k.detach().clone(),
+                    None if mask is None else mask.detach().clone(),
+                )
+            )
         return sdpa(q, k, *args, **kwargs)
 
     monkeypatch.setattr(F, "scaled_dot_product_attention", record_sdpa)
@@ -116,20 +124,29 @@ def _record_kernel_inputs(monkeypatch, family, pipe):
 
         def record_dispatch(q, k, *args, **kwargs):
             if current.get("layer"):
-                seen.append((current.pop("layer"), q.transpose(1, 2).detach().clone(),
-                             k.transpose(1, 2).detach().clone(), kwargs.get("attn_mask")))
+                seen.append(
+                    (
+                        current.pop("layer"),
+                        q.transpose(1, 2).detach().clone(),
+                        k.transpose(1, 2).detach().clone(),
+                        kwargs.get("attn_mask"),
+                    )
+                )
             return dispatch(q, k, *args, **kwargs)
 
         monkeypatch.setattr(tf, "dispatch_attention_fn", record_dispatch)
     return seen
 
 
-@pytest.mark.parametrize("family, layers", [
-    ("sd3", ["transformer_blocks.0.attn", "transformer_blocks.1.attn"]),  # the last is context_pre_only
-    ("sd35", ["transformer_blocks.0.attn"]),
-    ("flux", ["transformer_blocks.0.attn", "single_transformer_blocks.1.attn"]),
-    ("pixart", ["transformer_blocks.1.attn2"]),
-])
+@pytest.mark.parametrize(
+    "family, layers",
+    [
+        ("sd3", ["transformer_blocks.0.attn", "transformer_blocks.1.attn"]),  # the last is context_pre_only
+        ("sd35", ["transformer_blocks.0.attn"]),
+        ("flux", ["transformer_blocks.0.attn", "single_transformer_blocks.1.attn"]),
+        ("pixart", ["transformer_blocks.1.attn2"]),
+    ],
+)
 def test_maps_equal_a_direct_per_head_computation(dit_paths, monkeypatch, family, layers):
     pipe = load(FAMILIES[family][0], dit_paths[family])  # own copy: the hooks stay on it
     seen = _record_kernel_inputs(monkeypatch, family, pipe)
@@ -218,8 +235,11 @@ def test_capture_time_selection(dit_pipes):
         pipe("a dog and a cat", generator=_gen(0), **_kw("flux"))
     f, s = full.results()[0], sel.results()[0]
     assert daam.attention_layers(pipe) == {
-        "transformer_blocks.0.attn": "joint", "transformer_blocks.1.attn": "joint",
-        "single_transformer_blocks.0.attn": "single", "single_transformer_blocks.1.attn": "single"}
+        "transformer_blocks.0.attn": "joint",
+        "transformer_blocks.1.attn": "joint",
+        "single_transformer_blocks.0.attn": "single",
+        "single_transformer_blocks.1.attn": "single",
+    }
     assert list(s.layer_resolutions) == [layer]
     torch.testing.assert_close(s.word_map("dog").raw, f.word_map("dog", layers=[layer], steps=[1], heads=[1]).raw)
     with pytest.raises(daam.TraceError, match="unknown layers"):
@@ -244,8 +264,12 @@ def test_restored_after_an_exception(dit_pipes, family):
     import diffusers.models.attention_dispatch as ad
     import diffusers.models.transformers.transformer_flux as tf
 
-    before = ({n: type(p) for n, p in pipe.transformer.attn_processors.items()}, F.scaled_dot_product_attention,
-              ad.dispatch_attention_fn, tf.dispatch_attention_fn)
+    before = (
+        {n: type(p) for n, p in pipe.transformer.attn_processors.items()},
+        F.scaled_dot_product_attention,
+        ad.dispatch_attention_fn,
+        tf.dispatch_attention_fn,
+    )
 
     def boom(pipe_, step, t, kwargs):
         raise RuntimeError("stop")
@@ -253,8 +277,12 @@ def test_restored_after_an_exception(dit_pipes, family):
     with pytest.raises(RuntimeError, match="stop"):
         with daam.trace(pipe):
             pipe("a dog", generator=_gen(0), callback_on_step_end=boom, **_kw(family))
-    after = ({n: type(p) for n, p in pipe.transformer.attn_processors.items()}, F.scaled_dot_product_attention,
-             ad.dispatch_attention_fn, tf.dispatch_attention_fn)
+    after = (
+        {n: type(p) for n, p in pipe.transformer.attn_processors.items()},
+        F.scaled_dot_product_attention,
+        ad.dispatch_attention_fn,
+        tf.dispatch_attention_fn,
+    )
     assert before == after
     assert "encode_prompt" not in pipe.__dict__ and not pipe.transformer._forward_pre_hooks
 
@@ -286,10 +314,15 @@ def test_maps_of_a_dit_save_and_load(dit_pipes, tmp_path):
     assert torch.equal(back.word_map("dog", encoder="t5").raw, r.word_map("dog", encoder="t5").raw)
 
 
-@pytest.mark.parametrize("family, variant", [
-    ("sd3", "StableDiffusion3Img2ImgPipeline"), ("sd3", "StableDiffusion3InpaintPipeline"),
-    ("flux", "FluxImg2ImgPipeline"), ("flux", "FluxInpaintPipeline"),
-])
+@pytest.mark.parametrize(
+    "family, variant",
+    [
+        ("sd3", "StableDiffusion3Img2ImgPipeline"),
+        ("sd3", "StableDiffusion3InpaintPipeline"),
+        ("flux", "FluxImg2ImgPipeline"),
+        ("flux", "FluxInpaintPipeline"),
+    ],
+)
 def test_img2img_and_inpaint_variants(dit_pipes, family, variant):
     import diffusers
     from PIL import Image

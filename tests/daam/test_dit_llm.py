@@ -5,6 +5,7 @@ Sana's complex human instruction): words must be the user's words, template toke
 word, and maps must still equal a direct computation from what the attention kernel received.
 Tiny pipelines from ``tests/dit_pipelines_more.py``, saved and reloaded from their folders.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -97,10 +98,13 @@ def test_maps_equal_a_direct_per_head_computation(llm_dit_paths, monkeypatch, fa
             torch.testing.assert_close(traced, block.transpose(-1, -2).reshape(traced.shape), atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("family, kw", [
-    ("qwen", {"negative_prompt": "a cat", "true_cfg_scale": 2.0}),
-    ("klein", {"guidance_scale": 4.0}),
-])
+@pytest.mark.parametrize(
+    "family, kw",
+    [
+        ("qwen", {"negative_prompt": "a cat", "true_cfg_scale": 2.0}),
+        ("klein", {"guidance_scale": 4.0}),
+    ],
+)
 def test_separate_negative_calls_are_not_traced(llm_pipes, family, kw):
     pipe = llm_pipes[family]
     ref = pipe(prompt="a dog", generator=_gen(0), **_kw(family, **kw)).images
@@ -141,10 +145,15 @@ def test_sana_without_the_instruction(llm_pipes):
     assert tc.results()[0].words == ["a", "dog", "and", "a", "cat"]
 
 
-@pytest.mark.parametrize("family, variant", [
-    ("qwen", "QwenImageImg2ImgPipeline"), ("qwen", "QwenImageInpaintPipeline"),
-    ("zimage", "ZImageImg2ImgPipeline"), ("zimage", "ZImageInpaintPipeline"),
-])
+@pytest.mark.parametrize(
+    "family, variant",
+    [
+        ("qwen", "QwenImageImg2ImgPipeline"),
+        ("qwen", "QwenImageInpaintPipeline"),
+        ("zimage", "ZImageImg2ImgPipeline"),
+        ("zimage", "ZImageInpaintPipeline"),
+    ],
+)
 def test_img2img_and_inpaint_variants(llm_pipes, family, variant):
     import diffusers
     from PIL import Image

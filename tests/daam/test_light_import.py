@@ -1,5 +1,6 @@
 """The light install: ``import daam`` pulls in none of the benchmark, the store, the studies or their
 third-party packages, and daam's one optional dependency (matplotlib) fails with the extra to install."""
+
 from __future__ import annotations
 
 import os
@@ -10,23 +11,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # Ours that daam must not import, then what only the extras bring.
 NOT_IMPORTED = [
-    "benchmark", "db", "annotation", "baselines", "core",
-    "sqlalchemy", "alembic", "pandas", "spacy", "label_studio_sdk", "matplotlib", "scipy", "skimage",
-    "pycocotools", "krippendorff", "yaml", "httpx",
+    "benchmark",
+    "db",
+    "annotation",
+    "baselines",
+    "core",
+    "sqlalchemy",
+    "alembic",
+    "pandas",
+    "spacy",
+    "label_studio_sdk",
+    "matplotlib",
+    "scipy",
+    "skimage",
+    "pycocotools",
+    "krippendorff",
+    "yaml",
+    "httpx",
 ]
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
 
 
 def test_import_daam_imports_nothing_optional():
-    out = _python(
-        "import daam, sys\n"
-        f"print(','.join(m for m in {NOT_IMPORTED!r} if m in sys.modules))\n"
-    )
+    out = _python(f"import daam, sys\nprint(','.join(m for m in {NOT_IMPORTED!r} if m in sys.modules))\n")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"import daam imported: {out.stdout.strip()}"
 

@@ -130,8 +130,13 @@ def test_second_trace_is_an_error(sd_pipe):
 def test_unsupported_pipeline_is_refused(tmp_path):
     from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 
-    unet = UNet2DModel(sample_size=8, block_out_channels=(16, 32), norm_num_groups=8,
-                       down_block_types=("DownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "UpBlock2D"))
+    unet = UNet2DModel(
+        sample_size=8,
+        block_out_channels=(16, 32),
+        norm_num_groups=8,
+        down_block_types=("DownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "UpBlock2D"),
+    )
     with pytest.raises(daam.UnsupportedPipelineError, match="StableDiffusionPipeline"):
         daam.trace(DDPMPipeline(unet=unet, scheduler=DDPMScheduler()))
 

@@ -1,4 +1,5 @@
 """Every supported pipeline family traces without changing its image."""
+
 import numpy as np
 import pytest
 import torch
@@ -79,7 +80,9 @@ def test_instruct_pix2pix_three_chunk_guidance(sd_pipe):
     pipe.set_progress_bar_config(disable=True)
     init = Image.fromarray(np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8))
     seen = []
-    hook = pipe.unet.register_forward_pre_hook(lambda m, a, k: seen.append(k["encoder_hidden_states"].shape[0]), with_kwargs=True)
+    hook = pipe.unet.register_forward_pre_hook(
+        lambda m, a, k: seen.append(k["encoder_hidden_states"].shape[0]), with_kwargs=True
+    )
     try:
         r = _same_with_and_without_trace(pipe, prompt="make it a dog", image=init, **KW)[0]
     finally:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -69,14 +69,23 @@ class Seeded:
 
 @pytest.fixture
 def seeded(store: db.Store) -> Seeded:
-    model = store.get_or_create_model("stabilityai/stable-diffusion-2-base", "1cb61502", "diffusion",
-                                      {"dtype": "float16"})
-    run = store.create_run("sd2-coco", "coco", model.id,
-                           {"steps": 30, "scheduler": "ddim", "guidance": 7.5, "height": 512,
-                            "width": 512, "seed": 0, "batch_size": 4}, code_version="abc123")
-    prompts = store.add_prompts("coco", "v1", [
-        db.PromptSpec("c1", "a dog on a couch", {"source_caption": "a dog on a sofa"}, ("dog", "couch")),
-        db.PromptSpec("c2", "a cat and a cat", {"target": {"word": "cat", "pos": "NN"}}, ("cat",)),
-        db.PromptSpec("c3", "a red car", {}, ("car", "red")),
-    ])
+    model = store.get_or_create_model(
+        "stabilityai/stable-diffusion-2-base", "1cb61502", "diffusion", {"dtype": "float16"}
+    )
+    run = store.create_run(
+        "sd2-coco",
+        "coco",
+        model.id,
+        {"steps": 30, "scheduler": "ddim", "guidance": 7.5, "height": 512, "width": 512, "seed": 0, "batch_size": 4},
+        code_version="abc123",
+    )
+    prompts = store.add_prompts(
+        "coco",
+        "v1",
+        [
+            db.PromptSpec("c1", "a dog on a couch", {"source_caption": "a dog on a sofa"}, ("dog", "couch")),
+            db.PromptSpec("c2", "a cat and a cat", {"target": {"word": "cat", "pos": "NN"}}, ("cat",)),
+            db.PromptSpec("c3", "a red car", {}, ("car", "red")),
+        ],
+    )
     return Seeded(model, run, prompts)

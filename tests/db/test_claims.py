@@ -63,8 +63,9 @@ def test_release_stale_claims(store: db.Store, seeded) -> None:
     store.record_generation(seeded.run.id, claimed[0].prompt_id, 0, image_path="x.png")
     assert store.release_stale_claims(seeded.run.id, 0) == 1  # the done row stays done
     again = store.claim_generations(seeded.run.id, "w2", 5)
-    assert {g.id for g in again} == {claimed[1].id} | {g.id for g in store.generations(seeded.run.id)
-                                                       if g.prompt_id == seeded.prompts[2].id}
+    assert {g.id for g in again} == {claimed[1].id} | {
+        g.id for g in store.generations(seeded.run.id) if g.prompt_id == seeded.prompts[2].id
+    }
     assert store.get_generation(claimed[0].id).status == "done"
 
 

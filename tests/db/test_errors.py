@@ -24,8 +24,7 @@ def test_unknown_names_and_ids(store: db.Store, seeded) -> None:
 
 
 def test_mask_validation(store: db.Store, seeded) -> None:
-    gen = store.record_generation(seeded.run.id, seeded.prompts[0].id, 0, image_path="a.png",
-                                  height=8, width=6)
+    gen = store.record_generation(seeded.run.id, seeded.prompts[0].id, 0, image_path="a.png", height=8, width=6)
     with pytest.raises(db.InvalidInputError, match=r"mask shape \(6, 8\) does not match .* \(8, 6\)"):
         store.add_mask(gen.id, "dog", 0, np.zeros((6, 8), bool), "human")
     with pytest.raises(db.InvalidInputError, match="dtype bool, got uint8"):
@@ -66,8 +65,7 @@ def test_other_validation(store: db.Store, seeded) -> None:
 
 
 def test_failing_prompt_batch_leaves_no_rows(store: db.Store, seeded) -> None:
-    batch = [db.PromptSpec("n1", "new one"), db.PromptSpec("n2", "new two"),
-             db.PromptSpec("c3", "conflicting text")]
+    batch = [db.PromptSpec("n1", "new one"), db.PromptSpec("n2", "new two"), db.PromptSpec("c3", "conflicting text")]
     with pytest.raises(db.ConflictError):
         store.add_prompts("coco", "v1", batch)
     assert store.prompts("coco", "v1") == seeded.prompts
@@ -81,8 +79,10 @@ def test_failing_generation_batch_leaves_no_rows(store: db.Store, seeded) -> Non
 
 
 def test_failing_score_batch_leaves_no_rows(store: db.Store, seeded) -> None:
-    specs = [db.ScoreSpec(seeded.run.id, "rating", "daam", "mean", "all", 1.0),
-             db.ScoreSpec(777, "rating", "daam", "mean", "all", 1.0)]
+    specs = [
+        db.ScoreSpec(seeded.run.id, "rating", "daam", "mean", "all", 1.0),
+        db.ScoreSpec(777, "rating", "daam", "mean", "all", 1.0),
+    ]
     with pytest.raises(db.NotFoundError, match="unknown run id 777"):
         store.upsert_scores(specs)
     assert store.scores() == []
@@ -90,6 +90,7 @@ def test_failing_score_batch_leaves_no_rows(store: db.Store, seeded) -> None:
 
 def test_failure_after_flush_rolls_back(store: db.Store, seeded, monkeypatch) -> None:
     """Rows already sent to the database in the failing transaction are rolled back."""
+
     def boom(row):
         raise RuntimeError("converter crashed")
 
@@ -101,11 +102,14 @@ def test_failure_after_flush_rolls_back(store: db.Store, seeded, monkeypatch) ->
 
 
 def test_records_are_frozen_dataclasses(store: db.Store, seeded) -> None:
-    gen = store.record_generation(seeded.run.id, seeded.prompts[0].id, 0, image_path="a.png",
-                                  height=2, width=2)
+    gen = store.record_generation(seeded.run.id, seeded.prompts[0].id, 0, image_path="a.png", height=2, width=2)
     rater = store.get_or_create_rater("r")
     records = [
-        seeded.model, seeded.run, *seeded.prompts, gen, rater,
+        seeded.model,
+        seeded.run,
+        *seeded.prompts,
+        gen,
+        rater,
         store.add_word_maps(gen.id, [db.WordMapSpec("dog", 0, (1,), "m.npz")])[0],
         store.add_mask(gen.id, "dog", 0, np.eye(2, dtype=bool), "human", rater=rater),
         store.add_annotation("presence", "9", rater, {"a": 1}, generation_id=gen.id),

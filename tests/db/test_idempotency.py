@@ -38,8 +38,9 @@ def test_add_prompts_idempotent(store: db.Store) -> None:
 def test_record_generation_upserts(store: db.Store, seeded) -> None:
     run, prompt = seeded.run, seeded.prompts[0]
     g1 = store.record_generation(run.id, prompt.id, 0, seed=3, status="failed", error="OOM")
-    g2 = store.record_generation(run.id, prompt.id, 0, image_path="runs/x/0.png",
-                                 image_sha256="a" * 64, height=512, width=512)
+    g2 = store.record_generation(
+        run.id, prompt.id, 0, image_path="runs/x/0.png", image_sha256="a" * 64, height=512, width=512
+    )
     g3 = store.record_generation(run.id, prompt.id, 0, image_path="runs/x/0.png")
     assert g1.id == g2.id == g3.id and _count(store, m.GenerationRow) == 1
     assert (g3.status, g3.error, g3.seed, g3.height, g3.image_sha256) == ("done", None, 3, 512, "a" * 64)
@@ -60,10 +61,8 @@ def test_add_annotation_idempotent(store: db.Store, seeded) -> None:
     gen = store.record_generation(seeded.run.id, seeded.prompts[0].id, 0, image_path="a.png")
     rater = store.get_or_create_rater("w1")
     assert store.get_or_create_rater("w1") == rater
-    a = store.add_annotation("rating", "123", rater, {"result": [1]}, parsed={"score": 1},
-                             generation_id=gen.id)
-    b = store.add_annotation("rating", 123, rater.id, {"result": [1]}, parsed={"score": 1},
-                             generation_id=gen.id)
+    a = store.add_annotation("rating", "123", rater, {"result": [1]}, parsed={"score": 1}, generation_id=gen.id)
+    b = store.add_annotation("rating", 123, rater.id, {"result": [1]}, parsed={"score": 1}, generation_id=gen.id)
     assert a == b and _count(store, m.AnnotationRow) == 1
     c = store.add_annotation("rating", "123", rater, {"result": [2]}, generation_id=gen.id, version=2)
     assert c.id != a.id and len(store.annotations("rating", generation_id=gen.id)) == 2

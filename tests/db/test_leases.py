@@ -47,8 +47,14 @@ def _plan(store: db.Store, seeded, images: int) -> list[db.Generation]:
 
 
 def _python(code: str, *args: object) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], env=ENV, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        env=ENV,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _status(store: db.Store, run_id: int, ids: list[int]) -> list[str]:
@@ -80,8 +86,17 @@ def test_worker_ids_are_unique_per_process_and_name_host_pid_start() -> None:
     assert mine == db.worker_id() and db.worker_id("1/2") == f"{mine}:1/2"
     host, pid, start = parse_worker(mine)
     assert pid == os.getpid() and start and host
-    others = [subprocess.run([sys.executable, "-c", "import db; print(db.worker_id('0/1'))"], env=ENV, cwd=REPO,
-                             capture_output=True, text=True, check=True).stdout.strip() for _ in range(2)]
+    others = [
+        subprocess.run(
+            [sys.executable, "-c", "import db; print(db.worker_id('0/1'))"],
+            env=ENV,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for _ in range(2)
+    ]
     assert len({mine, *others}) == 3
     assert not worker_gone(mine)
     assert all(worker_gone(w) for w in others)  # those processes have exited

@@ -27,8 +27,7 @@ def test_rle_roundtrip_random(shape: tuple[int, int], density: float) -> None:
 
 def test_roundtrip_through_store_and_non_contiguous(store: db.Store, seeded) -> None:
     rng = np.random.default_rng(0)
-    gen = store.record_generation(seeded.run.id, seeded.prompts[0].id, 0, image_path="a.png",
-                                  height=41, width=29)
+    gen = store.record_generation(seeded.run.id, seeded.prompts[0].id, 0, image_path="a.png", height=41, width=29)
     big = rng.random((82, 58)) < 0.4
     mask = big[::2, ::2]  # strided view, not C-contiguous
     rec = store.add_mask(gen.id, "dog", 0, mask, "automatic", method="clipseg")
@@ -40,8 +39,7 @@ def test_roundtrip_through_store_and_non_contiguous(store: db.Store, seeded) -> 
 
 
 def test_versions_increment_per_identity(store: db.Store, seeded) -> None:
-    gen = store.record_generation(seeded.run.id, seeded.prompts[0].id, 0, image_path="a.png",
-                                  height=4, width=4)
+    gen = store.record_generation(seeded.run.id, seeded.prompts[0].id, 0, image_path="a.png", height=4, width=4)
     alice = store.get_or_create_rater("alice")
     bob = store.get_or_create_rater("bob")
     ones, zeros = np.ones((4, 4), bool), np.zeros((4, 4), bool)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from datetime import datetime, timezone
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,8 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 import db
 from db.engine import make_engine, resolve_url
 from db.migrate import current_revision, head_revision, upgrade
-from db.tables import Base
 from db.rle import encode_mask
+from db.tables import Base
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,8 +29,18 @@ def test_open_creates_schema_at_head(url: str) -> None:
     with db.connect(url) as store:
         assert store.revision() == head_revision() == "0002"
         tables = set(inspect(store.engine).get_table_names())
-    assert {"models", "runs", "prompts", "generations", "word_maps", "masks", "raters",
-            "annotations", "scores", "alembic_version"} <= tables
+    assert {
+        "models",
+        "runs",
+        "prompts",
+        "generations",
+        "word_maps",
+        "masks",
+        "raters",
+        "annotations",
+        "scores",
+        "alembic_version",
+    } <= tables
 
 
 def test_reopen_keeps_data(url: str, db_path: Path) -> None:
@@ -76,9 +86,12 @@ def test_foreign_keys_enforced(store: db.Store) -> None:
 
     with pytest.raises(IntegrityError):
         with store.engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO runs (name, split, model_id, settings, status, created_at) "
-                "VALUES ('x', 'coco', 999, '{}', 'created', '2024-01-01 00:00:00.000000')"))
+            conn.execute(
+                text(
+                    "INSERT INTO runs (name, split, model_id, settings, status, created_at) "
+                    "VALUES ('x', 'coco', 999, '{}', 'created', '2024-01-01 00:00:00.000000')"
+                )
+            )
 
 
 def _fill_0001(conn) -> None:
@@ -89,24 +102,90 @@ def _fill_0001(conn) -> None:
     ts = datetime(2024, 1, 1, tzinfo=timezone.utc)
     mask = np.zeros((4, 6), bool)
     mask[1:3, 2:5] = True
-    conn.execute(t.tables["models"].insert(), [
-        {"name": "sd", "revision": "r1", "kind": "diffusion", "config": {}, "created_at": ts}])
-    conn.execute(t.tables["runs"].insert(), [
-        {"name": "old-run", "split": "coco", "model_id": 1, "settings": {"steps": 20},
-         "code_version": "v0", "status": "done", "created_at": ts}])
-    conn.execute(t.tables["prompts"].insert(), [
-        {"split": "coco", "split_version": "v1", "key": f"k{i}", "text": "a dog", "provenance": {},
-         "words": ["dog"]} for i in (1, 2)])
-    conn.execute(t.tables["generations"].insert(), [
-        {"run_id": 1, "prompt_id": i, "image_index": 0, "seed": 7, "image_path": f"img/{i}.png",
-         "height": 4, "width": 6, "status": "done", "created_at": ts} for i in (1, 2)])
+    conn.execute(
+        t.tables["models"].insert(),
+        [{"name": "sd", "revision": "r1", "kind": "diffusion", "config": {}, "created_at": ts}],
+    )
+    conn.execute(
+        t.tables["runs"].insert(),
+        [
+            {
+                "name": "old-run",
+                "split": "coco",
+                "model_id": 1,
+                "settings": {"steps": 20},
+                "code_version": "v0",
+                "status": "done",
+                "created_at": ts,
+            }
+        ],
+    )
+    conn.execute(
+        t.tables["prompts"].insert(),
+        [
+            {
+                "split": "coco",
+                "split_version": "v1",
+                "key": f"k{i}",
+                "text": "a dog",
+                "provenance": {},
+                "words": ["dog"],
+            }
+            for i in (1, 2)
+        ],
+    )
+    conn.execute(
+        t.tables["generations"].insert(),
+        [
+            {
+                "run_id": 1,
+                "prompt_id": i,
+                "image_index": 0,
+                "seed": 7,
+                "image_path": f"img/{i}.png",
+                "height": 4,
+                "width": 6,
+                "status": "done",
+                "created_at": ts,
+            }
+            for i in (1, 2)
+        ],
+    )
     conn.execute(t.tables["raters"].insert(), [{"name": "bob", "kind": "human", "excluded": False}])
-    conn.execute(t.tables["masks"].insert(), [
-        {"generation_id": 1, "word": "dog", "occurrence": 0, "source": "human", "rater_id": 1,
-         "rle": encode_mask(mask), "height": 4, "width": 6, "version": 1, "created_at": ts}])
-    conn.execute(t.tables["annotations"].insert(), [
-        {"study": "rating", "generation_id": 1, "rater_id": 1, "external_id": "17", "version": 1,
-         "raw": {"score": 4}, "parsed": {"score": 4}, "valid": True, "problems": [], "created_at": ts}])
+    conn.execute(
+        t.tables["masks"].insert(),
+        [
+            {
+                "generation_id": 1,
+                "word": "dog",
+                "occurrence": 0,
+                "source": "human",
+                "rater_id": 1,
+                "rle": encode_mask(mask),
+                "height": 4,
+                "width": 6,
+                "version": 1,
+                "created_at": ts,
+            }
+        ],
+    )
+    conn.execute(
+        t.tables["annotations"].insert(),
+        [
+            {
+                "study": "rating",
+                "generation_id": 1,
+                "rater_id": 1,
+                "external_id": "17",
+                "version": 1,
+                "raw": {"score": 4},
+                "parsed": {"score": 4},
+                "valid": True,
+                "problems": [],
+                "created_at": ts,
+            }
+        ],
+    )
 
 
 def test_upgrade_0001_database_with_rows_to_head(url: str) -> None:
@@ -162,10 +241,11 @@ def test_connect_from_other_cwd_uses_env(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_db_imports_no_other_project_package() -> None:
-    code = ("import sys, db; bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('daam', 'benchmark', 'annotation', 'baselines')]; print(bad); assert not bad")
-    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True,
-                   env={**os.environ, "PYTHONPATH": str(REPO)})
+    code = (
+        "import sys, db; bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('daam', 'benchmark', 'annotation', 'baselines')]; print(bad); assert not bad"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 def test_concurrent_first_open_migrates_once(url: str) -> None:

@@ -13,23 +13,26 @@ def test_safe_names_pass(name: str) -> None:
     assert db.safe_name(name, "run name") == name
 
 
-@pytest.mark.parametrize(("name", "problem"), [
-    ("", "must be a non-empty name"),
-    (None, "must be a non-empty name"),
-    ("../../x", "may hold only letters, digits"),
-    ("/abs/run", "may hold only letters, digits"),
-    ("a\\b", "may hold only letters, digits"),
-    ("C:run", "may hold only letters, digits"),
-    ("run name", "may hold only letters, digits"),
-    ("=cmd|calc", "may hold only letters, digits"),
-    ("line\nbreak", "may hold only letters, digits"),
-    ("café", "may hold only letters, digits"),
-    (".hidden", "must not start with '.'"),
-    ("..", "must not start with '.'"),
-    ("-rf", "must not start with '-'"),
-    ("a..b", "must not contain '..'"),
-    ("x" * 101, "longer than 100 characters"),
-])
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("", "must be a non-empty name"),
+        (None, "must be a non-empty name"),
+        ("../../x", "may hold only letters, digits"),
+        ("/abs/run", "may hold only letters, digits"),
+        ("a\\b", "may hold only letters, digits"),
+        ("C:run", "may hold only letters, digits"),
+        ("run name", "may hold only letters, digits"),
+        ("=cmd|calc", "may hold only letters, digits"),
+        ("line\nbreak", "may hold only letters, digits"),
+        ("café", "may hold only letters, digits"),
+        (".hidden", "must not start with '.'"),
+        ("..", "must not start with '.'"),
+        ("-rf", "must not start with '-'"),
+        ("a..b", "must not contain '..'"),
+        ("x" * 101, "longer than 100 characters"),
+    ],
+)
 def test_unsafe_names_are_refused_in_one_line(name, problem: str) -> None:
     with pytest.raises(db.InvalidInputError) as info:
         db.safe_name(name, "run name")

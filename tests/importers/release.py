@@ -1,5 +1,6 @@
 """Fake castorini/daam experiment folders, written the way ``GenerationExperiment.save`` and
 ``save_prediction_mask`` write them: masks are RGBA with every channel ``mask * 255``."""
+
 from __future__ import annotations
 
 import os
@@ -37,9 +38,15 @@ def save_mask(path: Path, mask: np.ndarray) -> None:
     Image.fromarray(np.repeat(channel, 4, axis=-1)).save(path)  # mode RGBA, as the release
 
 
-def write_experiment(folder: Path, prompt: str, *, seed: str | None = "0", pixels: np.ndarray | None = None,
-                     truth: dict[str, np.ndarray] | None = None,
-                     predictions: dict[str, np.ndarray] | None = None) -> Path:
+def write_experiment(
+    folder: Path,
+    prompt: str,
+    *,
+    seed: str | None = "0",
+    pixels: np.ndarray | None = None,
+    truth: dict[str, np.ndarray] | None = None,
+    predictions: dict[str, np.ndarray] | None = None,
+) -> Path:
     """One experiment folder: prompt.txt, seed.txt, output.png, <word>.gt.png, <word>.daam.pred.png."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "prompt.txt").write_text(prompt)
@@ -61,15 +68,21 @@ TRUTH_202 = {"car": box(0, 0, 16, 48)}
 
 def write_release(root: Path, marker: Path) -> Path:
     """Three folders: "101" (full), "batch-2/202" (nested, no predictions) and "303" (broken)."""
-    first = write_experiment(root / "101", "A dog chasing a cat", seed="42", pixels=image(1),
-                             truth=TRUTH_101, predictions=PRED_101)
+    first = write_experiment(
+        root / "101", "A dog chasing a cat", seed="42", pixels=image(1), truth=TRUTH_101, predictions=PRED_101
+    )
     for word in ("dog", "cat"):  # matplotlib figures in the release: pictures, not values
         Image.fromarray(image(7, 480, 640)).save(first / f"{word}.heat_map.png")
     (first / "generation.pt").write_bytes(pickle.dumps(RunsCodeWhenUnpickled(marker)))
-    second = write_experiment(root / "batch-2" / "202", "a red car parked\n", seed="None", pixels=image(2),
-                              truth={"Car": TRUTH_202["car"]})  # file names keep case; words are lower-cased
+    second = write_experiment(
+        root / "batch-2" / "202", "a red car parked\n", seed="None", pixels=image(2), truth={"Car": TRUTH_202["car"]}
+    )  # file names keep case; words are lower-cased
     (second / "alt").mkdir()
     Image.fromarray(image(3)).save(second / "alt" / "output.png")  # a subtype image
-    write_experiment(root / "303", "a bird on a wire", pixels=image(4),
-                     truth={"bird": box(1, 1, 5, 5, height=HEIGHT // 2, width=WIDTH // 2)})  # wrong size
+    write_experiment(
+        root / "303",
+        "a bird on a wire",
+        pixels=image(4),
+        truth={"bird": box(1, 1, 5, 5, height=HEIGHT // 2, width=WIDTH // 2)},
+    )  # wrong size
     return root

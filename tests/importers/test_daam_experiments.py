@@ -92,14 +92,22 @@ def test_importing_twice_stores_nothing_twice(release):
     store, ws, root, _ = release
     import_experiments(store, ws, root, progress=False)
     run = store.get_run("coco-gen-daam-release")
-    before = (store.prompts("coco-gen", RELEASE_VERSION), store.generations(run.id),
-              store.masks(run_id=run.id), store.word_maps(run_id=run.id))
+    before = (
+        store.prompts("coco-gen", RELEASE_VERSION),
+        store.generations(run.id),
+        store.masks(run_id=run.id),
+        store.word_maps(run_id=run.id),
+    )
 
     again = import_experiments(store, ws, root, progress=False)
 
     assert (again.imported, again.unchanged, again.masks_added, again.maps_added) == (0, 2, 0, 0)
-    after = (store.prompts("coco-gen", RELEASE_VERSION), store.generations(run.id),
-             store.masks(run_id=run.id), store.word_maps(run_id=run.id))
+    after = (
+        store.prompts("coco-gen", RELEASE_VERSION),
+        store.generations(run.id),
+        store.masks(run_id=run.id),
+        store.word_maps(run_id=run.id),
+    )
     assert after == before
     assert len(store.raters()) == 1 and len(store.models()) == 1 and len(store.runs()) == 1
 
@@ -147,13 +155,16 @@ def test_an_interrupted_folder_stays_failed_until_imported_again(release, monkey
     assert sorted(masks) == ["cat", "dog"] and {m.version for m in masks.values()} == {1}
 
 
-@pytest.mark.parametrize("damage, reason", [
-    (lambda f: (f / "output.png").unlink(), "no output.png"),
-    (lambda f: (f / "output.png").write_bytes((f / "output.png").read_bytes()[:60]), "output.png: unreadable PNG"),
-    (lambda f: (f / "dog.gt.png").write_bytes(b"not a png"), "dog.gt.png: unreadable PNG"),
-    (lambda f: (f / "seed.txt").write_text("forty-two"), "seed.txt: holds 'forty-two', not an integer"),
-    (lambda f: (f / "prompt.txt").unlink(), "no prompt.txt"),
-])
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (lambda f: (f / "output.png").unlink(), "no output.png"),
+        (lambda f: (f / "output.png").write_bytes((f / "output.png").read_bytes()[:60]), "output.png: unreadable PNG"),
+        (lambda f: (f / "dog.gt.png").write_bytes(b"not a png"), "dog.gt.png: unreadable PNG"),
+        (lambda f: (f / "seed.txt").write_text("forty-two"), "seed.txt: holds 'forty-two', not an integer"),
+        (lambda f: (f / "prompt.txt").unlink(), "no prompt.txt"),
+    ],
+)
 def test_bad_folders_name_their_problem(release, damage, reason):
     store, ws, root, _ = release
     damage(root / "101")
@@ -215,7 +226,11 @@ def test_words_follow_the_prompt_order(tmp_path):
     from benchmark.importers.daam_folders import read_experiment
     from tests.importers.release import box, write_experiment
 
-    folder = write_experiment(tmp_path / "9", "a concatenated cat near a table and a dog", pixels=image(0),
-                              truth={"dog": box(0, 0, 4, 4), "cat": box(0, 0, 4, 4), "zebra": box(0, 0, 4, 4)},
-                              predictions={"Table": box(0, 0, 4, 4)})
+    folder = write_experiment(
+        tmp_path / "9",
+        "a concatenated cat near a table and a dog",
+        pixels=image(0),
+        truth={"dog": box(0, 0, 4, 4), "cat": box(0, 0, 4, 4), "zebra": box(0, 0, 4, 4)},
+        predictions={"Table": box(0, 0, 4, 4)},
+    )
     assert read_experiment(folder, tmp_path).words == ("cat", "table", "dog", "zebra")  # absent words last

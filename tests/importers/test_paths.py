@@ -1,4 +1,5 @@
 """bench import-daam reads nothing outside the imported folder and writes nothing outside the workspace."""
+
 import os
 
 import pytest

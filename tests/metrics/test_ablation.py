@@ -1,4 +1,5 @@
 """The appendix A.1 ablation on real traced maps: curves consistent with the full sums."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,8 +47,13 @@ def test_curves_end_at_the_full_map(traced):
     first = maps.word_map("dog", steps=[0]).soft.numpy() >= 0.4
     assert rec["steps-up-to"][0] == pytest.approx((iou(first, truth) + iou(first, other)) / 2)
     assert ablation_ious(plain, "dog", 0, [truth]) is None
-    small = ablation_ious(maps, "dog", 0, [truth[::2, ::2]],
-                          fit=lambda soft, size: soft[:: soft.shape[0] // size[0], :: soft.shape[1] // size[1]])
+    small = ablation_ious(
+        maps,
+        "dog",
+        0,
+        [truth[::2, ::2]],
+        fit=lambda soft, size: soft[:: soft.shape[0] // size[0], :: soft.shape[1] // size[1]],
+    )
     assert small["full"] == pytest.approx(1.0)
 
 

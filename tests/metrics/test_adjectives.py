@@ -5,7 +5,11 @@ import pytest
 import torch
 
 from benchmark.metrics.adjectives import (
-    attribute_spill, background_region, colour_hue, colour_spill, hue_weight,
+    attribute_spill,
+    background_region,
+    colour_hue,
+    colour_spill,
+    hue_weight,
 )
 
 GREY, RED, GREEN = (128, 128, 128), (220, 30, 30), (0, 255, 0)

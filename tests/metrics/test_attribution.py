@@ -1,7 +1,12 @@
 import pytest
 
 from benchmark.metrics.attribution import (
-    IMAGE_TOO_POOR, TOO_ABSTRACT, LikertRating, attention_failures, item_scores, mos_by_tag,
+    IMAGE_TOO_POOR,
+    TOO_ABSTRACT,
+    LikertRating,
+    attention_failures,
+    item_scores,
+    mos_by_tag,
 )
 
 
@@ -11,15 +16,25 @@ def R(item, rater, tag, score=None, flag=None):
 
 RATINGS = [
     # NOUN item 1: 4, 5, 3 -> median 4; ratings >= fair: 3 of 3
-    R(1, "a", "NOUN", 4), R(1, "b", "NOUN", 5), R(1, "c", "NOUN", 3),
+    R(1, "a", "NOUN", 4),
+    R(1, "b", "NOUN", 5),
+    R(1, "c", "NOUN", 3),
     # NOUN item 2: 2, 4, (excluded rater x: 1) -> median of (2, 4) = 3; >= fair: 1 of 2
-    R(2, "a", "NOUN", 2), R(2, "b", "NOUN", 4), R(2, "x", "NOUN", 1),
+    R(2, "a", "NOUN", 2),
+    R(2, "b", "NOUN", 4),
+    R(2, "x", "NOUN", 1),
     # ADV item 3: 3, 3, image too poor -> median 3 (the flag carries no score); >= fair: 2 of 2
-    R(3, "a", "ADV", 3), R(3, "b", "ADV", 3), R(3, "c", "ADV", flag=IMAGE_TOO_POOR),
+    R(3, "a", "ADV", 3),
+    R(3, "b", "ADV", 3),
+    R(3, "c", "ADV", flag=IMAGE_TOO_POOR),
     # DET item 4: one rater says too abstract -> the item is dropped
-    R(4, "a", "DET", 4), R(4, "b", "DET", flag=TOO_ABSTRACT), R(4, "c", "DET", 5),
+    R(4, "a", "DET", 4),
+    R(4, "b", "DET", flag=TOO_ABSTRACT),
+    R(4, "c", "DET", 5),
     # ADV item 5: the only too-abstract vote comes from the excluded rater -> kept; 1, 2 -> 1.5
-    R(5, "a", "ADV", 1), R(5, "b", "ADV", 2), R(5, "x", "ADV", flag=TOO_ABSTRACT),
+    R(5, "a", "ADV", 1),
+    R(5, "b", "ADV", 2),
+    R(5, "x", "ADV", flag=TOO_ABSTRACT),
 ]
 
 

@@ -5,8 +5,13 @@ import numpy as np
 import pytest
 
 from benchmark.metrics.cohyponyms import (
-    accuracy_by_overlap, consensus_objects, contingency_table, generation_accuracy, generation_correct,
-    miou_by_group, overlap_bucket,
+    accuracy_by_overlap,
+    consensus_objects,
+    contingency_table,
+    generation_accuracy,
+    generation_correct,
+    miou_by_group,
+    overlap_bucket,
 )
 
 

@@ -10,7 +10,7 @@ from benchmark.metrics.overlap import iod, ioh, iou, pair_overlap
 
 def _rect(shape, rows, cols):
     m = np.zeros(shape, bool)
-    m[rows[0]:rows[1], cols[0]:cols[1]] = True
+    m[rows[0] : rows[1], cols[0] : cols[1]] = True
     return m
 
 

@@ -7,13 +7,22 @@ import torch
 from benchmark.metrics.masks import binarize
 from benchmark.metrics.overlap import iou
 from benchmark.metrics.segmentation import (
-    MIOU80, MIOU_ALL, PAPER_TAUS, SWEEP_TAUS, MeanIoU, TauSweep, iou_by_tau, mean_iou, miou_by_subset, tau_sweep,
+    MIOU80,
+    MIOU_ALL,
+    PAPER_TAUS,
+    SWEEP_TAUS,
+    MeanIoU,
+    TauSweep,
+    iou_by_tau,
+    mean_iou,
+    miou_by_subset,
+    tau_sweep,
 )
 
 
 def _rect(rows, cols, shape=(10, 10)):
     m = np.zeros(shape, bool)
-    m[rows[0]:rows[1], cols[0]:cols[1]] = True
+    m[rows[0] : rows[1], cols[0] : cols[1]] = True
     return m
 
 

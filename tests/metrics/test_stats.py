@@ -5,18 +5,26 @@ import numpy as np
 import pytest
 
 from benchmark.stats import (
-    Estimate, bootstrap_ci, fisher_exact_test, krippendorff_alpha, mean_ci, proportion_ci, ratio_ci,
+    Estimate,
+    bootstrap_ci,
+    fisher_exact_test,
+    krippendorff_alpha,
+    mean_ci,
+    proportion_ci,
+    ratio_ci,
 )
 
 NAN = np.nan
 # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", section C: four observers,
 # twelve units, missing values; the paper gives nominal alpha = 0.743.
-KRIPPENDORFF_2011 = np.array([
-    [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
-    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
-    [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
-    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
-])
+KRIPPENDORFF_2011 = np.array(
+    [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
+        [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
+    ]
+)
 
 
 def _alpha_by_hand(data: np.ndarray, level: str) -> float:
@@ -42,7 +50,7 @@ def _alpha_by_hand(data: np.ndarray, level: str) -> float:
                 delta[c, k] = float(c != k)
             else:  # ordinal: (sum of marginals from c to k, minus half of both ends) squared
                 lo, hi = min(c, k), max(c, k)
-                delta[c, k] = (n_c[lo:hi + 1].sum() - (n_c[c] + n_c[k]) / 2) ** 2
+                delta[c, k] = (n_c[lo : hi + 1].sum() - (n_c[c] + n_c[k]) / 2) ** 2
     observed = (o * delta).sum()
     expected = (np.outer(n_c, n_c) * delta).sum() / (n - 1)
     return 1 - observed / expected

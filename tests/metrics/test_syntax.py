@@ -4,14 +4,21 @@ import numpy as np
 import pytest
 
 from benchmark.metrics.syntax import (
-    ALL_ARCS, UNRELATED, Arc, OverlapAccumulator, ParsedMaps, arc_pairs, relation_overlap, syntax_table,
+    ALL_ARCS,
+    UNRELATED,
+    Arc,
+    OverlapAccumulator,
+    ParsedMaps,
+    arc_pairs,
+    relation_overlap,
+    syntax_table,
     unrelated_pairs,
 )
 
 
 def _rect(rows, cols, shape=(4, 4)):
     m = np.zeros(shape, bool)
-    m[rows[0]:rows[1], cols[0]:cols[1]] = True
+    m[rows[0] : rows[1], cols[0] : cols[1]] = True
     return m
 
 

@@ -1,4 +1,5 @@
 """The stored benchmark the report tests read (built once per test module)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """Reading report.html back with the standard library's parser, independently of the renderer."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

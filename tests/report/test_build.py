@@ -1,4 +1,5 @@
 """build_report: the plain Report objects, before any rendering."""
+
 from __future__ import annotations
 
 import io
@@ -40,8 +41,9 @@ def test_runs_are_side_by_side_with_metadata(report, bench):
 
 def test_table1_rows_best_first_by_the_first_column(report):
     table = _table(report, "table-1")
-    assert [c.group for c in table.columns] == ["coco-gen / stable-diffusion-2-base"] * 2 + \
-        ["unreal-gen / stable-diffusion-2-base"] * 2
+    assert [c.group for c in table.columns] == ["coco-gen / stable-diffusion-2-base"] * 2 + [
+        "unreal-gen / stable-diffusion-2-base"
+    ] * 2
     first = [r.cells[0].value for r in table.rows]
     assert first == sorted(first, reverse=True)
     assert [r.label for r in table.rows if r.cells[1].best] == ["daam@0.4"]
@@ -99,8 +101,9 @@ def test_empty_store_and_malformed_curves_are_clear_errors(tmp_path):
         build_report(store, tmp_path)
     model = store.get_or_create_model("m", "r", "diffusion")
     run = store.create_run("r", "coco-gen", model.id, {})
-    store.upsert_score(run.id, "segmentation", "daam", "mIoU-sweep", "all", 0.5,
-                       details={"taus": [0.3, 0.4], "miou": [0.5]})
+    store.upsert_score(
+        run.id, "segmentation", "daam", "mIoU-sweep", "all", 0.5, details={"taus": [0.3, 0.4], "miou": [0.5]}
+    )
     with pytest.raises(ReportError, match=r"mIoU-sweep / all.*one length"):
         build_report(store, tmp_path)
     store.close()
@@ -118,5 +121,6 @@ def test_ranking_ties_and_missing_values():
 def test_pivot_refuses_two_scores_in_one_cell(bench):
     scores = bench.store.scores(run_id=bench.run_a.id, study="segmentation", metric="mIoU80")
     with pytest.raises(ValueError, match="two scores"):
-        pivot("t", "t", "run", scores, row_of=lambda s: "one row", column_of=lambda s: Column("x"),
-              higher_is_better=True)
+        pivot(
+            "t", "t", "run", scores, row_of=lambda s: "one row", column_of=lambda s: Column("x"), higher_is_better=True
+        )

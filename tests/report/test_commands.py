@@ -1,4 +1,5 @@
 """``bench report`` through the project's CLI entry point."""
+
 from __future__ import annotations
 
 from benchmark.cli import main
@@ -18,6 +19,5 @@ def test_bench_report_errors_are_one_line(bench, tmp_path, capsys):
     assert main(["report", "--workspace", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
     assert "no database at" in capsys.readouterr().err
     assert not (tmp_path / "empty").exists()  # a report never creates a database
-    assert main(["report", "--workspace", str(bench.workspace), "--out", str(tmp_path / "o"),
-                 "--runs", "nope"]) == 2
+    assert main(["report", "--workspace", str(bench.workspace), "--out", str(tmp_path / "o"), "--runs", "nope"]) == 2
     assert "unknown run name 'nope'" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """The documented number rule and the Markdown escaping of user text."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,10 +9,19 @@ from benchmark.report.formatting import format_cell, format_number, slug
 from benchmark.report.render import md_text
 
 
-@pytest.mark.parametrize("value, text", [
-    (0.6471, "0.647"), (0.0, "0.000"), (4.2, "4.200"), (-0.22, "-0.220"), (0.001, "0.001"),
-    (3.2e-05, "3.20e-05"), (2_500_000.0, "2.50e+06"), (float("nan"), "nan"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (0.6471, "0.647"),
+        (0.0, "0.000"),
+        (4.2, "4.200"),
+        (-0.22, "-0.220"),
+        (0.001, "0.001"),
+        (3.2e-05, "3.20e-05"),
+        (2_500_000.0, "2.50e+06"),
+        (float("nan"), "nan"),
+    ],
+)
 def test_format_number(value, text):
     assert format_number(value) == text
 

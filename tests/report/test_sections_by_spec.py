@@ -1,4 +1,5 @@
 """Each score's report section comes from its metric's declaration, whatever the build order."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -13,9 +14,14 @@ def _score(i, study, metric):
 
 
 def test_sections_follow_metric_specs_and_unknown_metrics_stay_visible():
-    scores = [_score(1, "segmentation", "mIoU-all"), _score(2, "shapes", "generation-accuracy"),
-              _score(3, "cohyponym", "generation-accuracy"), _score(4, "shapes", "mIoU-sweep"),
-              _score(5, "rating", "krippendorff-alpha"), _score(6, "shapes", "made-up")]
+    scores = [
+        _score(1, "segmentation", "mIoU-all"),
+        _score(2, "shapes", "generation-accuracy"),
+        _score(3, "cohyponym", "generation-accuracy"),
+        _score(4, "shapes", "mIoU-sweep"),
+        _score(5, "rating", "krippendorff-alpha"),
+        _score(6, "shapes", "made-up"),
+    ]
     results = StoredResults([], scores)
     assert [s.id for s in results.for_section("segmentation")] == [1]
     assert [s.id for s in results.for_section("generation-accuracy")] == [2]

@@ -1,4 +1,5 @@
 """The written report (HTML, Markdown, PNGs, CSV) parsed back and checked against the store."""
+
 from __future__ import annotations
 
 import base64
@@ -18,8 +19,19 @@ from tests.report.parse import parse_report
 
 RUN_A = "coco-gen / stable-diffusion-2-base"
 RUN_B = "unreal-gen / stable-diffusion-2-base"
-TABLES = ("runs", "table-1", "toy-leaderboard", "tau-sweep", "ablation", "generation-accuracy", "mos-by-pos",
-          "syntax", "cohyponym", "adjective", "other-scores")
+TABLES = (
+    "runs",
+    "table-1",
+    "toy-leaderboard",
+    "tau-sweep",
+    "ablation",
+    "generation-accuracy",
+    "mos-by-pos",
+    "syntax",
+    "cohyponym",
+    "adjective",
+    "other-scores",
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +62,13 @@ def test_every_stored_score_is_in_a_table_cell_as_stored(bench, written):
     _, _, page, _ = written
     cells = [c for t in page.tables.values() if t.kind == "scores" for _, row in t.rows for c in row]
     for score in _stored(bench):
-        matches = [c for c in cells if c.value == score.value
-                   and c.attrs.get("data-n") == (None if score.n is None else str(score.n))
-                   and c.text.startswith(_expected_text(score))]
+        matches = [
+            c
+            for c in cells
+            if c.value == score.value
+            and c.attrs.get("data-n") == (None if score.n is None else str(score.n))
+            and c.text.startswith(_expected_text(score))
+        ]
         assert matches, f"score {score.study}/{score.method}/{score.metric}/{score.subset} = {score.value} not shown"
         if score.ci_low is not None:
             assert any(float(c.attrs["data-ci-low"]) == score.ci_low for c in matches)
@@ -86,7 +102,7 @@ def test_user_text_is_rendered_harmlessly(written):
     assert HOSTILE_PROMPT in page.texts  # shown verbatim to the reader
     assert HOSTILE_SUBSET in page.tables["scores:other-scores"].rows[0][0]
     assert "<script" not in md and "<img" not in md
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; \"quotes\"" in md
+    assert '&lt;script&gt;alert(1)&lt;/script&gt; &amp; "quotes"' in md
 
 
 def test_pictures_are_embedded_png(written):

@@ -4,6 +4,7 @@ DAAM maps are built directly as ``daam.GenerationMaps`` whose only resolution is
 (no upscaling), so a word's soft map is its pattern min-max normalised: a pattern with 0 and 1 in
 it comes back unchanged. Images are tiny arrays written as PNG.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,8 +17,6 @@ import torch
 import db
 
 SIZE = 8
-
-
 
 
 def block(rows: slice = slice(None), cols: slice = slice(None), size: int = SIZE) -> np.ndarray:
@@ -48,11 +47,27 @@ class Bench:
         sums = torch.zeros(len(tokens.token_ids), size, size)
         for (word, occurrence), pattern in patterns.items():
             sums[tokens.find(word, occurrence).tokens[0]] = torch.as_tensor(np.asarray(pattern, np.float32))
-        daam.GenerationMaps(prompt=text, image_index=0, prompt_index=0, image_size=(size, size), tokens=tokens,
-                            sums={(size, size): sums}, layer_resolutions={}, n_steps=1).save(path)
+        daam.GenerationMaps(
+            prompt=text,
+            image_index=0,
+            prompt_index=0,
+            image_size=(size, size),
+            tokens=tokens,
+            sums={(size, size): sums},
+            layer_resolutions={},
+            n_steps=1,
+        ).save(path)
 
-    def generation(self, run: db.Run, prompt: db.Prompt, *, image: np.ndarray | None = None,
-                   patterns: dict | None = None, index: int = 0, seed: int = 0) -> db.Generation:
+    def generation(
+        self,
+        run: db.Run,
+        prompt: db.Prompt,
+        *,
+        image: np.ndarray | None = None,
+        patterns: dict | None = None,
+        index: int = 0,
+        seed: int = 0,
+    ) -> db.Generation:
         from PIL import Image
 
         image = np.full((SIZE, SIZE, 3), 128, np.uint8) if image is None else image
@@ -69,8 +84,9 @@ class Bench:
         return g
 
     def human_mask(self, generation: db.Generation, word: str, mask: np.ndarray, rater: str = "rater-1") -> db.Mask:
-        return self.store.add_mask(generation.id, word, 0, mask, source="human",
-                                   rater=self.store.get_or_create_rater(rater))
+        return self.store.add_mask(
+            generation.id, word, 0, mask, source="human", rater=self.store.get_or_create_rater(rater)
+        )
 
     def scores(self, run: db.Run, **filters) -> dict[tuple[str, str, str], db.Score]:
         return {(s.method, s.metric, s.subset): s for s in self.store.scores(run.id, **filters)}

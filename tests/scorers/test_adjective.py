@@ -1,4 +1,5 @@
 """Adjective scorer: colour and attribute spill of variant images against their seed image."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,9 +26,20 @@ def _image(background, obj, corner=None) -> np.ndarray:
 def _variant(bench, run, group, noun, adjectives, colour, images, masks):
     gens = []
     for v, (adjective, image, mask) in enumerate(zip(adjectives, images, masks)):
-        prompt = bench.prompt("adjective", f"adjective-{group}-{adjective}", f"a {adjective} {noun} outside",
-                              (adjective, noun), {"group": group, "variant": v, "adjective": adjective,
-                                                  "noun": noun, "is_colour": colour, "seed_prompt": "x"})
+        prompt = bench.prompt(
+            "adjective",
+            f"adjective-{group}-{adjective}",
+            f"a {adjective} {noun} outside",
+            (adjective, noun),
+            {
+                "group": group,
+                "variant": v,
+                "adjective": adjective,
+                "noun": noun,
+                "is_colour": colour,
+                "seed_prompt": "x",
+            },
+        )
         patterns = {(noun, 0): OBJECT} if mask == "daam" else None
         g = bench.generation(run, prompt, image=image, patterns=patterns, seed=3)
         if mask == "human":
@@ -41,12 +53,27 @@ def _variant(bench, run, group, noun, adjectives, colour, images, masks):
 def test_colour_and_attribute_spill(bench):
     run = bench.run("adjective")
     # car: blue seed; the green variant also greens 64 of the 192 background pixels; the red one does not
-    _variant(bench, run, "car", "car", ("blue", "green", "red"), True,
-             [_image(GREY, BLUE), _image(GREY, GREEN, corner=GREEN), _image(GREY, RED)],
-             ["human", "automatic", "daam"])
+    _variant(
+        bench,
+        run,
+        "car",
+        "car",
+        ("blue", "green", "red"),
+        True,
+        [_image(GREY, BLUE), _image(GREY, GREEN, corner=GREEN), _image(GREY, RED)],
+        ["human", "automatic", "daam"],
+    )
     # shovel: the object brightens by 100 levels, the rest of the image by 50: spill ratio 1/2
-    _variant(bench, run, "shovel", "shovel", ("rusty", "metallic"), False,
-             [_image((100,) * 3, (50,) * 3), _image((150,) * 3, (150,) * 3)], ["daam", "daam"])
+    _variant(
+        bench,
+        run,
+        "shovel",
+        "shovel",
+        ("rusty", "metallic"),
+        False,
+        [_image((100,) * 3, (50,) * 3), _image((150,) * 3, (150,) * 3)],
+        ["daam", "daam"],
+    )
     returned, notes = score_adjective(bench.store, bench.workspace, run)
     s = bench.scores(run)
     spill = s[("model", "colour-spill", "all")]
@@ -66,10 +93,23 @@ def test_colour_and_attribute_spill(bench):
 
 def test_colour_without_a_hue_is_attribute_spill_and_missing_seed_is_noted(bench):
     run = bench.run("adjective")
-    _variant(bench, run, "cat", "cat", ("white", "black"), True,
-             [_image((200,) * 3, (250,) * 3), _image((210,) * 3, (10,) * 3)], ["daam", "daam"])
-    prompt = bench.prompt("adjective", "lonely", "a red ball outside", ("red", "ball"),
-                          {"group": "ball", "variant": 1, "adjective": "red", "noun": "ball", "is_colour": True})
+    _variant(
+        bench,
+        run,
+        "cat",
+        "cat",
+        ("white", "black"),
+        True,
+        [_image((200,) * 3, (250,) * 3), _image((210,) * 3, (10,) * 3)],
+        ["daam", "daam"],
+    )
+    prompt = bench.prompt(
+        "adjective",
+        "lonely",
+        "a red ball outside",
+        ("red", "ball"),
+        {"group": "ball", "variant": 1, "adjective": "red", "noun": "ball", "is_colour": True},
+    )
     bench.generation(run, prompt, image=_image(GREY, RED, None)[:8, :8].copy())
     _, notes = score_adjective(bench.store, bench.workspace, run)
     s = bench.scores(run)
@@ -81,8 +121,14 @@ def test_colour_without_a_hue_is_attribute_spill_and_missing_seed_is_noted(bench
 
 
 def test_toy_colour_provenance():
-    prompt = db.Prompt(1, "shapes-colour", "1", "colour-0001-red", "a red circle",
-                       {"group": 1, "variant": 2, "colour": "red", "shape": "circle", "seed_colour": "blue"},
-                       ("red", "circle"))
+    prompt = db.Prompt(
+        1,
+        "shapes-colour",
+        "1",
+        "colour-0001-red",
+        "a red circle",
+        {"group": 1, "variant": 2, "colour": "red", "shape": "circle", "seed_colour": "blue"},
+        ("red", "circle"),
+    )
     v = variant_of(prompt)
     assert (v.group, v.index, v.adjective, v.noun, v.is_colour) == ("1", 2, "red", "circle", True)

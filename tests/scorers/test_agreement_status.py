@@ -1,4 +1,5 @@
 """`bench annotate status` and the stored agreement score compute one alpha (core.agreement)."""
+
 from __future__ import annotations
 
 import math
@@ -31,11 +32,14 @@ def test_presence_status_and_stored_score_agree(bench, cohyponym_run):  # noqa: 
     assert shown.value is not None and math.isclose(shown.value, stored.value) and shown.n_units == stored.n
 
 
-@pytest.mark.parametrize("matrix", [
-    [[1.0, 2.0, 3.0]],  # one rater
-    [[1.0, np.nan], [np.nan, 2.0]],  # no unit with two raters
-    [[3.0, 3.0], [3.0, 3.0]],  # no variation
-])
+@pytest.mark.parametrize(
+    "matrix",
+    [
+        [[1.0, 2.0, 3.0]],  # one rater
+        [[1.0, np.nan], [np.nan, 2.0]],  # no unit with two raters
+        [[3.0, 3.0], [3.0, 3.0]],  # no variation
+    ],
+)
 def test_too_few_data_is_one_rule(matrix):
     with pytest.raises(AlphaUndefined) as raised:
         krippendorff_alpha(matrix, "ordinal")
@@ -49,5 +53,7 @@ def test_the_value_domain_is_what_raters_used():
 
     matrix = np.array([[2, 3, 3, 4, np.nan], [2, 3, 4, 4, 3], [3, 3, np.nan, 4, 2]], dtype=float)
     for level in ("nominal", "ordinal", "interval"):
-        with_scale = krippendorff.alpha(reliability_data=matrix, level_of_measurement=level, value_domain=[1, 2, 3, 4, 5])
+        with_scale = krippendorff.alpha(
+            reliability_data=matrix, level_of_measurement=level, value_domain=[1, 2, 3, 4, 5]
+        )
         assert krippendorff_alpha(matrix, level) == pytest.approx(with_scale)

@@ -1,4 +1,5 @@
 """Cohyponym scorer: overlap of the two nouns' maps, and with presence judgements accuracy and tests."""
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,13 @@ def cohyponym_run(bench):
     generations = []
     for i, (text, nouns, coh, patterns, _) in enumerate(ITEMS):
         words = [n.split()[-1] for n in nouns]
-        prompt = bench.prompt("cohyponym", f"cohyponym-{i:04d}", text, words,
-                              {"nouns": nouns, "cohyponym": coh, "words_for": dict(zip(nouns, words))})
+        prompt = bench.prompt(
+            "cohyponym",
+            f"cohyponym-{i:04d}",
+            text,
+            words,
+            {"nouns": nouns, "cohyponym": coh, "words_for": dict(zip(nouns, words))},
+        )
         generations.append((bench.generation(run, prompt, patterns=patterns), prompt))
     return run, generations
 
@@ -43,9 +49,15 @@ def _judge(bench, generations, picks, rater_prefix="r"):
     for (g, prompt), by_rater in zip(generations, picks):
         for r, nouns in enumerate(by_rater):
             rater = bench.store.get_or_create_rater(f"{rater_prefix}{r}")
-            bench.store.add_annotation("presence", f"presence/{g.id}/{rater.name}", rater, {},
-                                       parsed={"prompt_nouns": prompt.provenance["nouns"], "nouns": nouns},
-                                       generation_id=g.id, prompt_id=prompt.id)
+            bench.store.add_annotation(
+                "presence",
+                f"presence/{g.id}/{rater.name}",
+                rater,
+                {},
+                parsed={"prompt_nouns": prompt.provenance["nouns"], "nouns": nouns},
+                generation_id=g.id,
+                prompt_id=prompt.id,
+            )
 
 
 def test_head_words_count_occurrences():
@@ -102,6 +114,6 @@ def test_presence_agreement_is_nominal_alpha_over_image_noun_units(bench, cohypo
     matrix = np.full((3, len(PICKS) * len(choices)), np.nan)
     for image, by_rater in enumerate(PICKS):
         for rater, nouns in enumerate(by_rater):
-            matrix[rater, image * len(choices):(image + 1) * len(choices)] = [c in nouns for c in choices]
+            matrix[rater, image * len(choices) : (image + 1) * len(choices)] = [c in nouns for c in choices]
     expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
     assert math.isclose(alpha.value, expected) and alpha.details["n_raters"] == 3

@@ -1,4 +1,5 @@
 """The scorers on what the runner really stores: real split builders, a tiny real pipeline."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,18 @@ from benchmark.scorers.segmentation import score_segmentation
 
 
 def _run(tmp_path, sd_path, sd_pipe, split, **kw):
-    config = RunConfig(split=split, model=str(sd_path), steps=2, height=64, width=64, workspace=tmp_path / "ws",
-                       batch_size=4, progress=False, score=False, **kw)
+    config = RunConfig(
+        split=split,
+        model=str(sd_path),
+        steps=2,
+        height=64,
+        width=64,
+        workspace=tmp_path / "ws",
+        batch_size=4,
+        progress=False,
+        score=False,
+        **kw,
+    )
     summary = run(config, pipe=sd_pipe)
     assert summary.failed == 0
     store = db.connect(None, workspace=tmp_path / "ws")

@@ -1,4 +1,5 @@
 """Rating scorer: MOS per POS tag after the paper's exclusions, and Krippendorff's alpha."""
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,13 @@ ITEMS = {  # key: (text, word, pos, attention check, {rater: rating 1-5 or flag}
 def _parsed(word: str, check: bool, answer) -> dict:
     if isinstance(answer, int):
         return {"target": word, "attention_check": check, "choice": SCALE[answer - 1], "rating": answer, "flag": None}
-    return {"target": word, "attention_check": check, "choice": answer.replace("_", " "), "rating": None,
-            "flag": answer}
+    return {
+        "target": word,
+        "attention_check": check,
+        "choice": answer.replace("_", " "),
+        "rating": None,
+        "flag": answer,
+    }
 
 
 @pytest.fixture
@@ -34,8 +40,15 @@ def rating_run(bench):
         g = bench.generation(run, prompt)
         for name, answer in answers.items():
             rater = bench.store.get_or_create_rater(name)
-            bench.store.add_annotation("rating", f"rating/{key}/{name}", rater, {}, parsed=_parsed(word, check, answer),
-                                       generation_id=g.id, prompt_id=prompt.id)
+            bench.store.add_annotation(
+                "rating",
+                f"rating/{key}/{name}",
+                rater,
+                {},
+                parsed=_parsed(word, check, answer),
+                generation_id=g.id,
+                prompt_id=prompt.id,
+            )
     bench.store.set_rater_excluded("gone", True, "failed an attention check")
     return run
 
@@ -69,7 +82,14 @@ def test_no_ratings_and_bad_provenance(bench):
     assert score_rating(bench.store, bench.workspace, run)[0] == []
     prompt = bench.prompt("pos", "x", "a dog", ("dog",), {"attention_check": False})
     g = bench.generation(run, prompt)
-    bench.store.add_annotation("rating", "rating/x/r1", bench.store.get_or_create_rater("r1"), {},
-                               parsed=_parsed("dog", False, 4), generation_id=g.id, prompt_id=prompt.id)
+    bench.store.add_annotation(
+        "rating",
+        "rating/x/r1",
+        bench.store.get_or_create_rater("r1"),
+        {},
+        parsed=_parsed("dog", False, 4),
+        generation_id=g.id,
+        prompt_id=prompt.id,
+    )
     with pytest.raises(ScoringError, match="no provenance 'pos' tag"):
         score_rating(bench.store, bench.workspace, run)

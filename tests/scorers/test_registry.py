@@ -1,4 +1,5 @@
 """Every split's spec names a registered scorer with the scorer signature (studies.yaml's defaults)."""
+
 from __future__ import annotations
 
 import inspect

@@ -1,4 +1,5 @@
 """Segmentation scorer: DAAM and baselines against hand-made masks, scores checked by hand."""
+
 from __future__ import annotations
 
 import math
@@ -54,7 +55,9 @@ def test_daam_miou_per_tau_matches_hand_computation(bench, coco_run):
     assert len(returned) == len(stored)
     third = 1 / 3
     expected = {  # (dog, tree, cat) IoUs per tau; mIoU80 keeps dog and cat
-        0.3: (1.0, 1.0, third), 0.4: (1.0, 0.5, third), 0.5: (1.0, 0.5, third),
+        0.3: (1.0, 1.0, third),
+        0.4: (1.0, 0.5, third),
+        0.5: (1.0, 0.5, third),
     }
     for tau, (dog, tree, cat) in expected.items():
         all_ = stored[(f"daam@{tau}", "mIoU-all", "all")]
@@ -87,14 +90,18 @@ def test_soft_and_cluster_baselines(bench, coco_run):
     right = np.zeros((SIZE, SIZE), np.float32)
     right[:, 4:] = 0.6
     rel = f"baselines/clipseg/{g1.id}.npz"
-    save_output(bench.workspace / rel, BaselineOutput("clipseg", (SIZE, SIZE),
-                                                      maps={"dog": TOP.astype(np.float32), "tree": right}))
+    save_output(
+        bench.workspace / rel,
+        BaselineOutput("clipseg", (SIZE, SIZE), maps={"dog": TOP.astype(np.float32), "tree": right}),
+    )
     bench.store.add_word_maps(g1.id, [db.WordMapSpec(w, 0, (), rel, method="clipseg") for w in ("dog", "tree")])
     clusters = np.full((SIZE, SIZE), 2, np.int32)
     clusters[:4] = 0
     clusters[4:, :4] = 1
-    save_output(bench.workspace / f"baselines/stego/{g1.id}.npz",
-                BaselineOutput("stego", (SIZE, SIZE), clusters=clusters, n_clusters=3))
+    save_output(
+        bench.workspace / f"baselines/stego/{g1.id}.npz",
+        BaselineOutput("stego", (SIZE, SIZE), clusters=clusters, n_clusters=3),
+    )
     _, notes = score_segmentation(bench.store, bench.workspace, run)
     stored = bench.scores(run)
     clip = stored[("clipseg", "mIoU-all", "all")]

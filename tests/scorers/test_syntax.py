@@ -1,4 +1,5 @@
 """Syntax scorer: head-dependent overlap per relation and the two baselines, by hand."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,16 +9,24 @@ from tests.scorers.conftest import block
 
 TEXT = "a big dog runs"  # words: a(0) big(1) dog(2) runs(3)
 ARCS = [[2, 0, "det"], [2, 1, "amod"], [3, 2, "nsubj"]]
-PATTERNS = {("a", 0): block(rows=slice(6, 8)), ("big", 0): block(rows=slice(0, 2)),
-            ("dog", 0): block(rows=slice(0, 4)), ("runs", 0): block(rows=slice(0, 6))}
+PATTERNS = {
+    ("a", 0): block(rows=slice(6, 8)),
+    ("big", 0): block(rows=slice(0, 2)),
+    ("dog", 0): block(rows=slice(0, 4)),
+    ("runs", 0): block(rows=slice(0, 6)),
+}
 
 
 def _item(bench, run, head: tuple[str, int], dep: tuple[str, int], relation: str, rank: int):
     words = TEXT.split()
-    provenance = {"relation": relation, "relation_rank": rank,
-                  "head": {"text": words[head[1]], "index": head[1], "occurrence": head[0]},
-                  "dependent": {"text": words[dep[1]], "index": dep[1], "occurrence": dep[0]},
-                  "arcs": ARCS, "words": words}
+    provenance = {
+        "relation": relation,
+        "relation_rank": rank,
+        "head": {"text": words[head[1]], "index": head[1], "occurrence": head[0]},
+        "dependent": {"text": words[dep[1]], "index": dep[1], "occurrence": dep[0]},
+        "arcs": ARCS,
+        "words": words,
+    }
     prompt = bench.prompt("syntax", f"syntax-1-w{dep[1]}", TEXT, (words[head[1]], words[dep[1]]), provenance)
     return bench.generation(run, prompt, patterns=PATTERNS, seed=7)  # one caption, one seed: one image
 
@@ -54,8 +63,9 @@ def test_toy_relation_prompts_use_occurrences_and_skip_baselines(bench):
     text = "a red circle above a blue circle"
     provenance = {"head": "circle", "dependent": "circle", "relation": "above", "dependency": "nmod:above"}
     prompt = bench.prompt("shapes-relation", "relation-0000", text, ("circle", "above", "circle"), provenance)
-    bench.generation(run, prompt, patterns={("circle", 0): block(rows=slice(0, 4)),
-                                            ("circle", 1): block(rows=slice(2, 6))})
+    bench.generation(
+        run, prompt, patterns={("circle", 0): block(rows=slice(0, 4)), ("circle", 1): block(rows=slice(2, 6))}
+    )
     _, notes = score_syntax(bench.store, bench.workspace, run)
     s = bench.scores(run)
     assert s[("daam@0.4", "mIoU", "nmod:above")].value == pytest.approx(16 / 48)
@@ -66,8 +76,13 @@ def test_toy_relation_prompts_use_occurrences_and_skip_baselines(bench):
 def test_generations_without_maps_are_noted(bench):
     run = bench.run("syntax")
     words = TEXT.split()
-    provenance = {"relation": "amod", "head": {"text": "dog", "index": 2, "occurrence": 0},
-                  "dependent": {"text": "big", "index": 1, "occurrence": 0}, "arcs": ARCS, "words": words}
+    provenance = {
+        "relation": "amod",
+        "head": {"text": "dog", "index": 2, "occurrence": 0},
+        "dependent": {"text": "big", "index": 1, "occurrence": 0},
+        "arcs": ARCS,
+        "words": words,
+    }
     bench.generation(run, bench.prompt("syntax", "k", TEXT, ("dog", "big"), provenance))
     scores, notes = score_syntax(bench.store, bench.workspace, run)
     assert scores == [] and any("1 generations have no DAAM maps" in n for n in notes)

@@ -5,11 +5,18 @@ from pathlib import Path
 
 import pytest
 
-from core.registry import SPLITS, UnknownNameError
 from benchmark.splits import (
-    MissingOptionError, SplitDataError, SplitInfo, SplitOptions, build_split, list_splits, split_info, split_sizes,
+    MissingOptionError,
+    SplitDataError,
+    SplitInfo,
+    SplitOptions,
+    build_split,
+    list_splits,
+    split_info,
+    split_sizes,
 )
 from benchmark.splits.catalogue import parse_catalogue
+from core.registry import SPLITS, UnknownNameError
 
 PAPER_SPLITS = {"coco-gen", "unreal-gen", "pos", "syntax", "cohyponym", "adjective", "prompts"}
 TOY_SPLITS = {
@@ -57,8 +64,14 @@ def test_listing_imports_no_builder():
         "'benchmark.splits.pos', 'benchmark.toy.splits') if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -114,15 +127,18 @@ def _entry(**kw):
     return entry
 
 
-@pytest.mark.parametrize("entries, message", [
-    ([_entry(), _entry()], "listed twice"),
-    ([_entry(builder="m.n.f")], "module:function"),
-    ([_entry(study="vibes")], "study 'vibes'"),
-    ([_entry(needs=["coco"])], "SplitOptions fields"),
-    ([_entry(default_size=0)], "default_size"),
-    ([_entry(version=1)], "quote versions"),
-    ([_entry(colour="red")], "unknown keys \\['colour'\\]"),
-])
+@pytest.mark.parametrize(
+    "entries, message",
+    [
+        ([_entry(), _entry()], "listed twice"),
+        ([_entry(builder="m.n.f")], "module:function"),
+        ([_entry(study="vibes")], "study 'vibes'"),
+        ([_entry(needs=["coco"])], "SplitOptions fields"),
+        ([_entry(default_size=0)], "default_size"),
+        ([_entry(version=1)], "quote versions"),
+        ([_entry(colour="red")], "unknown keys \\['colour'\\]"),
+    ],
+)
 def test_malformed_catalogue_is_rejected(entries, message):
     with pytest.raises(SplitDataError, match=message):
         parse_catalogue({"format": 1, "splits": entries}, "test.yaml")
@@ -144,8 +160,14 @@ def test_user_errors_share_one_base():
     from benchmark.splits.pos import NotEnoughWordsError
     from benchmark.splits.prompts import PromptsFileError
 
-    for error in (MissingOptionError, SplitDataError, CocoCaptionsError, SpacyModelError, NotEnoughWordsError,
-                  PromptsFileError):
+    for error in (
+        MissingOptionError,
+        SplitDataError,
+        CocoCaptionsError,
+        SpacyModelError,
+        NotEnoughWordsError,
+        PromptsFileError,
+    ):
         assert issubclass(error, SplitError)
     with pytest.raises(SplitError, match="--seed must be a non-negative integer"):
         build_split("adjective", SplitOptions(seed=-3))

@@ -40,15 +40,22 @@ def test_coco_classes_by_lemma_and_multi_word_heads(build):
         assert items["Two zebras grazing in a field of grass."].provenance["coco_classes"] == {"zebras": "zebra"}
     if "A person holding a tennis racket on a court" in items:
         assert items["A person holding a tennis racket on a court"].provenance["coco_classes"] == {
-            "person": "person", "racket": "tennis racket"
+            "person": "person",
+            "racket": "tennis racket",
         }
 
 
 def test_class_rule_on_chosen_captions(tmp_path, nlp):
-    captions = ["A hot dog and a cell phone on a wooden table.", "Two zebras grazing in a field of grass.",
-                "A person holding a tennis racket on a court", "Three men eating pizza next to a dog"]
+    captions = [
+        "A hot dog and a cell phone on a wooden table.",
+        "Two zebras grazing in a field of grass.",
+        "A person holding a tennis racket on a court",
+        "Three men eating pizza next to a dog",
+    ]
     path = write_coco(tmp_path / "c.json", captions, [1, 2, 3, 4])
-    items = {i.text: i.provenance["coco_classes"] for i in build_split("coco-gen", SplitOptions(coco_captions=path, size=4))}
+    items = {
+        i.text: i.provenance["coco_classes"] for i in build_split("coco-gen", SplitOptions(coco_captions=path, size=4))
+    }
     assert items[captions[0]] == {"dog": "hot dog", "phone": "cell phone", "table": "dining table"}  # "cell" no class
     assert items[captions[1]] == {"zebras": "zebra"}  # lemma; "field", "grass" are no classes
     assert items[captions[2]] == {"person": "person", "racket": "tennis racket"}
@@ -67,7 +74,9 @@ def test_too_few_images_names_the_size(build):
 
 def test_not_a_captions_file(tmp_path):
     instances = tmp_path / "instances.json"
-    instances.write_text(json.dumps({"images": [{"id": 1}], "annotations": [{"id": 1, "image_id": 1, "bbox": [0, 0, 1, 1]}]}))
+    instances.write_text(
+        json.dumps({"images": [{"id": 1}], "annotations": [{"id": 1, "image_id": 1, "bbox": [0, 0, 1, 1]}]})
+    )
     with pytest.raises(CocoCaptionsError, match="lacks 'caption'.*captions_val2014.json"):
         build_split("coco-gen", SplitOptions(coco_captions=instances, size=1))
     broken = tmp_path / "broken.json"

@@ -35,16 +35,19 @@ def test_jsonl_fields(tmp_path, nlp):
     assert c.words == ("giraffe", "zebra")
 
 
-@pytest.mark.parametrize("line, message", [
-    ("{not json", "line 2: not valid JSON"),
-    ('["a dog"]', "line 2: expected a JSON object"),
-    ('{"text": ""}', "line 2: 'text' must be a non-empty string"),
-    ('{"prompt": "a dog"}', r"line 2: unknown fields \['prompt'\]"),
-    ('{"text": "a dog", "words": "dog"}', "line 2: 'words' must be a non-empty list"),
-    ('{"text": "a dog", "words": ["cat"]}', r"line 2: words \['cat'\] are not words of 'a dog'"),
-    ('{"text": "a dog", "seed": "7"}', "line 2: 'seed' must be a non-negative integer"),
-    ('{"text": "a cat"}', "line 2: key 'prompt-.*' repeats line 1"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("{not json", "line 2: not valid JSON"),
+        ('["a dog"]', "line 2: expected a JSON object"),
+        ('{"text": ""}', "line 2: 'text' must be a non-empty string"),
+        ('{"prompt": "a dog"}', r"line 2: unknown fields \['prompt'\]"),
+        ('{"text": "a dog", "words": "dog"}', "line 2: 'words' must be a non-empty list"),
+        ('{"text": "a dog", "words": ["cat"]}', r"line 2: words \['cat'\] are not words of 'a dog'"),
+        ('{"text": "a dog", "seed": "7"}', "line 2: 'seed' must be a non-negative integer"),
+        ('{"text": "a cat"}', "line 2: key 'prompt-.*' repeats line 1"),
+    ],
+)
 def test_bad_jsonl_lines_name_file_and_line(tmp_path, nlp, line, message):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"text": "a cat"}\n' + line + "\n")

@@ -7,7 +7,14 @@ from benchmark.splits.text import PromptWords, article, dedupe
 
 def test_articles():
     assert [article(w) for w in ("apple", "orange", "hot dog", "umbrella", "hour", "unicorn", "tv", "oven")] == [
-        "an", "an", "a", "an", "an", "a", "a", "an"
+        "an",
+        "an",
+        "a",
+        "an",
+        "an",
+        "a",
+        "a",
+        "an",
     ]
 
 

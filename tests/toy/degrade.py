@@ -1,12 +1,19 @@
 """Degrade a clean render the way a small decoder might: soft edges, noise, colour drift, speckle."""
+
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
 
 
-def degrade(image: np.ndarray, rng: np.random.Generator, blur: float = 0.7, noise: float = 12.0,
-            shift: float = 15.0, speckle: float = 0.01) -> np.ndarray:
+def degrade(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    blur: float = 0.7,
+    noise: float = 12.0,
+    shift: float = 15.0,
+    speckle: float = 0.01,
+) -> np.ndarray:
     """Gaussian blur (sigma px), a colour shift of +-``shift`` per channel, Gaussian noise (sd),
     and salt-and-pepper on a ``speckle`` fraction of pixels."""
     x = ndi.gaussian_filter(image.astype(np.float64), (blur, blur, 0))

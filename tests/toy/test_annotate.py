@@ -1,4 +1,5 @@
 """The automatic annotator: exact on renders, robust on degraded ones, strict when matching."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """The model card: a template plus measured facts; one model, or two side by side."""
+
 from __future__ import annotations
 
 import shutil
@@ -16,19 +17,35 @@ REPO = Path(__file__).resolve().parents[2]
 TOY = REPO / "training" / "toy"
 VARIANT = REPO / "training" / "toy-unsupervised"
 
-ROWS = [("model", "generation-accuracy", "1-object", 1.0, 0.95, 1.0, 69),
-        ("model", "generation-accuracy", "2-object", 0.968, 0.91, 0.99, 94),
-        ("daam@0.4", "mIoU", "shape", 0.588, 0.57, 0.60, 355),
-        ("whole-image", "mIoU", "shape", 0.080, 0.07, 0.09, 355)]
+ROWS = [
+    ("model", "generation-accuracy", "1-object", 1.0, 0.95, 1.0, 69),
+    ("model", "generation-accuracy", "2-object", 0.968, 0.91, 0.99, 94),
+    ("daam@0.4", "mIoU", "shape", 0.588, 0.57, 0.60, 355),
+    ("whole-image", "mIoU", "shape", 0.080, 0.07, 0.09, 355),
+]
 
 
 def _scores(scale: float = 1.0) -> list[dict]:
-    return [{"study": "shapes", "method": m, "metric": k, "subset": s, "value": v * scale, "ci_low": lo * scale, "ci_high": hi * scale,
-                 "n": n, "details": {}} for m, k, s, v, lo, hi, n in ROWS]
+    return [
+        {
+            "study": "shapes",
+            "method": m,
+            "metric": k,
+            "subset": s,
+            "value": v * scale,
+            "ci_low": lo * scale,
+            "ci_high": hi * scale,
+            "n": n,
+            "details": {},
+        }
+        for m, k, s, v, lo, hi, n in ROWS
+    ]
 
 
-needs_logs = pytest.mark.skipif(not (TOY / "config.json").is_file() or not (VARIANT / "config.json").is_file(),
-                                reason="the training logs are not in this tree")
+needs_logs = pytest.mark.skipif(
+    not (TOY / "config.json").is_file() or not (VARIANT / "config.json").is_file(),
+    reason="the training logs are not in this tree",
+)
 
 
 @needs_logs
@@ -37,6 +54,7 @@ def test_one_model_renders_the_shipped_card():
     text = render_model_card([CardModel("toy", TOY, shipped.WEIGHTS_DIR, _scores())], "toy-training.png")
     committed = (REPO / "benchmark" / "toy" / "MODEL_CARD.md").read_text()
     labels = tuple(f"| {label} |" for label, _, _ in TARGETS)
+
     def keep(t):
         return [line for line in t.splitlines() if not line.startswith(labels)]
 
@@ -85,8 +103,7 @@ def test_card_shows_a_scored_variant_beside_the_main_model(tmp_path, monkeypatch
     two = publish_mod.rewrite_card(TOY, main_ws).read_text()
     assert "| measure | `toy` | 95% CI | `toy-unsupervised` | 95% CI | target |" in two
     assert "|---|---|---|---|---|---|" in two
-    assert ("| generation accuracy, pairs | 0.968 | [0.91, 0.99] n=94 | 0.484 | [0.46, 0.49] n=94 | >= 0.6 |"
-            in two)
+    assert "| generation accuracy, pairs | 0.968 | [0.91, 0.99] n=94 | 0.484 | [0.46, 0.49] n=94 | >= 0.6 |" in two
     assert "| centre disc, shape word (generated) | - | | - | | reference |" in two
     assert "**Second column: `toy-unsupervised`** (`training/toy-unsupervised`): no grounding losses" in two
     assert "recipe differences: ground_weight 0.0, pixel_weight 0.0" in two

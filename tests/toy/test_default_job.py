@@ -1,4 +1,5 @@
 """`bench run --split shapes --limit 4`: the embedded default job end to end."""
+
 import json
 
 import db
@@ -26,7 +27,10 @@ def test_bench_run_shapes_end_to_end(tmp_path, capsys):
         ablation = [s for s in out["scores"] if s["metric"] == "ablation"]
         assert {s["details"]["kind"] for s in ablation} == {"steps", "resolutions"}
         steps = next(s for s in ablation if s["subset"].endswith("steps-up-to"))
-        assert steps["details"]["x"] == sorted(steps["details"]["x"]) and abs(steps["details"]["miou"][-1] - steps["value"]) < 1e-9
+        assert (
+            steps["details"]["x"] == sorted(steps["details"]["x"])
+            and abs(steps["details"]["miou"][-1] - steps["value"]) < 1e-9
+        )
     html = (ws / "report" / out["run"] / "report.html").read_text()
     assert "ablation over steps" in html
     # again: nothing regenerated, same scores

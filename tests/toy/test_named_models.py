@@ -1,4 +1,5 @@
 """Named toy models: one name -> folder table, one-line errors, used by the CLI's toy commands."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """One set of training defaults: `bench toy train` and `TrainConfig` agree, and resume the shipped runs."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ def test_the_cli_defaults_are_the_configs():
     assert {k: getattr(args, k) for k in given} == {k: getattr(TrainConfig, k) for k in given}
 
 
-@pytest.mark.parametrize("run, flags", [("toy", []),
-                                        ("toy-unsupervised", ["--ground-weight", "0", "--pixel-weight", "0"])])
+@pytest.mark.parametrize(
+    "run, flags", [("toy", []), ("toy-unsupervised", ["--ground-weight", "0", "--pixel-weight", "0"])]
+)
 def test_the_shipped_runs_resume_with_the_defaults(run, flags, tmp_path):
     saved = REPO / "training" / run / "config.json"
     if not saved.is_file():

@@ -1,4 +1,5 @@
 """The toy model that ships in the repository: size, loading, determinism, traceability."""
+
 import numpy as np
 import torch
 
@@ -39,8 +40,13 @@ def test_checkpoint_eval_scores_what_the_annotator_finds():
     accuracy, miou = accuracy_by_subset(pipe, items, 5.0, 20, batch_size=4, progress=False)
     present, correct = 0, 0
     for it in items:  # the same images untraced, one by one: tracing and batching change nothing
-        image = pipe(it.text, num_inference_steps=20, guidance_scale=5.0, output_type="np",
-                     generator=torch.Generator().manual_seed(int(it.seed))).images[0]
+        image = pipe(
+            it.text,
+            num_inference_steps=20,
+            guidance_scale=5.0,
+            output_type="np",
+            generator=torch.Generator().manual_seed(int(it.seed)),
+        ).images[0]
         found = annotate((image * 255).round().astype(np.uint8), scene_from_provenance(it.provenance).words())
         present += sum(o.present for o in found.objects)
         correct += found.all_present

@@ -1,4 +1,5 @@
 """Toy splits: deterministic, held-out share, scenes re-render exactly, colour groups share seeds."""
+
 import json
 import re
 from collections import defaultdict
@@ -130,8 +131,11 @@ def test_colour_groups_share_seed_and_layout_and_vary_only_the_colour(built):
         assert [i.provenance["variant"] for i in items] == list(range(len(COLOURS)))
         assert items[0].provenance["colour"] == items[0].provenance["seed_colour"]
         assert len({i.seed for i in items}) == 1
-        layouts = {json.dumps({k: v for k, v in o.items() if k not in ("colour", "held_out")})
-                   for i in items for o in i.provenance["objects"]}
+        layouts = {
+            json.dumps({k: v for k, v in o.items() if k not in ("colour", "held_out")})
+            for i in items
+            for o in i.provenance["objects"]
+        }
         assert len(layouts) == 1
         assert len({i.provenance["texture_seed"] for i in items}) == 1
         shape = items[0].provenance["shape"]
@@ -169,8 +173,10 @@ def test_relation_items_hold_their_relation(built):
         assert p["dependency"] == "nmod:" + p["relation"].replace(" ", "_")
         assert item.words == (p["head"], p["relation_word"], p["dependent"])
         assert p["relation_word"] in p["relation"].split()
-        assert item.text == f"{'an' if a['colour'][0] in 'aeiou' else 'a'} {a['colour']} {a['shape']} " \
+        assert (
+            item.text == f"{'an' if a['colour'][0] in 'aeiou' else 'a'} {a['colour']} {a['shape']} "
             f"{p['relation']} {'an' if b['colour'][0] in 'aeiou' else 'a'} {b['colour']} {b['shape']}"
+        )
         assert not p["held_out"]
 
 
@@ -199,12 +205,15 @@ def test_items_do_not_depend_on_the_string_hash_seed():
     import sys
     from pathlib import Path
 
-    code = ("import json; from benchmark.splits.base import SplitOptions; from benchmark.toy import splits; "
-            "print(json.dumps([[i.key, i.text, i.provenance, i.seed] for b in "
-            "(splits.build_shapes, splits.build_colour, splits.build_relation) for i in b(SplitOptions(size=12))]))")
+    code = (
+        "import json; from benchmark.splits.base import SplitOptions; from benchmark.toy import splits; "
+        "print(json.dumps([[i.key, i.text, i.provenance, i.seed] for b in "
+        "(splits.build_shapes, splits.build_colour, splits.build_relation) for i in b(SplitOptions(size=12))]))"
+    )
     outputs = set()
     for hash_seed in ("1", "2"):
         env = os.environ | {"PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-        outputs.add(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
-                                   text=True).stdout)
+        outputs.add(
+            subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+        )
     assert len(outputs) == 1

@@ -1,4 +1,5 @@
 """`bench toy train` on a few steps: seeded, resumable to the bit, exported, evaluated, carded."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,16 @@ import torch
 from benchmark.toy.export import export
 from benchmark.toy.train import TrainConfig, train
 
-TINY = dict(vae_steps=2, batch_size=4, checkpoint_every=2, eval_every=2, threads=1, device="cpu",
-            accuracy_every=4, accuracy_size=3)
+TINY = dict(
+    vae_steps=2,
+    batch_size=4,
+    checkpoint_every=2,
+    eval_every=2,
+    threads=1,
+    device="cpu",
+    accuracy_every=4,
+    accuracy_size=3,
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +68,14 @@ def test_log_checkpoints_and_export(trained, tmp_path):
     assert (dest / "training_step.txt").read_text() == "4"
     assert not list(dest.rglob("*.bin")) and list(dest.rglob("*.safetensors"))
     pipe = load_pipeline(dest)
-    image = pipe("a red circle", num_inference_steps=2, height=32, width=32, output_type="np",
-                 generator=torch.Generator().manual_seed(0)).images[0]
+    image = pipe(
+        "a red circle",
+        num_inference_steps=2,
+        height=32,
+        width=32,
+        output_type="np",
+        generator=torch.Generator().manual_seed(0),
+    ).images[0]
     assert image.shape == (32, 32, 3)
 
 
@@ -71,12 +86,33 @@ def test_eval_appends_accuracy_and_the_card_shows_it(trained, tmp_path, capsys):
     from benchmark.toy.evaluate import read_accuracy
 
     train_dir = root / "resumed"
-    assert main(["toy", "eval", "--out-dir", str(train_dir), "--size", "6", "--steps", "2",
-                 "--guidance", "3", "5", "--seed", "1"]) == 0
+    assert (
+        main(
+            [
+                "toy",
+                "eval",
+                "--out-dir",
+                str(train_dir),
+                "--size",
+                "6",
+                "--steps",
+                "2",
+                "--guidance",
+                "3",
+                "5",
+                "--seed",
+                "1",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     records = read_accuracy(train_dir)
     assert [(r["step"], r["guidance"], r["by"]) for r in records] == [
-        (4, 5.0, "bench toy train"), (4, 3.0, "bench toy eval"), (4, 5.0, "bench toy eval")]
+        (4, 5.0, "bench toy train"),
+        (4, 3.0, "bench toy eval"),
+        (4, 5.0, "bench toy eval"),
+    ]
     assert records[0]["accuracy"]["all"]["n"] == 3  # logged while training, on accuracy_size items
     acc = records[2]["accuracy"]
     assert acc["all"]["n"] == 6 and sum(acc[k]["n"] for k in acc if k.endswith("-object")) == 6
@@ -86,8 +122,17 @@ def test_eval_appends_accuracy_and_the_card_shows_it(trained, tmp_path, capsys):
     assert set(miou) <= {"shape", "colour"} and all(0.0 <= m["value"] <= 1.0 for m in miou.values())
     assert printed.splitlines()[0].startswith("step") and len(printed.splitlines()) == 3
     weights = export(train_dir, tmp_path / "weights")
-    scores = [{"method": "model", "metric": "generation-accuracy", "subset": "2-object", "value": 0.5,
-               "ci_low": 0.4, "ci_high": 0.6, "n": 10}]
+    scores = [
+        {
+            "method": "model",
+            "metric": "generation-accuracy",
+            "subset": "2-object",
+            "value": 0.5,
+            "ci_low": 0.4,
+            "ci_high": 0.6,
+            "n": 10,
+        }
+    ]
     card = write_model_card(train_dir, weights, scores, tmp_path / "CARD.md", tmp_path / "curves.png")
     text = card.read_text()
     assert "| generation accuracy, pairs | 0.500 | [0.40, 0.60] n=10 | >= 0.6 |" in text
@@ -101,8 +146,14 @@ def test_eval_appends_accuracy_and_the_card_shows_it(trained, tmp_path, capsys):
 def test_training_hours_leave_pauses_and_restarts_out():
     from benchmark.toy.card import training_hours
 
-    log = [{"step": 50, "time": 0.0}, {"step": 100, "time": 40.0}, {"step": 150, "time": 4000.0},  # session gap
-           {"step": 200, "time": 4045.0}, {"step": 150, "time": 4100.0}, {"step": 200, "time": 4140.0}]  # restart
+    log = [
+        {"step": 50, "time": 0.0},
+        {"step": 100, "time": 40.0},
+        {"step": 150, "time": 4000.0},  # session gap
+        {"step": 200, "time": 4045.0},
+        {"step": 150, "time": 4100.0},
+        {"step": 200, "time": 4140.0},
+    ]  # restart
     assert training_hours(log) == pytest.approx((40 + 45 + 40) / 3600)
 
 

@@ -1,4 +1,5 @@
 """The renderer's masks are exact: the automatic annotator and every toy score rest on that."""
+
 import math
 
 import numpy as np

@@ -5,6 +5,7 @@ Revises: 0001
 Create Date: 2026-12-01
 
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -35,7 +36,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_scores_run_id_runs")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scores")),
         sa.UniqueConstraint(
-            "run_id", "study", "method", "metric", "subset",
+            "run_id",
+            "study",
+            "method",
+            "metric",
+            "subset",
             name=op.f("uq_scores_run_id_study_method_metric_subset"),
         ),
     )
