@@ -92,8 +92,7 @@ def generation_accuracy(results: StoredResults) -> Section:
         return _empty(key, title, intro, "generation-accuracy scores")
     order = lambda s: (results.run_order(s.run_id), s.study, s.method, subset_order(s.subset))  # noqa: E731
     series_of = lambda s: (  # noqa: E731
-        f"{results.label(s.run_id)} / {s.study}"
-        + ("" if s.method == "model" else f" / {s.method}")
+        f"{results.label(s.run_id)} / {s.study}" + ("" if s.method == "model" else f" / {s.method}")
     )
     table = pivot(
         "generation-accuracy",
