@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
+from benchmark.results import ScoreRecord
 from benchmark.toy.accuracy import DAAM_TAU
 
 TEMPLATE = Path(__file__).parent / "MODEL_CARD.template.md"
@@ -49,7 +50,17 @@ class CardModel:
     name: str
     train_dir: Path
     weights_dir: Path
-    scores: Sequence[dict] = field(default_factory=tuple)
+    scores: Sequence[ScoreRecord] = field(default_factory=tuple)  # score dicts are read into records
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scores", tuple(_record(s) for s in self.scores))
+
+
+def _record(s) -> ScoreRecord:
+    if isinstance(s, ScoreRecord):
+        return s
+    names = ScoreRecord.__dataclass_fields__
+    return ScoreRecord(**{k: v for k, v in dict(s).items() if k in names})
 
 
 MAX_LOG_GAP_S = 600  # longer gaps between log lines are pauses (a session ended), not training
@@ -229,7 +240,7 @@ def _metrics_table(models: Sequence[CardModel]) -> str:
     else:
         header = ["measure", *(c for m in models for c in (f"`{m.name}`", "95% CI")), "target"]
     lines = [_row(header), "|" + "---|" * len(header)]
-    by = [{(s["method"], s["metric"], s["subset"]): s for s in m.scores} for m in models]
+    by = [{s.key: s for s in m.scores} for m in models]
     for label, key, target in TARGETS:
         cells = [label]
         for scores in by:
@@ -237,8 +248,8 @@ def _metrics_table(models: Sequence[CardModel]) -> str:
             if s is None:
                 cells += ["-", ""]
                 continue
-            ci = f"[{s['ci_low']:.2f}, {s['ci_high']:.2f}]" if s.get("ci_low") is not None else ""
-            cells += [f"{s['value']:.3f}", f"{ci} n={s.get('n')}"]
+            ci = f"[{s.ci_low:.2f}, {s.ci_high:.2f}]" if s.has_interval() else ""
+            cells += [f"{s.value:.3f}", f"{ci} n={s.n}"]
         lines.append(_row([*cells, target]))
     return "\n".join(lines)
 

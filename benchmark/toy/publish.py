@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmark.results import ScoreRecord
+
 REPO = Path(__file__).resolve().parents[2]
 CARD = Path(__file__).parent / "MODEL_CARD.md"
 CURVES = REPO / "docs" / "images" / "toy-training.png"
@@ -74,16 +76,14 @@ def publish(
         return [weights]
 
 
-def stored_scores(workspace: str | Path) -> list[dict]:
-    """The score rows of the newest run in a publish workspace."""
-    import dataclasses
-
+def stored_scores(workspace: str | Path) -> list[ScoreRecord]:
+    """The scores of the newest run in a publish workspace."""
     import db
 
     store = db.connect(None, workspace=Path(workspace))
     try:
         run = store.runs()[-1]
-        return [dataclasses.asdict(s) for s in store.scores(run.id)]
+        return [ScoreRecord.from_row(s) for s in store.scores(run.id)]
     finally:
         store.close()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import db
+from benchmark.results import ScoreRecord
 from benchmark.scorers.common import store_scores
 from benchmark.toy import publish as publish_mod
 from benchmark.toy import shipped
@@ -70,7 +71,7 @@ def _workspace(root: Path, name: str, step: str, scores: list[dict]) -> Path:
     store = db.connect(None, workspace=ws)
     try:
         model = store.get_or_create_model(name, "test", "diffusion", {})
-        store_scores(store, store.create_run(f"{name}-run", "shapes", model.id, {}), scores)
+        store_scores(store, store.create_run(f"{name}-run", "shapes", model.id, {}), [ScoreRecord(**d) for d in scores])
     finally:
         store.close()
     (ws / publish_mod.SCORED_STEP).write_text(step)
