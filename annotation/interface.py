@@ -3,7 +3,8 @@
 - segmentation (paper 3.1): a generated image; brush and polygon tools with one label per noun
   of that prompt (per-task labels through ``value="$nouns"``).
 - rating (paper 3.2): the image, its DAAM heat-map overlay and the prompt with the target word
-  in red; five-point scale plus "image too poor" and "word too abstract".
+  bold and underlined (the paper's red would read as part of the heat map, whose hot end is red
+  and yellow); five-point scale plus "image too poor" and "word too abstract".
 - presence (paper 5.1): a cohyponym-prompt image with the ontology's nouns as choices.
 """
 
@@ -72,7 +73,8 @@ def label_config(study: str, choices: Iterable[str] = ()) -> str:
         options = "".join(f"    <Choice value={quoteattr(c)}/>\n" for c in SCALE + FLAGS)
         return (
             "<View>\n"
-            '  <Header value="How well does the highlighting reflect the word in red?"/>\n'
+            '  <Header value="How well does the heat map (bright where the model attends) reflect the '
+            'bold, underlined word of the prompt?"/>\n'
             '  <View style="display: flex; gap: 1em;">\n'
             f'    <Image name="{IMAGE_NAME}" value="$image" width="384px"/>\n'
             '    <Image name="heatmap" value="$overlay" width="384px"/>\n'

@@ -270,12 +270,19 @@ def word_span(prompt: str, word: str, occurrence: int = 0) -> tuple[int, int]:
     return matches[occurrence]
 
 
+TARGET_STYLE = "font-weight: bold; text-decoration: underline; text-decoration-thickness: 2px"
+
+
 def highlight(prompt: str, span: tuple[int, int]) -> str:
-    """The prompt as HTML with the target word in red (as in the paper's interface)."""
+    """The prompt as HTML with the target word bold and underlined.
+
+    The paper's interface showed it in red; our heat map's hot end (inferno) is red and yellow, so
+    a red word would read as part of the heat map: the word is marked by weight and underline only.
+    """
     start, end = span
     return (
         f'<p style="font-size: 1.3em">{html.escape(prompt[:start])}'
-        f'<span style="color: red; font-weight: bold">{html.escape(prompt[start:end])}</span>'
+        f'<span style="{TARGET_STYLE}">{html.escape(prompt[start:end])}</span>'
         f"{html.escape(prompt[end:])}</p>"
     )
 

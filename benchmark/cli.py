@@ -286,19 +286,24 @@ def _run(args) -> int:
     )
     summary = run(config)
     summary.notes = notes + summary.notes
-    if summary.scores and not args.no_report:
+    # where to look: the run's images and maps, and its report (scored or not: a prompts run's shows
+    # a sample of its maps) once any generation is done
+    where = [f"images: {args.workspace / 'images' / summary.run}", f"maps: {args.workspace / 'maps' / summary.run}"]
+    if summary.done and not args.no_report:
         import db
         from benchmark.report import write_report
 
         with db.connect(args.db_url, workspace=args.workspace) as store:
             paths = write_report(store, args.workspace, args.workspace / "report" / summary.run, runs=[summary.run])
-        summary.notes.append(f"report: {paths['html']}")
+        where.append(f"report: {paths['html']}")
     if args.json:
+        summary.notes += where
         print(json.dumps(summary.to_dict(), indent=2, default=str))
     else:
         from benchmark.summary import print_summary
 
         print_summary(summary)
+        print("\n" + "\n".join(where))
     return 0 if summary.failed == 0 else 1
 
 

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
 TAUS = (0.3, 0.4, 0.5)  # the paper's thresholds; 0.4 is its best
+# Overlays: a perceptually uniform colour map (dark = low, bright yellow = high; readable in grey
+# and by colour-blind readers, unlike jet), each pixel as opaque as its value times OVERLAY_ALPHA.
+CMAP = "inferno"
+OVERLAY_ALPHA = 0.85
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,11 @@ class WordMap:
             raise ValueError(f"tau must lie in [0, 1], got {tau}")
         return self.soft >= tau
 
-    def to_png(self, path: str | Path, image: ImageLike | None = None, alpha: float = 0.5, cmap: str = "jet") -> Path:
-        """Write the heat map as an 8-bit grey PNG, or as an overlay on ``image`` when given."""
+    def to_png(
+        self, path: str | Path, image: ImageLike | None = None, alpha: float = OVERLAY_ALPHA, cmap: str = CMAP
+    ) -> Path:
+        """Write the heat map as an 8-bit grey PNG, or as an overlay on ``image`` when given
+        (``overlay``: each pixel's opacity is ``alpha`` times its value)."""
         from PIL import Image
 
         path = Path(path)
@@ -62,20 +69,28 @@ class WordMap:
         self,
         image: ImageLike | None = None,
         ax: Axes | None = None,
-        alpha: float = 0.5,
-        cmap: str = "jet",
+        alpha: float = OVERLAY_ALPHA,
+        cmap: str = CMAP,
         title: str | None = None,
+        colorbar: bool = False,
     ) -> Axes:
-        """Draw the map (over ``image`` when given) on a matplotlib axis and return the axis."""
+        """Draw the map (over ``image`` when given) on a matplotlib axis and return the axis.
+
+        Over an image, each pixel's opacity is ``alpha`` times its value, so the image stays
+        visible where the word draws little attention. ``colorbar`` adds the scale beside the axis.
+        """
         plt = _pyplot()
         ax = ax or plt.gca()
+        soft = self.soft.numpy()
         if image is not None:
-            ax.imshow(_as_array(image))
-            ax.imshow(self.soft.numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+            ax.imshow(_as_array(image), interpolation="nearest")
+            ax.imshow(soft, cmap=cmap, alpha=np.clip(soft * alpha, 0, 1), vmin=0, vmax=1, interpolation="bilinear")
         else:
-            ax.imshow(self.soft.numpy(), cmap=cmap, vmin=0, vmax=1)
+            ax.imshow(soft, cmap=cmap, vmin=0, vmax=1, interpolation="bilinear")
         ax.set_title(self.word if title is None else title)
         ax.axis("off")
+        if colorbar:
+            add_colorbar(ax, cmap)
         return ax
 
 
@@ -106,14 +121,35 @@ def _as_array(image: ImageLike) -> np.ndarray:
     return arr[..., :3] if arr.ndim == 3 else np.stack([arr] * 3, -1)
 
 
-def overlay(image: ImageLike, soft: torch.Tensor, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
-    """Blend a colour-mapped heat map over an RGB image (uint8 result)."""
+def overlay(
+    image: ImageLike, soft: torch.Tensor, alpha: float = OVERLAY_ALPHA, cmap: str = CMAP, by_value: bool = True
+) -> np.ndarray:
+    """Blend a colour-mapped heat map over an RGB image (uint8 result).
+
+    With ``by_value`` (the default) each pixel's opacity is ``alpha * value``: the image shows
+    through where the map is low, and the colour map's hot end covers it where the map is high.
+    ``by_value=False`` blends every pixel at ``alpha`` (the original library's look, with "jet").
+    """
     matplotlib = _matplotlib()
     base = _as_array(image).astype(np.float32)
     if base.shape[:2] != tuple(soft.shape):
         raise ValueError(f"image is {base.shape[1]}x{base.shape[0]} but the map is {soft.shape[1]}x{soft.shape[0]}")
-    heat = matplotlib.colormaps[cmap](soft.numpy())[..., :3] * 255
-    return (base * (1 - alpha) + heat * alpha).round().astype(np.uint8)
+    values = soft.numpy().astype(np.float32)
+    heat = matplotlib.colormaps[cmap](values)[..., :3] * 255
+    a = np.clip(values * alpha, 0, 1)[..., None] if by_value else alpha
+    return (base * (1 - a) + heat * a).round().astype(np.uint8)
+
+
+def add_colorbar(ax: Axes | list[Axes], cmap: str = CMAP, label: str = "attribution (0 to the word's maximum)") -> Any:
+    """A colour bar for maps in [0, 1] beside ``ax`` (one axis or a grid's axes), ticks 0, 0.5, 1."""
+    matplotlib = _matplotlib()
+    _pyplot()
+    mappable = matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(0, 1), cmap=cmap)
+    fig = (ax[0] if isinstance(ax, list) else ax).figure
+    bar = fig.colorbar(mappable, ax=ax, fraction=0.046, pad=0.04, ticks=[0, 0.5, 1])
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label(label, fontsize=7)
+    return bar
 
 
 StepFilter = Iterable[int] | Callable[[int], bool] | None
@@ -335,19 +371,31 @@ class GenerationMaps:
         return paths
 
     def plot(
-        self, image: ImageLike, words: Iterable[str] | None = None, cols: int = 4, figsize_per: float = 2.5
+        self,
+        image: ImageLike,
+        words: Iterable[str] | None = None,
+        cols: int = 4,
+        figsize_per: float = 2.5,
+        cmap: str = CMAP,
     ) -> Figure:
-        """A grid of overlays, one per word; returns the matplotlib figure."""
+        """A grid: the image itself, then one overlay per word, with one colour bar; returns the figure."""
         plt = _pyplot()
         names = list(words) if words is not None else self.words
-        rows = max(1, -(-len(names) // cols))
-        fig, axes = plt.subplots(rows, cols, figsize=(cols * figsize_per, rows * figsize_per), squeeze=False)
+        panels = 1 + len(names)
+        cols = max(1, min(cols, panels))
+        rows = -(-panels // cols)
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(cols * figsize_per + 0.8, rows * figsize_per + 0.4), squeeze=False
+        )
         for ax in axes.flat:
             ax.axis("off")
-        for ax, name in zip(axes.flat, names):
-            self.word_map(name).plot(image, ax=ax)
+        axes.flat[0].imshow(_as_array(image), interpolation="nearest")
+        axes.flat[0].set_title("image")
+        for ax, name in zip(axes.flat[1:], names):
+            self.word_map(name).plot(image, ax=ax, cmap=cmap)
         fig.suptitle(self.prompt or "")
         fig.tight_layout()
+        add_colorbar(list(axes.flat), cmap)
         return fig
 
     def nbytes(self) -> int:

@@ -112,9 +112,10 @@ class Panel:
 
 @dataclass(frozen=True)
 class GalleryItem:
-    """One stored example (a word of a generation) with the IoU the scorer gave it."""
+    """One stored example (a word of a generation) with the IoU the scorer gave it, or, for a run
+    whose scorers stored no examples, a sample generation (``word``: its mapped words, comma-separated)."""
 
-    rank: Literal["best", "worst"]
+    rank: Literal["best", "worst", "sample"]
     prompt: str
     word: str
     occurrence: int
@@ -129,6 +130,8 @@ class Gallery:
     key: str
     title: str
     items: tuple[GalleryItem, ...]
+    # The overlays' colour map from 0 to 1 (hex colours, evenly spaced), drawn as each item's colour bar
+    colour_bar: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

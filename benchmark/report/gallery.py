@@ -1,7 +1,10 @@
-"""Example galleries: the best and worst items a scorer stored in ``details["examples"]``.
+"""Example galleries: the best and worst items a scorer stored in ``details["examples"]``, and a
+sample of generations for every run whose scores store no examples (a prompts run, a run not yet
+scored), so every report shows maps.
 
-Each item shows the generated image, the DAAM overlay drawn from the stored maps file and the
-stored masks of that word. Drawing pictures from stored files is rendering; no IoU is computed
+Each example shows the generated image, the DAAM overlay drawn from the stored maps file and the
+stored masks of that word; a sample item shows the image and the overlay of each of its words.
+Overlays are ``daam.overlay`` (inferno, each pixel as opaque as its value) with a colour bar. Drawing pictures from stored files is rendering; no IoU is computed
 here (the one shown is the scorer's). A file that cannot be read leaves a note on its item
 instead of failing the whole report.
 """
@@ -21,6 +24,8 @@ from benchmark.report.tables import subset_order
 from db import NotFoundError, Score, Store, decode_mask
 
 MAX_PER_RANK = 4  # items shown per rank (best / worst) of each score
+SAMPLE_SIZE = 6  # done generations shown for a run without examples (its first ones)
+SAMPLE_WORDS = 6  # word maps shown per sample item
 THUMBNAIL = 256  # longest side of a picture in the report, in pixels
 RANKS = ("best", "worst")
 
@@ -110,10 +115,39 @@ class _ItemBuilder:
             problems.append(f"image {image_path} could not be read: {e}")
             return None
 
+    def sample(self, generation: Any) -> GalleryItem | None:
+        """A generation's image and its words' overlays; None when it has no stored maps."""
+        from benchmark.quicklook import STOP_WORDS
+
+        rows = self.store.word_maps(generation.id)
+        if not rows:
+            return None
+        words: dict[tuple[str, int], None] = {}
+        for r in sorted(rows, key=lambda r: r.method != "daam"):  # DAAM's own rows first
+            if r.word.lower() not in STOP_WORDS and any(c.isalnum() for c in r.word):
+                words.setdefault((r.word, r.occurrence), None)
+        chosen = list(words)[:SAMPLE_WORDS] or [(rows[0].word, rows[0].occurrence)]
+        problems: list[str] = []
+        prompt = self.store.get_prompt(generation.prompt_id).text
+        image = self._image(generation.image_path, problems)
+        panels = [Panel("image", png_bytes(image))] if image is not None else []
+        for word, occurrence in chosen:
+            heat = self._heat_map(generation.id, word, occurrence, image, problems, rows)
+            if heat is not None:
+                panels.append(Panel(f"DAAM: {word}", png_bytes(heat)))
+        label = ", ".join(w for w, _ in chosen)
+        return GalleryItem("sample", prompt, label, 0, None, generation.id, tuple(panels), tuple(problems))
+
     def _heat_map(
-        self, generation_id: int, word: str, occurrence: int, image: np.ndarray | None, problems: list[str]
+        self,
+        generation_id: int,
+        word: str,
+        occurrence: int,
+        image: np.ndarray | None,
+        problems: list[str],
+        rows: list[Any] | None = None,
     ) -> np.ndarray | None:
-        rows = self.store.word_maps(generation_id)
+        rows = self.store.word_maps(generation_id) if rows is None else rows
         if not rows:
             problems.append("no word maps are stored for this generation")
             return None
@@ -143,12 +177,44 @@ class _ItemBuilder:
         return self._maps[path]
 
 
+def colour_bar(stops: int = 11) -> tuple[str, ...]:
+    """The overlays' colour map (``daam.maps.CMAP``) from 0 to 1 as hex colours, for the colour bar."""
+    import matplotlib
+
+    from daam.maps import CMAP
+
+    cmap = matplotlib.colormaps[CMAP]
+    return tuple(matplotlib.colors.to_hex(cmap(i / (stops - 1))) for i in range(stops))
+
+
+def _samples(store: Store, results: StoredResults, builder: _ItemBuilder, skip: set[int]) -> list[Gallery]:
+    """The first done generations of each run not in ``skip``, with their words' overlays."""
+    out = []
+    for view in results.views:
+        if view.run.id in skip:
+            continue
+        items = []
+        for generation in store.generations(view.run.id, "done"):
+            item = builder.sample(generation)
+            if item is not None:
+                items.append(item)
+            if len(items) >= SAMPLE_SIZE:
+                break
+        if items:
+            name = f"{view.label} / sample of {len(items)} generations"
+            out.append(Gallery(slug(name), name, tuple(items), colour_bar()))
+    return out
+
+
 def galleries(store: Store, workspace: str | Path, results: StoredResults) -> Section:
-    key, title = "galleries", "Example galleries: best and worst items"
-    intro = "Items the scorers picked as their best and worst, with the image, the DAAM overlay and the stored masks."
+    key, title = "galleries", "Galleries: word maps of the best, worst and sample items"
+    intro = (
+        "Items the scorers picked as their best and worst, with the image, the DAAM overlay and the stored masks; "
+        "for a run whose scores store no such items, a sample of its generations with each word's overlay. "
+        "Overlays use the inferno colour map, each pixel as opaque as its value: the image shows through where "
+        "the word draws little attention (colour bar: 0 to the word's maximum)."
+    )
     sources = [s for s in results.scores if isinstance(s.details.get("examples"), dict)]
-    if not sources:
-        return Section(key, title, intro, empty_note="No scores of the selected runs store example items.")
     sources.sort(key=lambda s: (results.run_order(s.run_id), s.study, s.method, s.metric, subset_order(s.subset)))
     builder = _ItemBuilder(store, Path(workspace))
     out = []
@@ -158,7 +224,13 @@ def galleries(store: Store, workspace: str | Path, results: StoredResults) -> Se
         )
         if items:
             name = f"{results.label(s.run_id)} / {s.study} / {s.method} / {s.metric} / {s.subset}"
-            out.append(Gallery(slug(name), name, items))
+            out.append(Gallery(slug(name), name, items, colour_bar()))
+    out += _samples(store, results, builder, {s.run_id for s in sources})
     if not out:
-        return Section(key, title, intro, empty_note="The stored example lists of the selected runs are empty.")
+        note = (
+            "No scores of the selected runs store example items, and their runs hold no done generations with maps."
+            if not sources
+            else "The stored example lists of the selected runs are empty."
+        )
+        return Section(key, title, intro, empty_note=note)
     return Section(key, title, intro, galleries=tuple(out))

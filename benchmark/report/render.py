@@ -66,6 +66,9 @@ article.item.worst h4 { color: #9b1c1c; }
 .panels { display: flex; flex-wrap: wrap; gap: 0.5em; }
 .panels figure { margin: 0; }
 .panels img { width: 160px; image-rendering: pixelated; }
+.colorbar { display: flex; gap: 0.3em; align-items: stretch; height: 160px; font-size: 0.75em; color: #555; }
+.colorbar .bar { width: 12px; border: 1px solid #ccc; }
+.colorbar .ticks { display: flex; flex-direction: column; justify-content: space-between; }
 .prompt { font-style: italic; word-break: break-word; }
 .problems { color: #9b1c1c; }
 """
@@ -152,17 +155,35 @@ def _html_figure(figure: Figure) -> str:
 
 
 def _item_heading(item: GalleryItem) -> str:
+    if item.rank == "sample":
+        return f"sample: {item.word}" if item.word else "sample"
     iou = "" if item.iou is None else f", IoU {format_number(item.iou)}"
     return f"{item.rank}: \u201c{item.word}\u201d (occurrence {item.occurrence}){iou}"
+
+
+def _html_colour_bar(colours: tuple[str, ...]) -> str:
+    """The overlays' scale, drawn in CSS (a gradient; no picture): 1 at the top, 0 at the bottom."""
+    if not colours:
+        return ""
+    gradient = ", ".join(_e(c) for c in colours)
+    return (
+        '<div class="colorbar" title="DAAM value: 0 (transparent) to 1 (the word\'s maximum)">'
+        f'<div class="bar" style="background: linear-gradient(to top, {gradient})"></div>'
+        '<div class="ticks"><span>1</span><span>0.5</span><span>0</span></div></div>'
+    )
 
 
 def _html_gallery(gallery: Gallery) -> str:
     items = []
     for item in gallery.items:
-        panels = "".join(
+        pictures = [
             f'<figure><img alt="{_e(p.label)}" src="{_data_uri(p.png)}"><figcaption>{_e(p.label)}</figcaption></figure>'
             for p in item.panels
-        )
+        ]
+        last_map = max((i for i, p in enumerate(item.panels) if p.label.startswith("DAAM")), default=None)
+        if last_map is not None:  # the scale right after the word maps, before any mask
+            pictures.insert(last_map + 1, _html_colour_bar(gallery.colour_bar))
+        panels = "".join(pictures)
         problems = (
             '<ul class="problems">' + "".join(f"<li>{_e(p)}</li>" for p in item.problems) + "</ul>"
             if item.problems

@@ -23,16 +23,19 @@ from benchmark.metrics.segmentation import PAPER_TAUS, SWEEP_TAUS, iou_by_tau
 from benchmark.results import ScoreRecord
 from benchmark.toy.accuracy import Outcome, accuracy_by_subset
 from benchmark.toy.accuracy import word_kind as _word_kind
+from core.thresholds import BEST_TAU
 
 STUDY = "shapes"
 RENDER_STRENGTH = 0.6  # how far real renders are noised before denoising (img2img strength)
 RENDER_LIMIT = 64  # real renders scored per run (each is one img2img generation)
+N_EXAMPLES = 5  # best and worst generated (word, image) pairs kept for the report's gallery
 
 
 def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "") -> list[ScoreRecord]:
     """mIoU per method and subset from per-(word, image) records with soft DAAM maps."""
     from baselines.trivial import CentreDisc
     from benchmark.metrics.segmentation import mean_iou
+    from benchmark.scorers.common import ranked_examples
 
     if not pairs:
         return []
@@ -40,6 +43,7 @@ def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "")
     disc_model = CentreDisc.for_mean_area(max(area, 1e-3))
     by: dict[tuple[str, str], list[float]] = defaultdict(list)
     sweep: dict[str, list[np.ndarray]] = defaultdict(list)
+    examples: dict[str, list[dict]] = defaultdict(list)  # kind -> generated pairs at the best tau
     for p in pairs:
         truth = p["truth"]
         h, w = truth.shape
@@ -52,9 +56,21 @@ def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "")
                 by[(f"{method_prefix}@{tau}", sub)].append(_iou(p["soft"] >= tau, truth))
             by[("whole-image", sub)].append(_iou(np.ones_like(truth), truth))  # references, per path
             by[("centre-disc", sub)].append(_iou(disc, truth))
+        if "generation_id" in p:  # generated images only: a render has no stored image or maps
+            examples[p["kind"]].append(
+                {
+                    "generation_id": p["generation_id"],
+                    "word": p["word"],
+                    "occurrence": p["occurrence"],
+                    "iou": float(_iou(p["soft"] >= BEST_TAU, truth)),
+                }
+            )
     scores = []
     for (method, sub), values in sorted(by.items()):
         est = mean_iou(values, n_resamples=1000)
+        details = {"disc_radius": disc_model.radius} if method == "centre-disc" else {}
+        if method == f"{method_prefix}@{BEST_TAU}" and examples.get(sub):  # one gallery per word kind
+            details["examples"] = ranked_examples(examples[sub], "iou", N_EXAMPLES)
         scores.append(
             ScoreRecord(
                 STUDY,
@@ -65,7 +81,7 @@ def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "")
                 est.ci_low,
                 est.ci_high,
                 est.n,
-                {"disc_radius": disc_model.radius} if method == "centre-disc" else {},
+                details,
             )
         )
     for kind, curves in sweep.items():
@@ -121,7 +137,16 @@ def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[Sc
                 store.add_mask(g.id, word, occurrence, mask, source="automatic")
             soft = maps.word_map(word, occurrence).soft.numpy()
             pairs.append(
-                {"soft": soft, "truth": mask, "kind": _word_kind(word), "held_out": held_out, "n": len(scene.objects)}
+                {
+                    "soft": soft,
+                    "truth": mask,
+                    "kind": _word_kind(word),
+                    "held_out": held_out,
+                    "n": len(scene.objects),
+                    "generation_id": g.id,
+                    "word": word,
+                    "occurrence": occurrence,
+                }
             )
         missing += sum(not o.present for o in found.objects)
     if missing:

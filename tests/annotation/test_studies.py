@@ -50,8 +50,17 @@ def test_rating_tasks_highlight_the_target_and_flag_attention_checks(bench):
         ("cat", False),
         (".", True),
     ]
-    assert 'a dog <span style="color: red; font-weight: bold">running</span> fast' in tasks[0].data["prompt_html"]
-    assert tasks[3].data["prompt_html"].endswith('the grass<span style="color: red; font-weight: bold">.</span></p>')
+    assert (
+        'a dog <span style="font-weight: bold; text-decoration: underline; text-decoration-thickness: 2px">running</span> fast'
+        in tasks[0].data["prompt_html"]
+    )
+    assert (
+        tasks[3]
+        .data["prompt_html"]
+        .endswith(
+            'the grass<span style="font-weight: bold; text-decoration: underline; text-decoration-thickness: 2px">.</span></p>'
+        )
+    )
     overlay = f"/data/local-files/?d=overlays/rating/pos-run/{tasks[0].generation_id}.png"
     assert tasks[0].data["overlay"] == overlay
     # the other studies find no items in this run
@@ -83,7 +92,7 @@ def test_word_span_and_highlight_escape_html():
     with pytest.raises(StudyError, match="not a word"):
         word_span("a dog", "cat")
     assert highlight("<b> & dog", (6, 9)) == (
-        '<p style="font-size: 1.3em">&lt;b&gt; &amp; <span style="color: red; font-weight: bold">dog</span></p>'
+        '<p style="font-size: 1.3em">&lt;b&gt; &amp; <span style="font-weight: bold; text-decoration: underline; text-decoration-thickness: 2px">dog</span></p>'
     )
 
 

@@ -23,6 +23,13 @@ def test_bench_run_shapes_end_to_end(tmp_path, capsys):
         assert masks, "scored words have automatic masks"
         for method in ("daam@0.3", "daam@0.4", "daam@0.5", "whole-image", "centre-disc"):
             assert any(m == method and metric == "mIoU" for m, metric, _ in metrics)
+        # the best and worst generated pairs at tau 0.4 feed the report's galleries, per word kind
+        with_examples = [s for s in out["scores"] if "examples" in s["details"]]
+        assert {(s["method"], s["subset"]) for s in with_examples} <= {("daam@0.4", "shape"), ("daam@0.4", "colour")}
+        assert with_examples
+        for s in with_examples:
+            best = s["details"]["examples"]["best"][0]
+            assert store.get_generation(best["generation_id"]).run_id == run.id and 0 <= best["iou"] <= 1
     if any(m == "daam-render@0.4" for m, _, _ in metrics):
         ablation = [s for s in out["scores"] if s["metric"] == "ablation"]
         assert {s["details"]["kind"] for s in ablation} == {"steps", "resolutions"}
@@ -33,8 +40,22 @@ def test_bench_run_shapes_end_to_end(tmp_path, capsys):
         )
     html = (ws / "report" / out["run"] / "report.html").read_text()
     assert "ablation over steps" in html
+    assert "No scores of the selected runs store example items" not in html
+    assert '<div class="colorbar"' in html  # the galleries show overlays with their scale
     # again: nothing regenerated, same scores
     assert main(["run", "--split", "shapes", "--limit", "4", "--workspace", str(ws), "--steps", "4", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["generated_now"] == 0 and len(again["scores"]) == len(out["scores"])
     store.close()
+
+
+def test_a_run_without_scores_writes_its_report_with_sample_maps(tmp_path, capsys):
+    ws = tmp_path / "ws"
+    argv = ["run", "--limit", "2", "--workspace", str(ws), "--steps", "2", "--no-score", "--run-name", "look"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    report = ws / "report" / "look" / "report.html"
+    assert lines[-3:] == [f"images: {ws / 'images' / 'look'}", f"maps: {ws / 'maps' / 'look'}", f"report: {report}"]
+    html = report.read_text()
+    assert html.count('<article class="item sample"') == 2  # each done generation, image and word maps
+    assert "DAAM: " in html and '<div class="colorbar"' in html
