@@ -77,6 +77,8 @@ def example_figure(
         ]
         for _, _, r in rows
     ]
+    from daam.maps import add_colorbar, overlay
+
     cols = 1 + max(len(w) for w in words)
     fig, axes = plt.subplots(len(rows), cols, figsize=(1.6 * cols, 1.75 * len(rows)), squeeze=False)
     for ax in axes.flat:
@@ -85,17 +87,10 @@ def example_figure(
         ax_row[0].imshow(image, interpolation="nearest")
         ax_row[0].set_title(textwrap.fill(prompt, 24), fontsize=7)
         for ax, w in zip(ax_row[1:], ws):
-            ax.imshow(image, interpolation="nearest")
-            ax.imshow(
-                maps.word_map(w.text, w.occurrence).soft.numpy(),
-                cmap="jet",
-                alpha=0.5,
-                vmin=0,
-                vmax=1,
-                interpolation="bilinear",
-            )
+            ax.imshow(overlay(image, maps.word_map(w.text, w.occurrence).soft), interpolation="nearest")
             ax.set_title(w.text, fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    add_colorbar(list(axes.flat))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
