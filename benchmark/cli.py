@@ -115,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="prompts_file",
         type=Path,
         default=None,
+        metavar="FILE",
         help="your own prompts (.txt one per line, or .jsonl); implies --split prompts. Editing the file "
         "continues the run: prompts are keyed by their text, so only new ones are generated",
     )
