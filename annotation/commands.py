@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     push = commands.add_parser("push", help="create or update a study's project and import its tasks")
     _common(push)
-    push.add_argument("--study", required=True, choices=STUDY_CHOICES)
-    push.add_argument("--run", required=True, help="run name")
+    push.add_argument("--study", required=True, choices=STUDY_CHOICES, help="the study to push")
+    push.add_argument("--run", required=True, help="run name (see `bench runs`)")
     push.add_argument("--raters", type=int, default=3, help="raters per item (default 3)")
     push.add_argument(
         "--document-root",
@@ -50,29 +50,36 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="progress (done / needed) and agreement per study")
     _common(status)
-    status.add_argument("--study", choices=STUDY_CHOICES, default=None)
-    status.add_argument("--run", default=None)
+    status.add_argument("--study", choices=STUDY_CHOICES, default=None, help="default: every study")
+    status.add_argument("--run", default=None, help="default: every run in the database")
     status.add_argument("--raters", type=int, default=None, help="raters per item (default: as pushed, else 3)")
     status.set_defaults(func=_guarded(_status))
 
     export = commands.add_parser("export", help="write a study's tasks as a Label Studio JSON file")
     _common(export)
-    export.add_argument("--study", required=True, choices=STUDY_CHOICES)
-    export.add_argument("--run", required=True)
+    export.add_argument("--study", required=True, choices=STUDY_CHOICES, help="the study to export")
+    export.add_argument("--run", required=True, help="run name (see `bench runs`)")
     export.add_argument("--out", type=Path, required=True, help="tasks file (the label config goes beside it, .xml)")
     export.add_argument(
         "--image-base-url", default=None, help="serve images from this URL + workspace path instead of local files"
     )
-    export.add_argument("--document-root", type=Path, default=None)
+    export.add_argument(
+        "--document-root",
+        type=Path,
+        default=None,
+        help="the server's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT (default: the workspace)",
+    )
     export.set_defaults(func=_guarded(_export))
 
     imp = commands.add_parser("import", help="ingest a Label Studio JSON export made elsewhere")
     _common(imp)
-    imp.add_argument("--study", required=True, choices=STUDY_CHOICES)
-    imp.add_argument("--run", required=True)
+    imp.add_argument("--study", required=True, choices=STUDY_CHOICES, help="the study the export belongs to")
+    imp.add_argument("--run", required=True, help="run name (see `bench runs`)")
     imp.add_argument("file", type=Path, help="the Label Studio JSON export")
     imp.add_argument(
-        "--source", default="file", help="name of the server it came from (keeps its annotation ids apart)"
+        "--source",
+        default="file",
+        help="name of the server it came from (keeps its annotation ids apart; default: file)",
     )
     imp.add_argument(
         "--rater-names", type=Path, default=None, help='JSON {"user id": "rater name"} (default: <source>-user-<id>)'
@@ -90,7 +97,10 @@ def _workspace(parser: argparse.ArgumentParser) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     _workspace(parser)
     parser.add_argument(
-        "--db", default=None, help="database URL (default $BENCH_DB_URL or the workspace's bench.sqlite)"
+        "--db",
+        metavar="URL",
+        default=None,
+        help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)",
     )
 
 

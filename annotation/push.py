@@ -9,7 +9,7 @@ from label_studio_sdk import LabelStudio
 
 import db
 from annotation.client import call
-from annotation.interface import check_study
+from annotation.interface import StudyError, check_study
 from annotation.overlays import render_overlays
 from annotation.projects import ensure_local_storage, ensure_project, task_keys
 from annotation.studies import build_tasks, local_files_url
@@ -59,12 +59,15 @@ def push(
         raise ValueError(f"raters must be at least 1, got {raters}")
     root = Path(document_root or workspace.root).resolve()
     taskset = build_tasks(store, study, run_name, workspace, local_files_url(root))
+    taskset.check_not_empty()  # before any call: an empty project helps nobody
     skipped = list(taskset.skipped)
     tasks = list(taskset.tasks)
     if study == "rating":
         failed = render_overlays(tasks, workspace)
         skipped += [f"{key}: {why}" for key, why in failed.items()]
         tasks = [t for t in tasks if t.key not in failed]
+        if not tasks:
+            raise StudyError(f"nothing to annotate for the rating study: no overlay could be drawn ({skipped[0]})")
     project, state = ensure_project(client, study, run_name, taskset.label_config, raters)
     folders = [workspace.file(t.image_path).parent for t in tasks]
     folders += [workspace.file(t.overlay_path).parent for t in tasks if t.overlay_path]

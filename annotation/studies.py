@@ -1,8 +1,10 @@
 """One task per item of a study, built from the store.
 
 Which prompts are items: segmentation, those whose provenance names their ``nouns`` (COCO-Gen,
-Unreal-Gen, cohyponyms); rating, those of the ``pos`` split (``pos`` plus one word, or an
-explicit ``target``); presence, cohyponym prompts (``cohyponym`` and ``nouns: [X, Y]``).
+Unreal-Gen, cohyponyms, a user's own prompts); rating, those of the ``pos`` split (``pos`` plus
+one word, or an explicit ``target``); presence, cohyponym prompts (``cohyponym`` and ``nouns:
+[X, Y]``) and a user's own prompts with one or two nouns (the paper's label is the two nouns most
+picked, so a prompt of more nouns could never be judged correct).
 
 Tasks carry a ``bench`` block (key, study, run, generation, prompt) so that pushing again adds
 only missing tasks and ingest can tie every annotation back to the database.
@@ -53,9 +55,23 @@ class TaskSet:
     tasks: tuple[Task, ...]
     skipped: tuple[str, ...]  # items that cannot be shown, with the reason
     choices: tuple[str, ...] = ()  # presence: the project's choices
+    finished: int = 0  # the run's finished generations, items or not
 
     def by_key(self) -> dict[str, Task]:
         return {t.key: t for t in self.tasks}
+
+    def check_not_empty(self) -> None:
+        """A StudyError saying why there is nothing to annotate, when there is nothing."""
+        if self.tasks:
+            return
+        why = (
+            f"run {self.run.name!r} has no finished images (see `bench runs`)"
+            if self.finished == 0
+            else f"none of the {self.finished} finished images of run {self.run.name!r} is a {self.study} item "
+            f"({STUDY_ITEMS[self.study]})"
+        )
+        skipped = f"; first skipped: {self.skipped[0]}" if self.skipped else ""
+        raise StudyError(f"nothing to annotate for the {self.study} study: {why}{skipped}")
 
     @property
     def label_config(self) -> str:
@@ -106,7 +122,7 @@ def build_tasks(
             continue
         if task is not None:
             tasks.append(task)
-    return TaskSet(study, run, tuple(tasks), tuple(skipped), choices)
+    return TaskSet(study, run, tuple(tasks), tuple(skipped), choices, finished=len(items))
 
 
 def presence_choices(prompt_nouns: Iterable[Iterable[str]]) -> tuple[str, ...]:
@@ -228,18 +244,25 @@ def _rating(store, run, generation, prompt, workspace, url_for, _choices) -> Tas
 
 
 def _presence_nouns(prompt: db.Prompt) -> tuple[str, ...] | None:
-    """The two nouns of a cohyponym prompt (the split marks them with ``cohyponym``)."""
+    """The two nouns of a cohyponym prompt (the split marks them with ``cohyponym``), or the one or
+    two nouns of a user's own prompt."""
     nouns = prompt.provenance.get("nouns")
-    if "cohyponym" not in prompt.provenance or not isinstance(nouns, list):
+    if not isinstance(nouns, list):
         return None
-    return tuple(nouns)
+    if "cohyponym" in prompt.provenance:
+        return tuple(nouns)
+    if prompt.split == USER_PROMPTS_SPLIT and 1 <= len(_unique(nouns)) <= PRESENCE_MAX_NOUNS:
+        return _unique(nouns)
+    return None
 
 
 def _presence(store, run, generation, prompt, workspace, url_for, choices) -> Task | None:
     nouns = _presence_nouns(prompt)
     if nouns is None:
         return None  # not a cohyponym prompt
-    if len(nouns) != 2 or not all(isinstance(n, str) and n.strip() for n in nouns):
+    if "cohyponym" in prompt.provenance and (
+        len(nouns) != 2 or not all(isinstance(n, str) and n.strip() for n in nouns)
+    ):
         raise StudyError(f"a cohyponym prompt needs provenance nouns [X, Y], got {nouns!r}")
     key, data, height, width = _base("presence", run, generation, prompt, workspace, url_for)
     return Task(
@@ -258,6 +281,14 @@ def _presence(store, run, generation, prompt, workspace, url_for, choices) -> Ta
 
 
 _BUILDERS = {"segmentation": _segmentation, "rating": _rating, "presence": _presence}
+# what makes a prompt an item of each study, for the error that finds none
+STUDY_ITEMS = {
+    "segmentation": "prompts whose split names their nouns: coco-gen, unreal-gen, cohyponym, your own prompts",
+    "rating": "prompts of the pos split",
+    "presence": "cohyponym prompts, or your own prompts with one or two nouns",
+}
+USER_PROMPTS_SPLIT = "prompts"  # the catalogue's split of a user's own prompts file
+PRESENCE_MAX_NOUNS = 2  # a presence label is the two nouns most picked (annotation.judgements)
 
 
 def word_span(prompt: str, word: str, occurrence: int = 0) -> tuple[int, int]:

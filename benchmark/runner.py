@@ -51,6 +51,7 @@ class RunConfig:
     methods: tuple[str, ...] = ()  # baselines to run on the generated images before scoring
     keep_detail: bool = False  # per-step maps (by resolution) for the time-step ablation (appendix A.1)
     generation_method: str = "daam"  # the registered generation-time method that traces the pipeline
+    split_version: str | None = None  # pinned version of a user's split (None: the catalogue's)
 
     def generation_settings(self) -> dict:
         return {
@@ -61,6 +62,8 @@ class RunConfig:
             "width": self.width,
             "seed": self.seed,
             "images_per_prompt": self.images_per_prompt,
+            # only when pinned, so the runs of unpinned versions keep their names and settings
+            **({"split_version": self.split_version} if self.split_version is not None else {}),
         }
 
 
@@ -127,6 +130,15 @@ def _accelerate_shard(shard):
     return (i * world + rank, n * world), device
 
 
+def run_name(config: RunConfig) -> str:
+    """The run's name: the user's, else <split>-<model>-<settings hash> (the same command, the same run)."""
+    if config.run_name:
+        return config.run_name
+    from benchmark.splits import split_info
+
+    return f"{split_info(config.split).name}-{model_tag(config.model)}-{settings_hash(config.generation_settings())}"
+
+
 def prepare(store, config: RunConfig):
     """Register the split's prompts, the model and the run, and plan the generations."""
     from benchmark.splits import build_split, split_info
@@ -143,14 +155,13 @@ def prepare(store, config: RunConfig):
     )
     items = build_split(config.split, options)  # --limit already applied by the split
     specs = [
-        PromptSpec(key=i.key, text=i.text, provenance={**i.provenance, "seed": i.seed}, words=tuple(i.words))
+        PromptSpec(key=i.key, text=i.text, provenance={**i.stored_provenance(), "seed": i.seed}, words=tuple(i.words))
         for i in items
     ]
-    prompts = store.add_prompts(info.name, info.version, specs)
+    prompts = store.add_prompts(info.name, config.split_version or info.version, specs)
     model = store.get_or_create_model(config.model, model_revision(config.model), "diffusion", {})
     settings = config.generation_settings()
-    name = config.run_name or f"{info.name}-{model_tag(config.model)}-{settings_hash(settings)}"
-    run = store.get_or_create_run(name, info.name, model.id, settings, code_version=code_version())
+    run = store.get_or_create_run(run_name(config), info.name, model.id, settings, code_version=code_version())
     plan = []
     for p, item in zip(prompts, items):
         for k in range(config.images_per_prompt):

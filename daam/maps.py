@@ -407,7 +407,7 @@ class GenerationMaps:
         import os
         import secrets
 
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         path = Path(path)
         tensors = {f"sum/{h}x{w}": t.contiguous() for (h, w), t in self.sums.items()}
@@ -430,8 +430,16 @@ class GenerationMaps:
             "generated_size": list(self.generated_size) if self.generated_size else None,
         }
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # one per writer
-        save_file(tensors, str(tmp), metadata={"daam": json.dumps(meta)})
-        tmp.replace(path)  # never leave a half-written file under the final name
+        # safetensors' save_file creates its file 0600; writing its bytes ourselves honours the
+        # umask, so maps are as readable as the images beside them
+        data = save(tensors, metadata={"daam": json.dumps(meta)})
+        try:
+            with open(tmp, "xb") as f:
+                f.write(data)
+            tmp.replace(path)  # never leave a half-written file under the final name
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -59,6 +60,17 @@ def _eq(column: Any, value: Any) -> ColumnElement[bool]:
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), _IN_CHUNK):
         yield items[start : start + _IN_CHUNK]
+
+
+_ATTEMPT = re.compile(r"^\[attempt (\d+)\] ")
+
+
+def _attempt_of(error: str | None) -> tuple[int, str]:
+    """(attempt number, error without its mark) of a generation's error text; 1 when unmarked."""
+    found = _ATTEMPT.match(error or "")
+    if found is None:
+        return 1, error or ""
+    return int(found.group(1)), (error or "")[found.end() :]
 
 
 class Store:
@@ -227,9 +239,11 @@ class Store:
             stored = {"split": row.split, "model_id": row.model_id, "settings": row.settings}
             diff = [k for k in wanted if wanted[k] != stored[k]]
             if diff:
+                # another model id under the same name is another revision: the weights changed
+                hint = "; the model's weights changed: name a new run" if "model_id" in diff else ""
                 raise ConflictError(
                     f"run {name!r} exists with different {', '.join(diff)}: "
-                    f"stored {[stored[k] for k in diff]!r}, got {[wanted[k] for k in diff]!r}"
+                    f"stored {[stored[k] for k in diff]!r}, got {[wanted[k] for k in diff]!r}{hint}"
                 )
             return convert.run(row)
 
@@ -294,6 +308,50 @@ class Store:
             return convert.run(row)
 
         return self._write(op, f"status of run {run_id}")
+
+    def settle_run(self, run: str | int) -> Run:
+        """Set a run's status from its generations: ``done`` when every one is done, ``failed`` when
+        none is left to try but some failed, ``running`` while some are done and others are left.
+        A run without generations keeps its status."""
+
+        def op(s: Session) -> Run:
+            row = self._run_by(s, run)
+            counts = self._status_counts(s, row.id)
+            if counts:
+                left = counts.get("pending", 0) + counts.get("claimed", 0)
+                if left == 0:
+                    row.status = "failed" if counts.get("failed") else "done"
+                elif counts.get("done") or counts.get("failed") or counts.get("claimed"):
+                    row.status = "running"
+            s.flush()
+            return convert.run(row)
+
+        return self._write(op, f"status of run {run!r}")
+
+    def generation_counts(self, run: str | int) -> dict[str, int]:
+        """How many generations of a run have each status (every status, zeros included)."""
+        with self._read() as s:
+            counts = self._status_counts(s, self._run_by(s, run).id)
+        return {status: counts.get(status, 0) for status in GENERATION_STATUSES}
+
+    @staticmethod
+    def _status_counts(s: Session, run_id: int) -> dict[str, int]:
+        rows = s.execute(
+            select(m.GenerationRow.status, func.count())
+            .where(m.GenerationRow.run_id == run_id)
+            .group_by(m.GenerationRow.status)
+        ).all()
+        return {status: int(n) for status, n in rows}
+
+    def _run_by(self, s: Session, run: str | int) -> m.RunRow:
+        """The run row by name or id (a NotFoundError lists known names)."""
+        if isinstance(run, int) and not isinstance(run, bool):
+            return self._run_row(s, run)
+        row = s.scalars(select(m.RunRow).where(m.RunRow.name == checks.text(run, "run name"))).one_or_none()
+        if row is None:
+            known = s.scalars(select(m.RunRow.name).order_by(m.RunRow.name).limit(20)).all()
+            raise NotFoundError(f"unknown run name {run!r}; known runs: {known}")
+        return row
 
     # ------------------------------------------------------------------- prompts
     def add_prompts(self, split: str, version: str, specs: Iterable[PromptSpec]) -> list[Prompt]:
@@ -468,7 +526,10 @@ class Store:
                 if value is not None:
                     setattr(row, field, value)
             row.status = status
-            row.error = error
+            attempt, _ = _attempt_of(row.error)
+            # a retried generation's failure keeps its attempt count (see retry_failed)
+            marked = status == "failed" and attempt > 1 and error and not _ATTEMPT.match(error)
+            row.error = f"[attempt {attempt}] {error}" if marked else error
             if status == "pending":
                 row.claimed_by = None
                 row.claimed_at = None
@@ -481,6 +542,37 @@ class Store:
             return convert.generation(row)
 
         return self._write(op, f"generation (run {run_id}, prompt {prompt_id}, image {image_index})")
+
+    def retry_failed(self, run_name_or_id: str | int, max_attempts: int = 3) -> tuple[int, int]:
+        """Set a run's failed generations back to pending; returns (set back, left failed).
+
+        A generation is tried at most ``max_attempts`` times in all: the attempt under way is
+        recorded in its error text as ``[attempt N] ...`` (``record_generation`` keeps the mark
+        when it fails again), so one that failed that often stays failed.
+        """
+        checks.integer(max_attempts, "max_attempts", 1)
+
+        def op(s: Session) -> tuple[int, int]:
+            run = self._run_by(s, run_name_or_id)
+            retried = given_up = 0
+            for row in s.scalars(
+                select(m.GenerationRow).where(m.GenerationRow.run_id == run.id, m.GenerationRow.status == "failed")
+            ):
+                attempts, error = _attempt_of(row.error)
+                if attempts >= max_attempts:
+                    given_up += 1
+                    continue
+                row.status = "pending"
+                row.error = f"[attempt {attempts + 1}] {error}"  # why the last attempt failed, kept
+                row.claimed_by = None
+                row.claimed_at = None
+                retried += 1
+            if retried and run.status in ("done", "failed"):
+                run.status = "running"
+            s.flush()
+            return retried, given_up
+
+        return self._write(op, f"failed generations of run {run_name_or_id!r}")
 
     def generations(self, run_id: int, status: str | None = None) -> list[Generation]:
         """Generations of a run (optionally with one status), ordered by id."""

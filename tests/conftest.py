@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import pytest
 import torch
@@ -6,6 +7,8 @@ import torch
 torch.set_num_threads(1)  # two cores under load stall with two intra-op threads
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# digests of weight files (benchmark.pipelines.model_revision) stay out of the user's cache folder
+os.environ.setdefault("DAAM_BENCH_CACHE", os.path.join(tempfile.mkdtemp(prefix="daam-bench-cache-")))
 
 
 @pytest.fixture(scope="session")

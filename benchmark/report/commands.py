@@ -17,7 +17,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="run names, shown side by side in this order (default: every stored run)",
     )
-    p.add_argument("--out", type=Path, required=True, help="folder for report.html, report.md and figures/")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for report.html, report.md and figures/ (default: <workspace>/report)",
+    )
     p.add_argument(
         "--csv",
         action="store_true",
@@ -32,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--db",
         dest="db_url",
+        metavar="URL",
         default=None,
         help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)",
     )
@@ -54,7 +60,8 @@ def run_report(args: argparse.Namespace) -> int:
         return 2
     try:
         with db.connect(url) as store:
-            paths = write_report(store, args.workspace, args.out, runs=args.runs, csv=args.csv)
+            out = args.out if args.out is not None else args.workspace / "report"
+            paths = write_report(store, args.workspace, out, runs=args.runs, csv=args.csv)
     except ReportError as e:
         print(f"bench: error: {e}", file=sys.stderr)
         return 2

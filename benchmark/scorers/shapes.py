@@ -112,6 +112,7 @@ def _accuracy(outcomes: list[Outcome]) -> list[ScoreRecord]:
 
 def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[ScoreRecord], list[str]]:
     from PIL import Image
+    from tqdm import tqdm
 
     import daam
     from benchmark.toy.annotate import annotate
@@ -120,7 +121,8 @@ def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[Sc
     workspace = Path(workspace)
     pairs, accuracy, notes = [], [], []
     missing = 0
-    for g in store.generations(run.id, "done"):
+    quiet = config is not None and not getattr(config, "progress", True)
+    for g in tqdm(store.generations(run.id, "done"), desc=f"scoring {run.name}", unit="img", disable=quiet):
         prompt = store.get_prompt(g.prompt_id)
         scene = scene_from_provenance(prompt.provenance)
         image = np.asarray(Image.open(workspace / g.image_path).convert("RGB"))
@@ -171,19 +173,24 @@ def _render_pairs(store, run, pipe, config) -> list[dict]:
     import torch
     from diffusers import StableDiffusionImg2ImgPipeline
     from PIL import Image
+    from tqdm import tqdm
 
     import daam
     from benchmark.metrics.ablation import ablation_ious
     from benchmark.toy.splits import scene_from_provenance
     from benchmark.toy.world import render
 
-    i2i = StableDiffusionImg2ImgPipeline(**pipe.components)
+    # the toy has no safety checker; saying so keeps diffusers' warning about it off the run's output
+    i2i = StableDiffusionImg2ImgPipeline(**{**pipe.components, "safety_checker": None}, requires_safety_checker=False)
     i2i.set_progress_bar_config(disable=True)
-    seen, pairs = set(), []
+    seen, pairs, todo = set(), [], []
     for g in store.generations(run.id, "done"):
         if g.prompt_id in seen or len(seen) >= RENDER_LIMIT:
             continue
         seen.add(g.prompt_id)
+        todo.append(g)
+    quiet = not getattr(config, "progress", True)
+    for g in tqdm(todo, desc=f"tracing real renders of {run.name}", unit="img", disable=quiet):
         prompt = store.get_prompt(g.prompt_id)
         scene = scene_from_provenance(prompt.provenance)
         image, masks = render(scene)

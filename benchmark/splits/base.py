@@ -20,6 +20,13 @@ class SplitItem:
     words: tuple[str, ...] = ()  # words to map and score, first occurrence each, as in the prompt
     provenance: dict[str, Any] = field(default_factory=dict)  # JSON-able: source caption, swaps, POS...
     seed: int | None = None  # per-item generation seed when the split fixes one
+    # provenance fields that say where the item sits in its source (a user's file and line), not
+    # what it is: shown in messages, never stored, so moving a line does not change the item
+    volatile: tuple[str, ...] = ()
+
+    def stored_provenance(self) -> dict[str, Any]:
+        """The provenance the store keeps: without the ``volatile`` fields."""
+        return {k: v for k, v in self.provenance.items() if k not in self.volatile}
 
 
 @dataclass(frozen=True)

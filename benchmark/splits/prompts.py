@@ -3,8 +3,12 @@
 ``.txt``: one prompt per line; blank lines and lines starting with ``#`` are skipped.
 ``.jsonl``: one object per line, ``{"text": ..., "words": [...], "key": ..., "seed": ...}``, all
 but ``text`` optional. Words default to the prompt's nouns (spaCy), or, where spaCy finds none,
-to every word with a letter in it. Keys default to a hash of the text, so editing other lines
-leaves an item's key alone.
+to every word with a letter in it. The provenance's ``nouns`` (the nouns, or the words a
+``.jsonl`` line names) are what the segmentation study asks raters to outline.
+
+Editing the file continues a run: keys default to a hash of the text and the file name and line
+number are not stored (``SplitItem.volatile``), so adding, removing or reordering lines leaves
+every other item as stored, and only new prompts are generated.
 """
 
 from __future__ import annotations
@@ -94,9 +98,12 @@ def read_prompts(path: Path) -> list[_Line]:
     return parsed
 
 
-def _default_words(doc, words: PromptWords) -> tuple[str, ...]:
-    nouns = dedupe(n.text for n in caption_nouns(doc, words))
-    return nouns or dedupe(w for w, _, _ in words.words if any(c.isalpha() for c in w))
+def _nouns(doc, words: PromptWords) -> tuple[str, ...]:
+    return dedupe(n.text for n in caption_nouns(doc, words))
+
+
+def _every_word(words: PromptWords) -> tuple[str, ...]:
+    return dedupe(w for w, _, _ in words.words if any(c.isalpha() for c in w))
 
 
 def build_prompts(options: SplitOptions) -> list[SplitItem]:
@@ -119,13 +126,16 @@ def build_prompts(options: SplitOptions) -> list[SplitItem]:
                 f"{path}, line {line.number}: key {key!r} repeats line {keys[key]} (a repeated prompt needs its own 'key')"
             )
         keys[key] = line.number
+        # the words a line names are what its user wants outlined; else the prompt's nouns
+        nouns = dedupe(line.words) if line.words is not None else _nouns(doc, words)
         items.append(
             SplitItem(
                 key=key,
                 text=line.text,
-                words=dedupe(line.words) if line.words is not None else _default_words(doc, words),
+                words=nouns or _every_word(words),
                 seed=line.seed,
-                provenance={"file": path.name, "line": line.number},
+                provenance={"nouns": list(nouns), "file": path.name, "line": line.number},
+                volatile=("file", "line"),
             )
         )
     return items

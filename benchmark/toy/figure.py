@@ -42,7 +42,9 @@ def example_figure(
 
         from benchmark.toy.world import SceneSampler, render
 
-        i2i = StableDiffusionImg2ImgPipeline(**pipe.components)
+        i2i = StableDiffusionImg2ImgPipeline(
+            **{**pipe.components, "safety_checker": None}, requires_safety_checker=False
+        )
         i2i.set_progress_bar_config(disable=True)
         rng = np.random.default_rng(seed)
         sampler = SceneSampler(size=size)
