@@ -197,6 +197,32 @@ def model_revision(model: str) -> str:
         return "hub"
 
 
+def legacy_revision(model: str) -> str | None:
+    """The fingerprint workspaces made before content hashing stored for a folder (its configs and
+    its weight files' sizes), so a run they hold continues when the folder is unchanged."""
+    path = Path(model)
+    if not path.is_dir():
+        return None
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*")):
+        if f.is_file() and f.suffix in {".json", ".txt", ".safetensors", ".bin"}:
+            h.update(str(f.relative_to(path)).encode())
+            h.update(f.read_bytes() if f.suffix == ".json" else str(f.stat().st_size).encode())
+    return "sha256:" + h.hexdigest()[:16]
+
+
+def stored_revision(store, model: str) -> str:
+    """The revision to record for ``model``: its content hash, or the legacy fingerprint a workspace
+    already stores for this very folder when it holds no content-hashed row of it (old workspaces
+    continue their runs; swapped weights of equal size were indistinguishable there anyway)."""
+    revision = model_revision(model)
+    known = {m.revision for m in store.models() if m.name == model}
+    if revision in known:
+        return revision
+    legacy = legacy_revision(model)
+    return legacy if legacy is not None and legacy in known else revision
+
+
 def model_tag(model: str) -> str:
     path = Path(model)
     name = path.name if path.is_dir() else model.replace("/", "_")

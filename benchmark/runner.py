@@ -18,7 +18,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmark.pipelines import load_pipeline, model_revision, model_tag, settings_hash
+from benchmark.pipelines import load_pipeline, model_tag, settings_hash, stored_revision
 from benchmark.splits.base import SplitOptions
 from core.registry import Registry
 
@@ -159,7 +159,7 @@ def prepare(store, config: RunConfig):
         for i in items
     ]
     prompts = store.add_prompts(info.name, config.split_version or info.version, specs)
-    model = store.get_or_create_model(config.model, model_revision(config.model), "diffusion", {})
+    model = store.get_or_create_model(config.model, stored_revision(store, config.model), "diffusion", {})
     settings = config.generation_settings()
     run = store.get_or_create_run(run_name(config), info.name, model.id, settings, code_version=code_version())
     plan = []

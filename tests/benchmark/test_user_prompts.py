@@ -158,3 +158,24 @@ def test_version(capsys):
 def test_report_defaults_to_the_workspace_report_folder():
     args = _parser().parse_args(["report"])
     assert args.out is None  # run_report writes to <workspace>/report
+
+
+def test_a_workspace_with_a_legacy_revision_continues(tmp_path):
+    """Workspaces made before content hashing stored a size-based fingerprint: the same folder
+    keeps that model row, so their runs continue instead of conflicting."""
+    import db
+    from benchmark.pipelines import legacy_revision, model_revision, stored_revision
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "model_index.json").write_text("{}")
+    (folder / "w.safetensors").write_bytes(b"a" * 64)
+    store = db.connect(None, workspace=tmp_path / "ws")
+    try:
+        assert stored_revision(store, str(folder)) == model_revision(str(folder))
+        store.get_or_create_model(str(folder), legacy_revision(str(folder)), "diffusion", {})
+        assert stored_revision(store, str(folder)) == legacy_revision(str(folder))
+        (folder / "w.safetensors").write_bytes(b"b" * 65)  # changed weights: a new revision
+        assert stored_revision(store, str(folder)) == model_revision(str(folder))
+    finally:
+        store.close()
