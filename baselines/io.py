@@ -8,6 +8,7 @@ not as array names, so any word (spaces, slashes) round-trips.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from baselines.protocol import BaselineError, BaselineOutput
+from core.files import write_atomic
 
 FORMAT_VERSION = 1
 
@@ -38,11 +40,9 @@ def save_output(path: str | os.PathLike[str], output: BaselineOutput) -> Path:
     else:
         arrays["clusters"] = np.asarray(output.clusters, dtype=np.int32)
         arrays["n_clusters"] = np.array(output.n_clusters)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    tmp.replace(path)
-    return path
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return write_atomic(path, buf.getvalue())
 
 
 def load_output(path: str | os.PathLike[str]) -> BaselineOutput:

@@ -51,3 +51,28 @@ def load_generation_image(workspace: str | os.PathLike[str], generation: Any, *,
             f"{generation.width}x{generation.height}"
         )
     return pixels
+
+
+def unique_tmp_path(path: str | os.PathLike[str]) -> Path:
+    """A temporary name beside ``path`` that no other writer (process or thread) uses."""
+    import secrets
+
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file of this writer only (two workers may
+    write one name); opened exclusively rather than with mkstemp, so the file keeps the usual
+    permissions. Readers see the old file or the new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = unique_tmp_path(path)
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from benchmark.importers.daam_folders import (
     read_experiment,
 )
 from benchmark.pipelines import PAPER_MODEL
+from core.files import write_atomic
 from db import (
     Generation,
     InvalidInputError,
@@ -107,15 +107,7 @@ def image_path(run: str, key: str) -> str:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Through a temporary file unique to this writer, so concurrent imports never share one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
 
 
 def _check_inside(workspace: Path, rel: str) -> None:
