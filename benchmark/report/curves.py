@@ -58,7 +58,7 @@ def tau_sweep(results: StoredResults) -> Section:
                 low, high = _at(curve.low, curve.x, best), _at(curve.high, curve.x, best)
             rows.append(
                 Row(
-                    f"{study}: {_row_label(parts)}",
+                    f"{study} study: {_row_label(parts)}",
                     (Cell(value=float(best)) if numeric else Cell(), Cell(s.value, low, high, s.n)),
                 )
             )
