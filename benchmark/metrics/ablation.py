@@ -6,7 +6,8 @@ layer resolution. It needs maps traced with per-step detail (``daam.trace(pipe, 
 ``bench run --keep-detail``); maps without it are skipped.
 
 ``ablation_ious`` scores one (word, image) pair; ``ablation_scores`` turns many pairs into one
-"ablation" score per curve (``details``: ``kind``, ``x``, ``miou``), the shape the report plots.
+"ablation" score per curve (``details``: ``kind``, ``x``, ``miou`` and each point's bootstrap 95%
+interval ``ci_low``/``ci_high``), the shape the report plots.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from benchmark.metrics.overlap import iou
 from benchmark.results import ScoreRecord
+from benchmark.stats import Estimate, mean_ci
 from core.thresholds import BEST_TAU as ABLATION_TAU  # the paper reports the ablation at its best tau
 
 CURVES = {  # name -> (what is varied, label)
@@ -80,6 +82,12 @@ def ablation_ious(
     }
 
 
+def _mean(values) -> Estimate:
+    """Mean over pairs with a bootstrap 95% interval; pairs without a score (NaN) are left out."""
+    arr = np.asarray(values, dtype=float)
+    return mean_ci(arr[~np.isnan(arr)])
+
+
 def ablation_scores(
     records: Sequence[dict | None], study: str, method: str, subset: str = "", tau: float = ABLATION_TAU
 ) -> list[ScoreRecord]:
@@ -87,32 +95,37 @@ def ablation_scores(
 
     Records must share their steps and resolutions (one model and setting); those that differ
     from the first are left out, and the count kept is the score's ``n``. A score's value is the
-    mIoU with every step and layer, its curve is in ``details``.
+    mIoU with every step and layer (with its interval), its curve is in ``details``: ``miou`` per
+    point of ``x`` and, per point, the bootstrap 95% interval over pairs (``ci_low``, ``ci_high``;
+    None where fewer than two pairs have a score).
     """
     kept = [r for r in records if r is not None]
     if not kept:
         return []
     first = kept[0]
     kept = [r for r in kept if r["steps"] == first["steps"] and r["resolution_names"] == first["resolution_names"]]
-    full = float(np.nanmean([r["full"] for r in kept]))
+    full = _mean([r["full"] for r in kept])
     out = []
     for name, (kind, label) in CURVES.items():
         xs = first["steps"] if kind == "steps" else first["resolution_names"]
-        curve = np.nanmean(np.array([r[name] for r in kept], dtype=float), axis=0)
+        points = np.array([r[name] for r in kept], dtype=float)  # pairs x points
+        curve = [_mean(points[:, j]) for j in range(points.shape[1])]
         out.append(
             ScoreRecord(
                 study,
                 f"{method}@{tau}",
                 "ablation",
                 f"{subset}{name}",
-                full,
-                None,
-                None,
+                full.value,
+                full.ci_low,
+                full.ci_high,
                 len(kept),
                 {
                     "kind": kind,
                     "x": list(xs),
-                    "miou": [float(v) for v in curve],
+                    "miou": [e.value for e in curve],
+                    "ci_low": [e.ci_low for e in curve],
+                    "ci_high": [e.ci_high for e in curve],
                     "what": label,
                     "value": "mIoU with every step and layer",
                 },

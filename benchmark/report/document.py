@@ -100,6 +100,8 @@ class Figure:
     xlabel: str
     ylabel: str
     note: str = ""
+    # The y-axis starts at 0 (shares such as mIoU): a small difference then looks small, not a slope
+    y_from_zero: bool = False
 
 
 @dataclass(frozen=True)

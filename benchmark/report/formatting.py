@@ -3,7 +3,9 @@
 Rule: values are written with three decimals (``0.647``), as stored (no rescaling to the
 paper's points); a value whose magnitude is below 0.001 but not zero (p-values) or at least
 one million is written in scientific notation with three significant digits (``3.20e-05``).
-Intervals follow the value as ``[low, high]``; counts are integers. The HTML also carries each
+Intervals follow the value as ``[low, high]``; counts, and any value stored as an integer, are
+integers (``30``, not ``30.000``). A figure's x positions (steps, taus, subsets) are written as
+stored: integers as integers, other numbers in their shortest form (``0.05``), labels unchanged. The HTML also carries each
 stored value unrounded in a ``data-value`` attribute so the page can be checked exactly.
 """
 
@@ -18,6 +20,8 @@ DASH = "\u2014"  # a missing cell
 
 
 def format_number(x: float) -> str:
+    if isinstance(x, int) and not isinstance(x, bool):  # stored as an integer (a step, a count)
+        return str(x)
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
@@ -25,6 +29,17 @@ def format_number(x: float) -> str:
     if x != 0 and not 1e-3 <= abs(x) < 1e6:
         return f"{x:.2e}"
     return f"{x:.3f}"
+
+
+def format_x(x: object) -> str:
+    """A figure's x position: ``10`` for a step, ``0.05`` for a tau, a label unchanged."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    return f"{x:.6g}"
 
 
 def format_interval(low: float | None, high: float | None) -> str:

@@ -16,7 +16,7 @@ from string import Template
 
 from benchmark.report.document import Cell, Figure, Gallery, GalleryItem, Report, Section, Table
 from benchmark.report.draw import figure_png
-from benchmark.report.formatting import format_cell, format_interval, format_number
+from benchmark.report.formatting import format_cell, format_interval, format_number, format_x
 
 NUMBER_RULE = (
     "Numbers are the stored scores written with three decimals (scientific notation below 0.001), "
@@ -55,10 +55,12 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; vertical-align: top; }
 td { font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.text { white-space: normal; max-width: 40em; word-break: break-word; }
 td.best { background: #e8f4e8; }
+tbody th { text-align: left; font-weight: 600; }
 .n { color: #777; font-size: 0.8em; margin-left: 0.4em; }
 .empty, .intro, .source { color: #555; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
 .items { display: flex; flex-wrap: wrap; gap: 1em; }
 article.item { border: 1px solid #ddd; padding: 0.5em; max-width: 60em; }
 article.item.best h4 { color: #1a6b1a; }
@@ -119,9 +121,9 @@ def _html_table(table: Table) -> str:
         f'<tr><th scope="row">{_e(r.label)}</th>{"".join(_html_cell(c) for c in r.cells)}</tr>' for r in table.rows
     )
     note = f'<p class="note">{_e(table.note)}</p>' if table.note else ""
-    return (
-        f'<table id="table-{_e(table.key)}" class="scores" data-key="{_e(table.key)}">'
-        f"<caption>{_e(table.title)}</caption><thead>{''.join(head)}</thead><tbody>{body}</tbody></table>{note}"
+    return (  # wide tables (many runs or subsets) scroll sideways inside their box, not the page
+        f'<div class="table-wrap"><table id="table-{_e(table.key)}" class="scores" data-key="{_e(table.key)}">'
+        f"<caption>{_e(table.title)}</caption><thead>{''.join(head)}</thead><tbody>{body}</tbody></table></div>{note}"
     )
 
 
@@ -131,22 +133,25 @@ def _figure_points(figure: Figure) -> list[tuple[str, str, float, str]]:
         for i, (x, y) in enumerate(zip(s.x, s.y)):
             low = s.low[i] if i < len(s.low) else None
             high = s.high[i] if i < len(s.high) else None
-            points.append(
-                (s.label, x if isinstance(x, str) else format_number(float(x)), y, format_interval(low, high))
-            )
+            points.append((s.label, format_x(x), y, format_interval(low, high)))
     return points
 
 
 def _html_figure(figure: Figure) -> str:
+    points = _figure_points(figure)
+    intervals = any(interval for *_, interval in points)  # no column of dashes where nothing stored one
     rows = "".join(
-        f'<tr><td class="text">{_e(label)}</td><td class="text">{_e(x)}</td>'
-        f'<td data-value="{_e(repr(y))}">{_e(format_number(y))}</td><td>{_e(interval)}</td></tr>'
-        for label, x, y, interval in _figure_points(figure)
+        f'<tr><td class="text">{_e(label or figure.title)}</td><td class="text">{_e(x)}</td>'
+        f'<td data-value="{_e(repr(y))}">{_e(format_number(y))}</td>'
+        + (f"<td>{_e(interval)}</td>" if intervals else "")
+        + "</tr>"
+        for label, x, y, interval in points
     )
     data = (
         f'<details><summary>data</summary><table class="figure-data" data-figure="{_e(figure.key)}">'
         f"<thead><tr><th>series</th><th>{_e(figure.xlabel)}</th><th>{_e(figure.ylabel)}</th>"
-        f"<th>95% interval</th></tr></thead><tbody>{rows}</tbody></table></details>"
+        + ("<th>95% interval</th>" if intervals else "")
+        + f"</tr></thead><tbody>{rows}</tbody></table></details>"
     )
     return (
         f'<figure id="figure-{_e(figure.key)}"><img alt="{_e(figure.title)}" src="{_data_uri(figure_png(figure))}">'

@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable, Sequence
 
 from benchmark.report.document import Cell, Column, Figure, Row, Section, Table
-from benchmark.report.plots import bar_series
+from benchmark.report.labels import method_name
+from benchmark.report.plots import bar_series, named
 from benchmark.report.stored import StoredResults
 from benchmark.report.tables import direction_of, distinct, pivot, subset_order
 from db import Score
@@ -31,6 +32,18 @@ def _group(results: StoredResults, scores: Sequence[Score]) -> Callable[[Score],
     """Run label, plus the method when the scores hold more than one method."""
     many = len(distinct(s.method for s in scores)) > 1
     return lambda s: results.label(s.run_id) + (f" / {s.method}" if many else "")
+
+
+def _legend(results: StoredResults, scores: Sequence[Score]) -> Callable[[Score], tuple[str, ...]]:
+    """A figure series' label parts: the run and, where several were scored, the method as read."""
+    many = len(distinct(s.method for s in scores)) > 1
+    # "model" scores are the generator's own (accuracy): no attribution method to name
+    return lambda s: (results.label(s.run_id), method_name(s.method) if many and s.method != "model" else "")
+
+
+def _bars(key: str, title: str, lines, xlabel: str, ylabel: str) -> Figure:
+    name, series = named(title, lines)
+    return Figure(key, name, "bar", series, xlabel, ylabel)
 
 
 def _in_order(names: Sequence[str]) -> Callable[[str], int]:
@@ -92,7 +105,9 @@ def generation_accuracy(results: StoredResults) -> Section:
         return _empty(key, title, intro, "generation-accuracy scores")
     order = lambda s: (results.run_order(s.run_id), s.study, s.method, subset_order(s.subset))  # noqa: E731
     series_of = lambda s: (  # noqa: E731
-        f"{results.label(s.run_id)} / {s.study}" + ("" if s.method == "model" else f" / {s.method}")
+        results.label(s.run_id),
+        f"{s.study} study",
+        "" if s.method == "model" else method_name(s.method),
     )
     table = pivot(
         "generation-accuracy",
@@ -106,13 +121,12 @@ def generation_accuracy(results: StoredResults) -> Section:
         higher_is_better=None,
         order=order,
     )
-    figure = Figure(
+    figure = _bars(
         "generation-accuracy",
         "Generation accuracy",
-        "bar",
         bar_series(scores, lambda s: s.subset, series_of, order),
         "subset",
-        "accuracy",
+        "accuracy (share of images)",
     )
     return Section(key, title, intro, tables=(table,), figures=(figure,))
 
@@ -139,18 +153,18 @@ def rating(results: StoredResults) -> Section:
         order=lambda s: (results.run_order(s.run_id), s.method, metric_rank(s.metric)),
     )
     figures = []
+    legend = _legend(results, scores)
     for metric, label in (("MOS", "MOS (1-5)"), ("share-fair-or-better", "share of ratings >= fair")):
         mine = [s for s in scores if s.metric == metric]
         if mine:
             figures.append(
-                Figure(
+                _bars(
                     f"{metric.lower()}-by-pos",
                     f"{metric} by part of speech",
-                    "bar",
                     bar_series(
                         mine,
                         lambda s: s.subset,
-                        group,
+                        legend,
                         lambda s: (results.run_order(s.run_id), s.method, subset_order(s.subset)),
                     ),
                     "POS tag",
@@ -260,9 +274,8 @@ def cohyponym(results: StoredResults) -> Section:
             [s for s in scores if s.metric == "mIoU"],
         ),
     )
-    figures = tuple(
-        Figure(k, t, "bar", bar_series(mine, by_x, group, order), x, y) for k, t, x, y, mine in parts if mine
-    )
+    legend = _legend(results, scores)
+    figures = tuple(_bars(k, t, bar_series(mine, by_x, legend, order), x, y) for k, t, x, y, mine in parts if mine)
     return Section(key, title, intro, tables=(table,), figures=figures)
 
 

@@ -108,10 +108,12 @@ def plot_curves(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
     from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
 
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.2))
+    # constrained layout keeps the legends below the panels clear of the tick labels
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 4.2), sharex=True, layout="constrained")
     runs = [("", log, accuracy or [], "-"), *((f"{name}: ", lg, acc or [], "--") for name, lg, acc in others)]
     for prefix, run_log, run_accuracy, style in runs:
         unet = [r for r in run_log if r.get("phase") == "unet"]
@@ -131,23 +133,28 @@ def plot_curves(
             points = [(step, v) for step, by in curve for s, v in by.items() if s == subset]
             if points:
                 c.plot(*zip(*points), marker="o", label=prefix + label, ls=style)
-    a.set_xlabel("step")
     a.set_yscale("log")
+    a.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    a.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))  # 0.05, not 5x10^-2
+    a.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: ""))
+    a.set_ylabel("loss (log scale)")
     a.set_title("training losses")
-    a.legend(fontsize=7)
     b.axhline(1.0, color="grey", lw=0.8, ls="--")
-    b.set_xlabel("step")
+    b.set_ylabel("attention in object / object's area")
     b.set_title("attention sharpness (1 = flat)")
-    if others:
-        b.legend(fontsize=7)
     for target in (0.9, 0.6):
-        c.axhline(target, color="grey", lw=0.8, ls="--")
-    c.set_ylim(0, 1)
-    c.set_xlabel("step")
+        c.axhline(target, color="grey", lw=0.8, ls="--", label="targets" if target == 0.9 else None)
+    c.set_ylim(0, 1.03)  # a point at 1 stays whole
+    c.set_ylabel("share of images correct")
     c.set_title(f"generation accuracy (guidance {SAMPLING_GUIDANCE:g}, {SAMPLING_STEPS} steps)")
-    if c.get_legend_handles_labels()[0]:
-        c.legend(fontsize=7)
-    fig.tight_layout()
+    thousands = FuncFormatter(lambda x, _: f"{x / 1000:g}k" if x else "0")
+    for ax in (a, b, c):
+        ax.set_xlabel("training step")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ax.xaxis.set_major_formatter(thousands)  # "12k", not "12000" running into its neighbour
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=4, frameon=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)

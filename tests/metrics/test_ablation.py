@@ -66,3 +66,38 @@ def test_scores_one_curve_each(traced):
     assert all(s["n"] == 2 and s["method"] == "daam@0.4" and s["value"] == pytest.approx(1.0) for s in scores)
     assert scores[2]["details"]["x"] == ["4x4", "8x8"] and scores[0]["details"]["kind"] == "steps"
     assert ablation_scores([None], "segmentation", "daam") == []
+
+
+def _record(up_to: list[float], full: float) -> dict:
+    return {
+        "steps-up-to": up_to,
+        "steps-from": up_to[::-1],
+        "resolutions": [full],
+        "full": full,
+        "steps": [1, 2, 4],
+        "resolution_names": ["8x8"],
+    }
+
+
+def test_scores_store_an_interval_per_point():
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0.2, 0.8, size=(40, 3))
+    records = [_record(list(v), float(v[-1])) for v in values]
+    records.append(_record([float("nan"), 0.5, 0.5], 0.5))  # a pair without a score at one point
+    up_to = ablation_scores(records, "shapes", "daam")[0]
+    details = up_to["details"]
+    assert len(details["ci_low"]) == len(details["ci_high"]) == len(details["x"]) == 3
+    for j, (lo, mid, hi) in enumerate(zip(details["ci_low"], details["miou"], details["ci_high"])):
+        kept = [r["steps-up-to"][j] for r in records if not np.isnan(r["steps-up-to"][j])]
+        assert mid == pytest.approx(np.mean(kept))
+        assert min(kept) <= lo < mid < hi <= max(kept)
+        # a 95% interval of a mean of ~40 uniform values: about mean +- 2 standard errors
+        half = 1.96 * np.std(kept, ddof=1) / np.sqrt(len(kept))
+        assert hi - lo == pytest.approx(2 * half, rel=0.25)
+    assert up_to["ci_low"] < up_to["value"] < up_to["ci_high"]
+
+
+def test_one_pair_has_no_interval():
+    (up_to, *_) = ablation_scores([_record([0.1, 0.2, 0.3], 0.3)], "shapes", "daam")
+    assert up_to["details"]["ci_low"] == [None, None, None] and up_to["ci_low"] is None
+    assert up_to["details"]["miou"] == pytest.approx([0.1, 0.2, 0.3])
