@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.metrics.overlap import iou as _iou
-from benchmark.metrics.segmentation import PAPER_TAUS, SWEEP_TAUS, iou_by_tau
+from benchmark.metrics.segmentation import PAPER_TAUS, SWEEP_TAUS, iou_by_tau, tau_curve
 from benchmark.results import ScoreRecord
 from benchmark.toy.accuracy import Outcome, accuracy_by_subset
 from benchmark.toy.accuracy import word_kind as _word_kind
@@ -87,6 +87,8 @@ def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "")
     for kind, curves in sweep.items():
         arr = np.nanmean(np.stack(curves), 0)
         best = int(np.nanargmax(arr))
+        # per-tau intervals (bootstrap over pairs), so the report can draw the sweep's band
+        estimates = tau_curve(np.stack(curves), SWEEP_TAUS).estimates
         scores.append(
             ScoreRecord(
                 STUDY,
@@ -94,10 +96,16 @@ def _score_pairs(pairs: list[dict], method_prefix: str, subset_prefix: str = "")
                 "mIoU-sweep",
                 subset_prefix + kind,
                 float(arr[best]),
-                None,
-                None,
+                estimates[best].ci_low,
+                estimates[best].ci_high,
                 len(curves),
-                {"taus": list(SWEEP_TAUS), "miou": [float(x) for x in arr], "best_tau": SWEEP_TAUS[best]},
+                {
+                    "taus": list(SWEEP_TAUS),
+                    "miou": [float(x) for x in arr],
+                    "ci_low": [e.ci_low for e in estimates],
+                    "ci_high": [e.ci_high for e in estimates],
+                    "best_tau": SWEEP_TAUS[best],
+                },
             )
         )
     return scores
