@@ -61,10 +61,10 @@ def push(
     check_study(study)
     if raters < 1:
         raise ValueError(f"raters must be at least 1, got {raters}")
-    check_access(client)  # a wrong token or a stopped server fails before any file is drawn
     root = Path(document_root or workspace.root).resolve()
     taskset = build_tasks(store, study, run_name, workspace, local_files_url(root))
     taskset.check_not_empty()  # before any call: an empty project helps nobody
+    check_access(client)  # a wrong token or a stopped server fails before any overlay is drawn
     skipped = list(taskset.skipped)
     tasks = list(taskset.tasks)
     if study == "rating":
