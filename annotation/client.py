@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from label_studio_sdk import LabelStudio
@@ -83,3 +83,57 @@ def call(what: str, function: Callable[..., T], *args, **kwargs) -> T:
         raise LabelStudioError(
             redact(f"Label Studio stopped answering while trying to {what} ({type(exc).__name__}: {exc})")
         ) from None
+
+
+def server_url(client: LabelStudio) -> str | None:
+    """The base URL a client talks to (the SDK keeps it in its client wrapper)."""
+    get = getattr(getattr(client, "_client_wrapper", None), "get_base_url", None)
+    return str(get()).rstrip("/") if callable(get) else None
+
+
+def check_access(client: LabelStudio) -> None:
+    """One cheap request before any work: a wrong token or a dead server fails here, clearly."""
+    url = server_url(client)
+    try:
+        client.users.whoami()
+    except ApiError as exc:
+        if exc.status_code in (401, 403):
+            raise LabelStudioError(
+                f"Label Studio at {url} refused the API token (HTTP {exc.status_code}; check the API token: "
+                f"{KEY_ENV} for a server of your own, else restart `bench annotate serve`)"
+            ) from None
+        raise LabelStudioError(
+            redact(f"Label Studio at {url} answered HTTP {exc.status_code} to a first request")
+        ) from None
+    except httpx.HTTPError as exc:
+        raise LabelStudioError(redact(f"Label Studio at {url} does not answer ({type(exc).__name__}: {exc})")) from None
+
+
+def every_page(what: str, fetch_page: Callable[..., Any], page_size: int = 100) -> list[Any]:
+    """Every item of a paged Label Studio list, asking for no page past the last.
+
+    ``fetch_page(page=N, page_size=M)`` is an SDK ``list`` call.  The SDK's own iterator asks
+    for one page more than there is, which the server answers with 404 and an ERROR traceback
+    in its log; the answer's ``total`` (tasks) or ``count`` (projects), else its ``next`` link,
+    says where to stop.
+    The server may cap ``page_size``, so a short page is not taken as the last one.
+    """
+    items: list[Any] = []
+    page = 1
+    while True:
+        pager = call(what, fetch_page, page=page, page_size=page_size)
+        got = list(pager.items or [])
+        items += got
+        total = _total(pager.response)
+        more = bool(getattr(pager.response, "next", None)) if total is None else len(items) < total
+        if not got or not more:
+            return items
+        page += 1
+
+
+def _total(response: Any) -> int | None:
+    for name in ("total", "count"):
+        value = getattr(response, name, None)
+        if isinstance(value, int):
+            return value
+    return None

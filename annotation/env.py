@@ -1,9 +1,11 @@
 """The Label Studio server's own virtual environment and its template data folder.
 
 The server pins packages (numpy, pytz, opencv...) that must not mix with the project's
-environment, so it lives in a separate venv that is created on first use.  Both the venv and
-the template are built under a file lock, so two processes (two test sessions, a test and a
-``bench annotate serve``) that race wait for one build instead of corrupting it.
+environment, so it lives in a separate venv that is created on first use.  Both live in the
+user's cache folder (``platformdirs.user_cache_dir("daam-bench")``), never beside the code: an
+installed package must not write into site-packages.  Both are built under a file lock, so two
+processes (two test sessions, a test and a ``bench annotate serve``) that race wait for one
+build instead of corrupting it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from pathlib import Path
 LABEL_STUDIO_VERSION = "1.23.2"
 VENV_ENV = "BENCH_LABEL_STUDIO_VENV"
 TEMPLATE_ENV = "BENCH_LABEL_STUDIO_TEMPLATE"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+CACHE_ENV = "DAAM_BENCH_CACHE"  # as benchmark/pipelines.py
+APP_NAME = "daam-bench"
 _STAMP = ".bench-label-studio"
 _INSTALL_TIMEOUT_S = 1800
 
@@ -32,13 +35,38 @@ _BARE_SETTINGS = ("USERNAME", "PASSWORD", "PORT", "HOST", "DEBUG")
 _OURS = ("PYTHONPATH", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONHOME")
 
 
+# Error reporting and usage analytics off: a local study server reports to nobody.  Label
+# Studio reads each setting as LABEL_STUDIO_<name> first, then HEARTEX_<name>, then <name>, so
+# the prefixed names win over anything a user's environment holds.  An empty DSN disables
+# Sentry in the server and in the browser (label_studio/core/settings/label_studio.py).
+QUIET_SETTINGS = {
+    "LABEL_STUDIO_SENTRY_DSN": "",
+    "LABEL_STUDIO_SENTRY_RATE": "0",
+    "LABEL_STUDIO_FRONTEND_SENTRY_DSN": "",
+    "LABEL_STUDIO_FRONTEND_SENTRY_RATE": "0",
+    "LABEL_STUDIO_COLLECT_ANALYTICS": "false",
+    "LABEL_STUDIO_LATEST_VERSION_CHECK": "false",
+    "LABEL_STUDIO_FEATURE_FLAGS_OFFLINE": "true",
+}
+
+
 class ServerEnvError(RuntimeError):
     """The server's environment could not be created or is broken."""
 
 
+def cache_root() -> Path:
+    """$DAAM_BENCH_CACHE, else the user's cache folder for daam-bench (platformdirs)."""
+    chosen = os.environ.get(CACHE_ENV)
+    if not chosen:
+        from platformdirs import user_cache_dir
+
+        chosen = user_cache_dir(APP_NAME)
+    return Path(chosen).expanduser().resolve()
+
+
 def server_env_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """The argument, else $BENCH_LABEL_STUDIO_VENV, else ``<repo>/.labelstudio-venv``."""
-    chosen = path or os.environ.get(VENV_ENV) or REPO_ROOT / ".labelstudio-venv"
+    """The argument, else $BENCH_LABEL_STUDIO_VENV, else ``<cache>/labelstudio-venv``."""
+    chosen = path or os.environ.get(VENV_ENV) or cache_root() / "labelstudio-venv"
     return Path(chosen).expanduser().resolve()
 
 
@@ -120,21 +148,15 @@ def server_process_env(data_dir: Path, settings: dict[str, str] | None = None) -
         for k, v in os.environ.items()
         if k not in _BARE_SETTINGS and k not in _OURS and not k.startswith("LABEL_STUDIO_")
     }
-    env.update(
-        {
-            "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
-            "LATEST_VERSION_CHECK": "false",
-            "COLLECT_ANALYTICS": "false",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
+    env.update(QUIET_SETTINGS)
+    env.update({"LABEL_STUDIO_BASE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
     env.update(settings or {})
     return env
 
 
 def template_root() -> Path:
-    """$BENCH_LABEL_STUDIO_TEMPLATE, else ``<repo>/.cache/labelstudio-template``."""
-    chosen = os.environ.get(TEMPLATE_ENV) or REPO_ROOT / ".cache" / "labelstudio-template"
+    """$BENCH_LABEL_STUDIO_TEMPLATE, else ``<cache>/labelstudio-template``."""
+    chosen = os.environ.get(TEMPLATE_ENV) or cache_root() / "labelstudio-template"
     return Path(chosen).expanduser().resolve()
 
 

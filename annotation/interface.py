@@ -43,6 +43,16 @@ CONTROLS: dict[str, dict[str, str]] = {
 }
 IMAGE_NAME = "image"
 
+# One line per study for the project's description: what a rater does.
+WHAT_TO_DO = {
+    "segmentation": "paint or outline every object the task names that you can see in the image",
+    "rating": (
+        "rate how well the heat map reflects the bold, underlined word of the prompt (bad to excellent), "
+        "or flag the image as too poor or the word as too abstract"
+    ),
+    "presence": "pick every listed object that you can see in the image",
+}
+
 
 class StudyError(ValueError):
     """A study name, run or prompt that cannot become tasks."""

@@ -1,21 +1,30 @@
-"""Label Studio projects of daam-bench: one per (study, run), found again by a marker line.
+"""Label Studio projects of daam-bench: one per (study, run), found again by a tag line.
 
-Titles are short and for people (Label Studio caps them at 50 characters); the first line of
-the description carries the study and run as JSON, which is what we match on.
+Titles are short and for people (Label Studio caps them at 50 characters, so a long run name
+does not fit).  The description is for people too: a few Markdown lines (study, run, split,
+model, what to do) ending in one tag line, ``daam-bench: study=<study> run=<run>``, that we
+match on.  The open-source server has no field for a client's own metadata, and the tag line
+reads as what it is.  Projects made before the tag line (a first description line
+``daam-bench project {"run": ..., "study": ...}``) are still found, and get the readable
+description on their next push.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from label_studio_sdk import LabelStudio
 
-from annotation.client import LabelStudioError, call
+from annotation.client import LabelStudioError, call, every_page
 
-MARKER = "daam-bench project "
+TAG = "daam-bench:"
+LEGACY_MARKER = "daam-bench project "
+_TAG_LINE = re.compile(r"^daam-bench: study=(\S+) run=(\S+)$")
 _TITLE_LIMIT = 50
 
 
@@ -26,28 +35,49 @@ class ProjectRef:
     run: str
     label_config: str
     maximum_annotations: int | None
+    description: str = ""
 
 
-def _marker(study: str, run: str) -> str:
-    return MARKER + json.dumps({"study": study, "run": run}, sort_keys=True)
+def tag_line(study: str, run: str) -> str:
+    """The line a project's description ends with; the run is %-quoted only where it must be."""
+    return f"{TAG} study={quote(study, safe='')} run={quote(run, safe='')}"
 
 
-def _parse_marker(description: str | None) -> tuple[str, str] | None:
-    first = (description or "").split("\n", 1)[0]
-    if not first.startswith(MARKER):
-        return None
-    try:
-        data = json.loads(first[len(MARKER) :])
-        return str(data["study"]), str(data["run"])
-    except (ValueError, KeyError, TypeError):
-        return None
+def project_description(study: str, run: str, lines: dict[str, str]) -> str:
+    """Readable Markdown: a heading line, ``- name: value`` lines, then the tag line."""
+    body = [f"The daam-bench **{study}** study of run **{run}**.", ""]
+    body += [f"- {name}: {value}" for name, value in lines.items() if value]
+    return "\n".join([*body, "", tag_line(study, run)])
+
+
+def parse_tag(description: str | None) -> tuple[str, str] | None:
+    """(study, run) from a description's tag line (or the legacy JSON first line), else None."""
+    lines = (description or "").strip().splitlines()
+    for line in reversed(lines):
+        match = _TAG_LINE.match(line.strip())
+        if match:
+            return unquote(match[1]), unquote(match[2])
+    if lines and lines[0].startswith(LEGACY_MARKER):
+        try:
+            data = json.loads(lines[0][len(LEGACY_MARKER) :])
+            return str(data["study"]), str(data["run"])
+        except (ValueError, KeyError, TypeError):
+            return None
+    return None
 
 
 def bench_projects(client: LabelStudio) -> list[ProjectRef]:
     """Every daam-bench project on the server."""
-    found = []
-    for project in call("list projects", lambda: list(client.projects.list(page_size=100))):
-        parsed = _parse_marker(getattr(project, "description", None))
+    return server_projects(client)[0]
+
+
+def server_projects(client: LabelStudio) -> tuple[list[ProjectRef], set[int]]:
+    """The daam-bench projects on the server, and the ids of all its projects (ours or not)."""
+    found, ids = [], set()
+    for project in every_page("list projects", client.projects.list, page_size=100):
+        ids.add(project.id)
+        description = getattr(project, "description", None) or ""
+        parsed = parse_tag(description)
         if parsed:
             found.append(
                 ProjectRef(
@@ -56,9 +86,10 @@ def bench_projects(client: LabelStudio) -> list[ProjectRef]:
                     parsed[1],
                     getattr(project, "label_config", "") or "",
                     getattr(project, "maximum_annotations", None),
+                    description,
                 )
             )
-    return found
+    return found, ids
 
 
 def find_project(client: LabelStudio, study: str, run: str) -> ProjectRef | None:
@@ -71,8 +102,13 @@ def find_project(client: LabelStudio, study: str, run: str) -> ProjectRef | None
     return matches[0] if matches else None
 
 
-def ensure_project(client: LabelStudio, study: str, run: str, label_config: str, raters: int) -> tuple[ProjectRef, str]:
-    """The project of (study, run) and what was done: "created", "updated" or "unchanged"."""
+def ensure_project(
+    client: LabelStudio, study: str, run: str, label_config: str, raters: int, description: str | None = None
+) -> tuple[ProjectRef, str]:
+    """The project of (study, run) and what was done: "created", "updated" or "unchanged".
+
+    ``description`` defaults to a bare one (study and run); push passes the full one."""
+    description = description or project_description(study, run, {})
     existing = find_project(client, study, run)
     if existing is None:
         title = f"{study}: {run}"
@@ -84,18 +120,23 @@ def ensure_project(client: LabelStudio, study: str, run: str, label_config: str,
             title=title,
             label_config=label_config,
             maximum_annotations=raters,
-            description=f"{_marker(study, run)}\nThe daam-bench {study} study of run {run}.",
+            description=description,
         )
-        return ProjectRef(created.id, study, run, label_config, raters), "created"
-    if existing.label_config.strip() != label_config.strip() or existing.maximum_annotations != raters:
+        return ProjectRef(created.id, study, run, label_config, raters, description), "created"
+    if (
+        existing.label_config.strip() != label_config.strip()
+        or existing.maximum_annotations != raters
+        or existing.description.strip() != description.strip()
+    ):
         call(
             f"update project {existing.id}",
             client.projects.update,
             existing.id,
             label_config=label_config,
             maximum_annotations=raters,
+            description=description,
         )
-        return ProjectRef(existing.id, study, run, label_config, raters), "updated"
+        return ProjectRef(existing.id, study, run, label_config, raters, description), "updated"
     return existing, "unchanged"
 
 
@@ -137,14 +178,16 @@ def task_keys(client: LabelStudio, project_id: int) -> dict[str, int]:
     """Our key -> Label Studio task id, for every task of the project that carries one."""
     keys: dict[str, int] = {}
 
-    def fetch() -> None:
-        for task in client.tasks.list(project=project_id, page_size=500):
-            data: Any = getattr(task, "data", None) or {}
-            bench = data.get("bench") if isinstance(data, dict) else None
-            if isinstance(bench, dict) and isinstance(bench.get("key"), str):
-                keys.setdefault(bench["key"], task.id)
-
-    call(f"list the tasks of project {project_id}", fetch)
+    tasks = every_page(
+        f"list the tasks of project {project_id}",
+        lambda **page: client.tasks.list(project=project_id, fields="task_only", **page),
+        page_size=500,
+    )
+    for task in tasks:
+        data: Any = getattr(task, "data", None) or {}
+        bench = data.get("bench") if isinstance(data, dict) else None
+        if isinstance(bench, dict) and isinstance(bench.get("key"), str):
+            keys.setdefault(bench["key"], task.id)
     return keys
 
 

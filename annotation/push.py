@@ -1,4 +1,8 @@
-"""Push a study's tasks to Label Studio: create or reuse the project, import only what is missing."""
+"""Push a study's tasks to Label Studio: create or reuse the project, import only what is missing.
+
+Push writes no database row.  A server that stops mid-push leaves some batches imported; the
+next push finds the project by its tag line and the tasks by their keys, and imports the rest.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ from pathlib import Path
 from label_studio_sdk import LabelStudio
 
 import db
-from annotation.client import call
-from annotation.interface import StudyError, check_study
+from annotation.client import call, check_access
+from annotation.interface import WHAT_TO_DO, StudyError, check_study
 from annotation.overlays import render_overlays
-from annotation.projects import ensure_local_storage, ensure_project, task_keys
+from annotation.projects import ensure_local_storage, ensure_project, project_description, task_keys
 from annotation.studies import build_tasks, local_files_url
 from annotation.workspace import Workspace
 
@@ -60,6 +64,7 @@ def push(
     root = Path(document_root or workspace.root).resolve()
     taskset = build_tasks(store, study, run_name, workspace, local_files_url(root))
     taskset.check_not_empty()  # before any call: an empty project helps nobody
+    check_access(client)  # a wrong token or a stopped server fails before any overlay is drawn
     skipped = list(taskset.skipped)
     tasks = list(taskset.tasks)
     if study == "rating":
@@ -68,7 +73,8 @@ def push(
         tasks = [t for t in tasks if t.key not in failed]
         if not tasks:
             raise StudyError(f"nothing to annotate for the rating study: no overlay could be drawn ({skipped[0]})")
-    project, state = ensure_project(client, study, run_name, taskset.label_config, raters)
+    description = describe(store, taskset.run, study)
+    project, state = ensure_project(client, study, run_name, taskset.label_config, raters, description)
     folders = [workspace.file(t.image_path).parent for t in tasks]
     folders += [workspace.file(t.overlay_path).parent for t in tasks if t.overlay_path]
     added = ensure_local_storage(client, project.id, folders) if folders else []
@@ -86,4 +92,22 @@ def push(
     workspace.record_push(study, run_name, project.id, raters)
     return PushReport(
         study, run_name, project.id, state, len(missing), len(tasks) - len(missing), tuple(skipped), tuple(added)
+    )
+
+
+def describe(store: db.Store, run: db.Run, study: str) -> str:
+    """The project's description for people: study, run, split, model, what to do."""
+    model = store.get_model(run.model_id)
+    revision = f" (revision {model.revision[:12]})" if model.revision else ""
+    return project_description(
+        study,
+        run.name,
+        {
+            "study": study,
+            "run": run.name,
+            "split": run.split,
+            "model": f"{model.name}{revision}",
+            "what to do": WHAT_TO_DO[study],
+            "results": "`bench annotate pull` brings the annotations into the daam-bench store",
+        },
     )

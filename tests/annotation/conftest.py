@@ -8,6 +8,7 @@ that holds every test workspace.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +19,19 @@ import torch
 import daam
 import db
 from annotation.client import Connection
-from annotation.env import ensure_server_env, ensure_template
+from annotation.env import TEMPLATE_ENV, VENV_ENV, ensure_server_env, ensure_template
 from annotation.labelstudio import Credentials, LabelStudioServer
 from annotation.workspace import Workspace
+
+# A checkout that built the server's environment beside the code (before it moved to the user
+# cache folder) keeps using it instead of installing another gigabyte.
+_REPO = Path(__file__).resolve().parents[2]
+for _name, _path in (
+    (VENV_ENV, _REPO / ".labelstudio-venv"),
+    (TEMPLATE_ENV, _REPO / ".cache" / "labelstudio-template"),
+):
+    if not os.environ.get(_name) and _path.is_dir():
+        os.environ[_name] = str(_path)
 
 STEPS = 2
 SIZE = 64

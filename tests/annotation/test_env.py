@@ -6,6 +6,7 @@ import json
 import stat
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -55,7 +56,8 @@ def test_server_env_drops_bare_settings_and_inherited_label_studio_variables(mon
 
 def test_server_env_path_setting(monkeypatch, tmp_path):
     monkeypatch.delenv(env.VENV_ENV, raising=False)
-    assert env.server_env_path() == env.REPO_ROOT / ".labelstudio-venv"
+    monkeypatch.setenv(env.CACHE_ENV, str(tmp_path / "cache"))
+    assert env.server_env_path() == tmp_path / "cache" / "labelstudio-venv"
     monkeypatch.setenv(env.VENV_ENV, str(tmp_path / "v"))
     assert env.server_env_path() == tmp_path / "v"
     assert env.server_env_path(tmp_path / "w") == tmp_path / "w"
@@ -111,3 +113,27 @@ def test_free_port_is_bindable():
     port = free_port()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
+
+
+def test_server_env_and_template_live_in_the_user_cache_not_beside_the_code(monkeypatch):
+    from platformdirs import user_cache_dir
+
+    for name in (env.CACHE_ENV, env.VENV_ENV, env.TEMPLATE_ENV):
+        monkeypatch.delenv(name, raising=False)
+    cache = Path(user_cache_dir("daam-bench")).resolve()
+    assert env.server_env_path() == cache / "labelstudio-venv"
+    assert env.template_root() == cache / "labelstudio-template"
+    code = Path(env.__file__).resolve().parent.parent
+    assert not env.server_env_path().is_relative_to(code) and not env.template_root().is_relative_to(code)
+
+
+def test_server_env_turns_off_error_reporting_and_analytics_whatever_the_user_set(monkeypatch, tmp_path):
+    monkeypatch.setenv("SENTRY_DSN", "https://key@sentry.example/1")
+    monkeypatch.setenv("HEARTEX_SENTRY_DSN", "https://key@sentry.example/2")
+    monkeypatch.setenv("COLLECT_ANALYTICS", "true")
+    child = env.server_process_env(tmp_path)
+    # Label Studio reads LABEL_STUDIO_<name> before HEARTEX_<name> and <name>
+    assert child["LABEL_STUDIO_SENTRY_DSN"] == "" and child["LABEL_STUDIO_FRONTEND_SENTRY_DSN"] == ""
+    assert child["LABEL_STUDIO_SENTRY_RATE"] == "0"
+    assert child["LABEL_STUDIO_COLLECT_ANALYTICS"] == "false"
+    assert child["LABEL_STUDIO_LATEST_VERSION_CHECK"] == "false"

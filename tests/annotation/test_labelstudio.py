@@ -226,6 +226,34 @@ def test_push_again_adds_only_what_is_missing(bench, client, pushed, annotation_
     assert (back.project_state, back.imported) == ("updated", 0)
 
 
+def test_project_descriptions_are_readable_text(bench, client, pushed):
+    stored = client.projects.get(pushed["segmentation"].project_id).description
+    assert "{" not in stored
+    lines = stored.splitlines()
+    assert lines[0] == "The daam-bench **segmentation** study of run **seg-run**."
+    for expected in ("- split: coco-gen", "- model: tiny-sd (revision test)", "- what to do: paint or outline"):
+        assert any(line.startswith(expected) for line in lines), expected
+    assert lines[-1] == "daam-bench: study=segmentation run=seg-run"
+
+
+def test_error_reporting_and_analytics_are_off_in_the_served_pages(ls_server):
+    import re
+
+    with httpx.Client(base_url=ls_server.url, follow_redirects=True) as browser:
+        login = browser.get("/user/login/")
+        assert "APP_SETTINGS.collect_analytics = false" in login.text
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text)[1]
+        creds = ls_server.credentials
+        home = browser.post(
+            "/user/login/",
+            data={"csrfmiddlewaretoken": csrf, "email": creds.email, "password": creds.password},
+            headers={"Referer": ls_server.url + "/user/login/"},
+        )
+    assert home.status_code == 200 and "APP_SETTINGS" in home.text  # the app's own page (base.html)
+    assert "sentry_dsn: null" in home.text and "collect_analytics: false" in home.text
+    assert "sentry.io" not in home.text
+
+
 # ----------------------------------------------------------------------------- pull: segmentation
 def _by_rater(store: db.Store) -> dict[int, str]:
     return {r.id: r.name.split("@")[0] for r in store.raters()}
@@ -338,6 +366,11 @@ def test_status_shows_done_over_needed(bench, pulled):
     assert rows["segmentation"].invalid == 2
     assert rows["rating"].excluded_raters == (email("careless"),)
     assert "7 / 9" in rows["segmentation"].line()
+
+
+def test_a_normal_push_and_pull_log_no_errors(ls_server, pulled):
+    errors = [line for line in ls_server.log_path.read_text().splitlines() if "[ERROR]" in line]
+    assert errors == []  # e.g. no 404 "Invalid page" tracebacks from asking past the last page
 
 
 # ----------------------------------------------------------------------------- again, edits, errors

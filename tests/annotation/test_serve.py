@@ -9,13 +9,15 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 import annotation.pull
 from annotation.commands import main
-from annotation.env import REPO_ROOT
 from tests.annotation.results import brush, random_mask
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
