@@ -30,6 +30,7 @@ MODULE_EXTRAS: dict[str, str] = {
     # annotate: human studies through Label Studio
     "httpx": "annotate",
     "label_studio_sdk": "annotate",
+    "platformdirs": "annotate",
     # optional pieces
     "pydensecrf": "crf",
     "pyarrow": "parquet",
