@@ -240,6 +240,10 @@ def _run(args) -> int:
 
     split = args.split or default_split()
     notes = []
+    if args.threads is not None and args.threads < 1:
+        from benchmark.validate import UsageError
+
+        raise UsageError(f"--threads must be an integer >= 1, got {args.threads}")
     if args.device in ("auto", "cpu"):
         _, note = configure_threads(args.threads)
         if note:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import checks, convert
+from . import retries as _attempts
 from . import tables as m
 from .engine import WRITE_OPTION, make_engine, open_error, resolve_url
 from .errors import ConflictError, InvalidInputError, NotFoundError, StoreError
@@ -693,6 +694,37 @@ class Store:
         return self._write(op, f"release of stale claims on run {run_id}")
 
     # ----------------------------------------------------------------- word maps
+    def requeue_failed(self, run_id: int, max_attempts: int = _attempts.MAX_ATTEMPTS) -> int:
+        """Set the run's failed generations that failed fewer than ``max_attempts`` times back to
+        pending (their error, with its attempt count, is kept); returns how many.
+
+        Each row flips with ``UPDATE ... WHERE id = ? AND status = 'failed'``, so a row another
+        worker requeued and claimed meanwhile is left alone: no row is generated twice.
+        """
+        checks.integer(max_attempts, "max_attempts", 1)
+
+        def op(s: Session) -> int:
+            self._run_row(s, run_id)
+            failed = s.execute(
+                select(m.GenerationRow.id, m.GenerationRow.error).where(
+                    m.GenerationRow.run_id == run_id, m.GenerationRow.status == "failed"
+                )
+            ).all()
+            n = 0
+            for gid, error in failed:
+                if _attempts.attempts(error) >= max_attempts:
+                    continue
+                result = s.execute(
+                    update(m.GenerationRow)
+                    .where(m.GenerationRow.id == gid, m.GenerationRow.status == "failed")
+                    .values(status="pending", claimed_by=None, claimed_at=None)
+                    .execution_options(synchronize_session=False)
+                )
+                n += result.rowcount  # type: ignore[attr-defined]
+            return n
+
+        return self._write(op, f"failed generations of run {run_id}")
+
     def add_word_maps(self, generation_id: int, specs: Iterable[WordMapSpec]) -> list[StoredWordMap]:
         """Insert or update word maps of a generation, keyed by (method, word, occurrence)."""
         items = list(specs)
