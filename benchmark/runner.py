@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmark.pipelines import ModelLoadError, load_pipeline, model_revision, model_tag, settings_hash
 from benchmark.splits.base import SplitOptions
-from benchmark.validate import check_run, check_run_name, check_size, pipeline_factor
+from benchmark.validate import check_classes, check_run, check_run_name, check_size, pipeline_factor
 from core.registry import Registry
 from db.retries import failure as db_failure
 from db.retries import reason as db_reason
@@ -200,6 +200,7 @@ def _finished(store, name: str, planned: int) -> bool:
 
 def _load_checked(config: RunConfig, device: str | None):
     """The pipeline, or a one-line ModelLoadError for any way its files can fail to load."""
+    check_classes(config.model)
     try:
         return load_pipeline(config.model, config.scheduler, device or config.device, config.dtype)
     except ModelLoadError:

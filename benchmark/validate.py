@@ -76,15 +76,38 @@ def check_run_name(name: Any) -> str:
         raise UsageError(str(e)) from None
 
 
-def check_workspace(path: Path) -> None:
-    """The workspace is a folder or can become one (no file in the way)."""
+def check_folder(path: Path, option: str) -> None:
+    """``path`` is a folder or can become one (no file in the way)."""
     path = Path(path)
     for p in (path, *path.parents):
         if p.exists():
             if not p.is_dir():
                 which = "is a file" if p == path else f"lies under {p}, which is a file"
-                raise UsageError(f"--workspace {path} {which}, not a folder")
+                raise UsageError(f"{option} {path} {which}, not a folder")
             return
+
+
+def check_workspace(path: Path) -> None:
+    check_folder(path, "--workspace")
+
+
+def check_classes(model: str) -> None:
+    """Every component class a local model_index.json names exists in its library (an unknown
+    scheduler class is named before diffusers starts loading)."""
+    import importlib
+
+    path = Path(model) / "model_index.json"
+    if not path.is_file():
+        return
+    index = _read_json(path, model)
+    for name, entry in index.items():
+        if name.startswith("_") or not isinstance(entry, list) or len(entry) != 2 or None in entry:
+            continue
+        library, cls = entry
+        if library not in ("diffusers", "transformers"):
+            continue
+        if not hasattr(importlib.import_module(library), cls):
+            raise UsageError(f"--model {model}: model_index.json names {name} class {cls!r}, which {library} lacks")
 
 
 def check_device(device: str) -> None:
