@@ -313,6 +313,10 @@ def _run(args) -> int:
 
     split = _split_of(args) or default_split()
     notes = []
+    if args.threads is not None and args.threads < 1:
+        from benchmark.validate import UsageError
+
+        raise UsageError(f"--threads must be an integer >= 1, got {args.threads}")
     if args.device in ("auto", "cpu"):
         _, note = configure_threads(args.threads)
         if note:
@@ -387,7 +391,6 @@ def _run(args) -> int:
 
 
 PROMPTS_SPLIT = "prompts"  # the catalogue's split of a user's own prompts file
-RETRY_ATTEMPTS = 3  # tries in all of an image that keeps failing (--retry-failed)
 
 
 def _split_of(args) -> str | None:
@@ -420,10 +423,10 @@ def _retry_failed(config) -> None:
     with db.connect(config.db_url, workspace=config.workspace) as store:
         if name not in {r.name for r in store.runs()}:
             return
-        retried, given_up = store.retry_failed(name, max_attempts=RETRY_ATTEMPTS)
+        retried, given_up = store.retry_failed(name, max_attempts=db.MAX_ATTEMPTS)
     print(f"{name}: {retried} failed images set back to pending", file=sys.stderr)
     if given_up:
-        print(f"{name}: {given_up} images failed {RETRY_ATTEMPTS} times and stay failed", file=sys.stderr)
+        print(f"{name}: {given_up} images failed {db.MAX_ATTEMPTS} times and stay failed", file=sys.stderr)
 
 
 def _runs(args) -> int:

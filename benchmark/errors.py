@@ -14,9 +14,10 @@ def user_error_message(e: BaseException) -> str | None:
     if missing is not None:
         return missing
     from benchmark.pipelines import ModelLoadError
+    from benchmark.validate import UsageError
     from core.registry import UnknownNameError
 
-    known: tuple[type, ...] = (UnknownNameError, ModelLoadError, FileNotFoundError)
+    known: tuple[type, ...] = (UnknownNameError, ModelLoadError, UsageError, FileNotFoundError)
     try:
         from db import StoreError
 

@@ -18,9 +18,12 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmark.pipelines import load_pipeline, model_tag, settings_hash, stored_revision
+from benchmark.pipelines import ModelLoadError, load_pipeline, model_tag, settings_hash, stored_revision
 from benchmark.splits.base import SplitOptions
+from benchmark.validate import check_classes, check_run, check_run_name, check_size, pipeline_factor
 from core.registry import Registry
+from db.retries import failure as db_failure
+from db.retries import reason as db_reason
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class RunSummary:
     seconds: float
     scores: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)  # failed items: prompt, image, attempts, error
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -130,21 +134,10 @@ def _accelerate_shard(shard):
     return (i * world + rank, n * world), device
 
 
-def run_name(config: RunConfig) -> str:
-    """The run's name: the user's, else <split>-<model>-<settings hash> (the same command, the same run)."""
-    if config.run_name:
-        return config.run_name
-    from benchmark.splits import split_info
+def split_items(config: RunConfig) -> list:
+    """The split's items for this run (``--limit`` applied); reads files, writes nothing."""
+    from benchmark.splits import build_split
 
-    return f"{split_info(config.split).name}-{model_tag(config.model)}-{settings_hash(config.generation_settings())}"
-
-
-def prepare(store, config: RunConfig):
-    """Register the split's prompts, the model and the run, and plan the generations."""
-    from benchmark.splits import build_split, split_info
-    from db import GenerationSpec, PromptSpec
-
-    info = split_info(config.split)
     options = SplitOptions(
         seed=config.seed,
         limit=config.limit,
@@ -153,7 +146,27 @@ def prepare(store, config: RunConfig):
         spacy_model=config.spacy_model,
         size=config.size,
     )
-    items = build_split(config.split, options)  # --limit already applied by the split
+    return build_split(config.split, options)  # --limit already applied by the split
+
+
+def run_name(config: RunConfig) -> str:
+    """The run's name: ``--run-name``, else <split>-<model>-<settings hash>."""
+    from benchmark.splits import split_info
+
+    name = config.run_name or (
+        f"{split_info(config.split).name}-{model_tag(config.model)}-{settings_hash(config.generation_settings())}"
+    )
+    return check_run_name(name)
+
+
+def prepare(store, config: RunConfig, items: list | None = None):
+    """Register the split's prompts, the model and the run, and plan the generations."""
+    from benchmark.splits import split_info
+    from db import GenerationSpec, PromptSpec
+
+    info = split_info(config.split)
+    if items is None:
+        items = split_items(config)
     specs = [
         PromptSpec(key=i.key, text=i.text, provenance={**i.stored_provenance(), "seed": i.seed}, words=tuple(i.words))
         for i in items
@@ -161,7 +174,8 @@ def prepare(store, config: RunConfig):
     prompts = store.add_prompts(info.name, config.split_version or info.version, specs)
     model = store.get_or_create_model(config.model, stored_revision(store, config.model), "diffusion", {})
     settings = config.generation_settings()
-    run = store.get_or_create_run(run_name(config), info.name, model.id, settings, code_version=code_version())
+    name = run_name(config)
+    run = store.get_or_create_run(name, info.name, model.id, settings, code_version=code_version())
     plan = []
     for p, item in zip(prompts, items):
         for k in range(config.images_per_prompt):
@@ -169,6 +183,42 @@ def prepare(store, config: RunConfig):
             plan.append(GenerationSpec(prompt_id=p.id, image_index=k, seed=seed))
     store.plan_generations(run.id, plan)
     return run, {p.id: p for p in prompts}
+
+
+def _finished(store, name: str, planned: int) -> bool:
+    """The run ``name`` exists with all ``planned`` images done or out of attempts: a resumed
+    complete run needs no model."""
+    import db
+
+    try:
+        rec = store.get_run(name)
+    except db.NotFoundError:
+        return False
+    gens = store.generations(rec.id)
+    settled = sum(
+        g.status == "done" or (g.status == "failed" and db.attempts(g.error) >= db.MAX_ATTEMPTS) for g in gens
+    )
+    return len(gens) >= planned and settled == len(gens)
+
+
+def _load_checked(config: RunConfig, device: str | None):
+    """The pipeline, or a one-line ModelLoadError for any way its files can fail to load."""
+    check_classes(config.model)
+    try:
+        return load_pipeline(config.model, config.scheduler, device or config.device, config.dtype)
+    except ModelLoadError:
+        raise
+    except Exception as e:  # truncated or corrupt weights surface as many types
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ModelLoadError(f"cannot load model {config.model!r}: {type(e).__name__}: {first}") from None
+
+
+def _check_pipe(pipe, config: RunConfig) -> None:
+    """The sizes fit the loaded pipeline (a hub model's factor is known only now)."""
+    factor = pipeline_factor(pipe)
+    for value, option in ((config.height, "--height"), (config.width, "--width")):
+        if value is not None:
+            check_size(value, option, factor)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -216,7 +266,12 @@ def generate_batch(
     texts = [prompts[g.prompt_id].text for g in batch]
     with generation_method(config).tracer(pipe, keep_steps=config.keep_detail) as tc:
         images = call_pipe(pipe, config, texts, [g.seed for g in batch])
-    for g, image, maps in zip(batch, images, tc.results()):
+    results = tc.results()
+    if not (len(images) == len(results) == len(batch)):  # never zip a short result list away silently
+        raise RuntimeError(
+            f"the pipeline returned {len(images)} images and {len(results)} traced maps for {len(batch)} prompts"
+        )
+    for g, image, maps in zip(batch, images, results):
         # detail is per step and resolution; only the prompt's own tokens are kept (not the padding)
         _store_generation(
             store, run, g, prompts[g.prompt_id], image, maps.trim_detail(), workspace, config.generation_method
@@ -319,20 +374,34 @@ GENERATION_MODES.register("fixed-layout", generate_fixed_layout)
 
 
 def run(config: RunConfig, pipe=None) -> RunSummary:
-    """Generate (or continue generating) a split; score what needs no humans; summarise."""
+    """Generate (or continue generating) a split; score what needs no humans; summarise.
+
+    Everything a run needs is checked before anything is written (``benchmark.validate``): the
+    settings, device, workspace, run name, the split's items and, when work remains, the model,
+    loaded before ``prepare`` stores the run. Failed items are retried by the same call, each up
+    to ``db.MAX_ATTEMPTS`` times in all; their errors say which attempt failed.
+    """
     from tqdm import tqdm
 
     import db
 
     started = time.time()
+    check_run(config)
+    items = split_items(config)
+    name = run_name(config)
     workspace = Path(config.workspace)
     workspace.mkdir(parents=True, exist_ok=True)
     store = db.connect(config.db_url, workspace=workspace)
     try:
         shard, device = _accelerate_shard(config.shard)
-        run_rec, prompts = prepare(store, config)
+        if pipe is None and not _finished(store, name, len(items) * config.images_per_prompt):
+            pipe = _load_checked(config, device)  # before any row: a model that cannot load writes nothing
+        if pipe is not None:
+            _check_pipe(pipe, config)
+        run_rec, prompts = prepare(store, config, items)
         worker = db.worker_id(f"{shard[0] if shard else 0}/{shard[1] if shard else 1}")  # host:pid:start:shard
         store.release_expired_claims(run_rec.id)  # claims of killed runs on this host, or with a lapsed lease
+        store.requeue_failed(run_rec.id, db.MAX_ATTEMPTS)  # the same command retries failed items
         todo = [g for g in store.generations(run_rec.id, "pending") if shard is None or g.id % shard[1] == shard[0]]
         made = 0
         from benchmark.splits import spec
@@ -342,7 +411,7 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
         state: dict = {}  # what a generation mode keeps between batches (the fixed layout's seed maps)
         if todo:
             if pipe is None:
-                pipe = load_pipeline(config.model, config.scheduler, device or config.device, config.dtype)
+                pipe = _load_checked(config, device)
             bar = tqdm(total=len(todo), desc=f"generating {run_rec.name}", unit="img", disable=not config.progress)
             while True:
                 batch = store.claim_generations(run_rec.id, worker, config.batch_size, shard=shard)
@@ -351,11 +420,19 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
                 try:
                     generate(pipe, store, run_rec, config, batch, prompts, workspace, state, generation)
                 except Exception as e:
-                    for g in batch:  # a failing batch does not stop the run; its rows say why
+                    message = f"{type(e).__name__}: {e}"
+                    for g in batch:  # a failing batch does not stop the run; its rows say why and which attempt
+                        current = store.get_generation(g.id)
+                        if current.status == "done":  # a batch may fail after storing some of its items
+                            continue
                         store.record_generation(
-                            run_rec.id, g.prompt_id, g.image_index, status="failed", error=f"{type(e).__name__}: {e}"
+                            run_rec.id,
+                            g.prompt_id,
+                            g.image_index,
+                            status="failed",
+                            error=db_failure(g.error, message),
                         )
-                    warnings.warn(f"batch of {len(batch)} failed: {type(e).__name__}: {e}", stacklevel=2)
+                    warnings.warn(f"batch of {len(batch)} failed: {message}", stacklevel=2)
                 made += len(batch)
                 bar.update(len(batch))
             bar.close()
@@ -369,15 +446,21 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
             from benchmark.scoring import score_run
 
             def pipe_loader():  # scorers that re-run the model (the toy's real renders) load it on demand
-                return (
-                    pipe
-                    if pipe is not None
-                    else load_pipeline(config.model, config.scheduler, device or config.device, config.dtype)
-                )
+                return pipe if pipe is not None else _load_checked(config, device)
 
             scores, notes = score_run(store, workspace, run_rec, pipe=pipe_loader, config=config)
         gens = store.generations(run_rec.id)
         count = {s: sum(g.status == s for g in gens) for s in ("done", "failed", "pending", "claimed")}
+        failures = [
+            {
+                "prompt": prompts[g.prompt_id].text if g.prompt_id in prompts else g.prompt_id,
+                "image_index": g.image_index,
+                "attempts": db.attempts(g.error),
+                "error": db_reason(g.error),
+            }
+            for g in gens
+            if g.status == "failed"
+        ]
         return RunSummary(
             run=run_rec.name,
             split=run_rec.split,
@@ -391,6 +474,7 @@ def run(config: RunConfig, pipe=None) -> RunSummary:
             seconds=round(time.time() - started, 2),
             scores=scores,
             notes=notes,
+            failures=failures,
         )
     finally:
         store.close()

@@ -21,6 +21,32 @@ def _rank_key(spec, best: float) -> float:
     return best if spec.higher_is_better is False else -best
 
 
+SHOWN_FAILURES = 5  # failed items listed in the terminal; --json lists them all
+
+
+def _short(text: object, width: int = 60) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def print_failures(failures: list[dict], shown: int = SHOWN_FAILURES) -> None:
+    """The first failed items with their error; how to retry them."""
+    if not failures:
+        return
+    from db import MAX_ATTEMPTS
+
+    print(f"  {len(failures)} failed:")
+    for f in failures[:shown]:
+        print(
+            f"    {_short(f['prompt'])!r} image {f['image_index']} (attempt {f['attempts']}/{MAX_ATTEMPTS}): {_short(f['error'], 100)}"
+        )
+    if len(failures) > shown:
+        print(f"    ... and {len(failures) - shown} more (--json lists them all)")
+    retry = sum(f["attempts"] < MAX_ATTEMPTS for f in failures)
+    if retry:
+        print(f"  run the same command again to retry {retry} of them (each up to {MAX_ATTEMPTS} attempts)")
+
+
 def print_summary(summary) -> None:
     print(f"run {summary.run}: split {summary.split}, model {summary.model}")
     print(
@@ -29,6 +55,7 @@ def print_summary(summary) -> None:
     )
     for note in summary.notes:
         print(f"  note: {note}")
+    print_failures(getattr(summary, "failures", []))
     by_metric: dict[str, list[ScoreRecord]] = defaultdict(list)
     for s in summary.scores:
         if s.headline:

@@ -29,12 +29,14 @@ from .records import (
     StoredWordMap,
     WordMapSpec,
 )
+from .retries import MAX_ATTEMPTS, attempts, failure
 from .rle import decode_mask, encode_mask
 from .store import Store, connect
 from .workers import CLAIM_LEASE_S, worker_id
 
 __all__ = [
     "CLAIM_LEASE_S",
+    "MAX_ATTEMPTS",
     "Annotation",
     "ConflictError",
     "Generation",
@@ -55,6 +57,8 @@ __all__ = [
     "StoreOpenError",
     "StoredWordMap",
     "WordMapSpec",
+    "attempts",
+    "failure",
     "connect",
     "current_annotations",
     "decode_mask",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import checks, convert
+from . import retries as _attempts
 from . import tables as m
 from .engine import WRITE_OPTION, make_engine, open_error, resolve_url
 from .errors import ConflictError, InvalidInputError, NotFoundError, StoreError
@@ -60,17 +60,6 @@ def _eq(column: Any, value: Any) -> ColumnElement[bool]:
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), _IN_CHUNK):
         yield items[start : start + _IN_CHUNK]
-
-
-_ATTEMPT = re.compile(r"^\[attempt (\d+)\] ")
-
-
-def _attempt_of(error: str | None) -> tuple[int, str]:
-    """(attempt number, error without its mark) of a generation's error text; 1 when unmarked."""
-    found = _ATTEMPT.match(error or "")
-    if found is None:
-        return 1, error or ""
-    return int(found.group(1)), (error or "")[found.end() :]
 
 
 class Store:
@@ -526,10 +515,7 @@ class Store:
                 if value is not None:
                     setattr(row, field, value)
             row.status = status
-            attempt, _ = _attempt_of(row.error)
-            # a retried generation's failure keeps its attempt count (see retry_failed)
-            marked = status == "failed" and attempt > 1 and error and not _ATTEMPT.match(error)
-            row.error = f"[attempt {attempt}] {error}" if marked else error
+            row.error = error  # a failure's text carries its attempt count (db.retries.failure)
             if status == "pending":
                 row.claimed_by = None
                 row.claimed_at = None
@@ -543,36 +529,26 @@ class Store:
 
         return self._write(op, f"generation (run {run_id}, prompt {prompt_id}, image {image_index})")
 
-    def retry_failed(self, run_name_or_id: str | int, max_attempts: int = 3) -> tuple[int, int]:
+    def retry_failed(self, run_name_or_id: str | int, max_attempts: int = _attempts.MAX_ATTEMPTS) -> tuple[int, int]:
         """Set a run's failed generations back to pending; returns (set back, left failed).
 
-        A generation is tried at most ``max_attempts`` times in all: the attempt under way is
-        recorded in its error text as ``[attempt N] ...`` (``record_generation`` keeps the mark
-        when it fails again), so one that failed that often stays failed.
+        A generation is tried at most ``max_attempts`` times in all: each failure's error text
+        says which attempt failed (``attempt 2/3: ...``, see ``db.retries``), so one that failed
+        that often stays failed. The run's status goes back to running when any was set back.
         """
         checks.integer(max_attempts, "max_attempts", 1)
+        with self._read() as s:
+            run_id = self._run_by(s, run_name_or_id).id
+        retried = self.requeue_failed(run_id, max_attempts)
+        left = len(self.generations(run_id, "failed"))
 
-        def op(s: Session) -> tuple[int, int]:
-            run = self._run_by(s, run_name_or_id)
-            retried = given_up = 0
-            for row in s.scalars(
-                select(m.GenerationRow).where(m.GenerationRow.run_id == run.id, m.GenerationRow.status == "failed")
-            ):
-                attempts, error = _attempt_of(row.error)
-                if attempts >= max_attempts:
-                    given_up += 1
-                    continue
-                row.status = "pending"
-                row.error = f"[attempt {attempts + 1}] {error}"  # why the last attempt failed, kept
-                row.claimed_by = None
-                row.claimed_at = None
-                retried += 1
+        def op(s: Session) -> None:
+            run = self._run_row(s, run_id)
             if retried and run.status in ("done", "failed"):
                 run.status = "running"
-            s.flush()
-            return retried, given_up
 
-        return self._write(op, f"failed generations of run {run_name_or_id!r}")
+        self._write(op, f"status of run {run_name_or_id!r}")
+        return retried, left
 
     def generations(self, run_id: int, status: str | None = None) -> list[Generation]:
         """Generations of a run (optionally with one status), ordered by id."""
@@ -785,6 +761,37 @@ class Store:
         return self._write(op, f"release of stale claims on run {run_id}")
 
     # ----------------------------------------------------------------- word maps
+    def requeue_failed(self, run_id: int, max_attempts: int = _attempts.MAX_ATTEMPTS) -> int:
+        """Set the run's failed generations that failed fewer than ``max_attempts`` times back to
+        pending (their error, with its attempt count, is kept); returns how many.
+
+        Each row flips with ``UPDATE ... WHERE id = ? AND status = 'failed'``, so a row another
+        worker requeued and claimed meanwhile is left alone: no row is generated twice.
+        """
+        checks.integer(max_attempts, "max_attempts", 1)
+
+        def op(s: Session) -> int:
+            self._run_row(s, run_id)
+            failed = s.execute(
+                select(m.GenerationRow.id, m.GenerationRow.error).where(
+                    m.GenerationRow.run_id == run_id, m.GenerationRow.status == "failed"
+                )
+            ).all()
+            n = 0
+            for gid, error in failed:
+                if _attempts.attempts(error) >= max_attempts:
+                    continue
+                result = s.execute(
+                    update(m.GenerationRow)
+                    .where(m.GenerationRow.id == gid, m.GenerationRow.status == "failed")
+                    .values(status="pending", claimed_by=None, claimed_at=None)
+                    .execution_options(synchronize_session=False)
+                )
+                n += result.rowcount  # type: ignore[attr-defined]
+            return n
+
+        return self._write(op, f"failed generations of run {run_id}")
+
     def add_word_maps(self, generation_id: int, specs: Iterable[WordMapSpec]) -> list[StoredWordMap]:
         """Insert or update word maps of a generation, keyed by (method, word, occurrence)."""
         items = list(specs)

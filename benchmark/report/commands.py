@@ -48,8 +48,14 @@ def run_report(args: argparse.Namespace) -> int:
     import db
     from benchmark.report.stored import ReportError
     from benchmark.report.write import write_report
+    from benchmark.validate import UsageError, check_folder
     from db.engine import resolve_url
 
+    try:
+        check_folder(args.out, "--out")
+    except UsageError as e:
+        print(f"bench: error: {e}", file=sys.stderr)
+        return 2
     url = resolve_url(args.db_url, args.workspace)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
         print(

@@ -28,6 +28,9 @@ from benchmark.splits.text import PromptWords, dedupe, normalise
 SPLIT = "prompts"
 SUFFIXES = (".txt", ".jsonl")
 _FIELDS = {"text", "words", "key", "seed"}
+# spaCy refuses texts over its max_length (1,000,000) with a traceback; a text encoder reads at
+# most a few hundred tokens, so a longer line is a mistake to name, not a prompt
+MAX_PROMPT_CHARS = 10_000
 
 
 class PromptsFileError(SplitError, ValueError):
@@ -95,6 +98,12 @@ def read_prompts(path: Path) -> list[_Line]:
     parsed = (_txt if path.suffix == ".txt" else _jsonl)(path, lines)
     if not parsed:
         raise PromptsFileError(f"{flag('prompts_file')} {path} has no prompts")
+    for line in parsed:
+        if len(line.text) > MAX_PROMPT_CHARS:
+            raise PromptsFileError(
+                f"{flag('prompts_file')} {path}, line {line.number}: the prompt has {len(line.text):,} characters; "
+                f"at most {MAX_PROMPT_CHARS:,}"
+            )
     return parsed
 
 

@@ -78,16 +78,18 @@ def test_retry_failed_bounds_attempts_and_runs_settle(tmp_path, sd_path, sd_pipe
         r = store.get_run(summary.run)
         assert store.settle_run(r.name).status == "done"
         g = store.generations(r.id)[0]
-        store.record_generation(r.id, g.prompt_id, g.image_index, status="failed", error="RuntimeError: boom")
+        error = db.failure(None, "RuntimeError: boom")  # as the runner records a failed attempt
+        store.record_generation(r.id, g.prompt_id, g.image_index, status="failed", error=error)
         assert store.settle_run(r.id).status == "failed"  # nothing left to try, one failure
         for attempt in (2, 3):
             assert store.retry_failed(r.name, max_attempts=3) == (1, 0)
             back = store.get_generation(g.id)
-            assert back.status == "pending" and back.error == f"[attempt {attempt}] RuntimeError: boom"
+            assert back.status == "pending" and back.error == f"attempt {attempt - 1}/3: RuntimeError: boom"
             assert store.get_run(r.name).status == "running"
-            # the runner records the next failure with its own text: the attempt count stays
-            store.record_generation(r.id, g.prompt_id, g.image_index, status="failed", error="RuntimeError: boom")
-            assert store.get_generation(g.id).error == f"[attempt {attempt}] RuntimeError: boom"
+            # the runner records the next failure counting on from the last one
+            error = db.failure(back.error, "RuntimeError: boom")
+            store.record_generation(r.id, g.prompt_id, g.image_index, status="failed", error=error)
+            assert store.get_generation(g.id).error == f"attempt {attempt}/3: RuntimeError: boom"
         assert store.retry_failed(r.id, max_attempts=3) == (0, 1)  # tried 3 times: it stays failed
         assert store.settle_run(r.id).status == "failed"  # as `bench run` leaves it
         assert store.generation_counts(r.name) == {"pending": 0, "claimed": 0, "done": 1, "failed": 1}
