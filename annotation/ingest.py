@@ -171,16 +171,16 @@ def _store(store: db.Store, study: str, pending: list[_Pending]) -> tuple[dict[s
         problems += [Problem(item.task_ref, item.rater, m) for m in item.parsed.problems]
         rater = store.get_or_create_rater(item.rater, HUMAN)
         task = item.task
-        if item.parsed.valid and task is not None:
-            for word, mask in item.parsed.masks.items():
-                store.add_mask(task.generation_id, word, 0, mask, source=HUMAN, rater=rater)
-                counts["masks"] += 1
+        masks = dict(item.parsed.masks) if item.parsed.valid and task is not None else {}
         version = 1 if previous is None else previous.version + 1
-        store.add_annotation(
+        # the annotation and its masks in one transaction: a crash between them leaves neither
+        store.add_annotation_with_masks(
             study,
             item.external_id,
             rater,
             item.raw,
+            masks,
+            mask_source=HUMAN,
             parsed=item.parsed.value,
             valid=item.parsed.valid,
             problems=item.parsed.problems,
@@ -188,6 +188,7 @@ def _store(store: db.Store, study: str, pending: list[_Pending]) -> tuple[dict[s
             prompt_id=None if task is None else task.prompt_id,
             version=version,
         )
+        counts["masks"] += len(masks)
         counts["new" if version == 1 else "edited"] += 1
         counts["invalid"] += 0 if item.parsed.valid else 1
     return counts, problems

@@ -21,6 +21,7 @@ from pathlib import Path
 from benchmark.pipelines import ModelLoadError, load_pipeline, model_tag, settings_hash, stored_revision
 from benchmark.splits.base import SplitOptions
 from benchmark.validate import check_classes, check_run, check_run_name, check_size, pipeline_factor
+from core.files import write_atomic
 from core.registry import Registry
 from db.retries import failure as db_failure
 from db.retries import reason as db_reason
@@ -221,22 +222,6 @@ def _check_pipe(pipe, config: RunConfig) -> None:
             check_size(value, option, factor)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file of this writer only (two workers may write one name);
-    opened exclusively, not with mkstemp, so the file keeps the usual permissions."""
-    import secrets
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def pipe_kwargs(config: RunConfig) -> dict:
     """The generation settings as pipeline arguments; a setting left None is the pipeline's own."""
     kwargs = {
@@ -301,7 +286,7 @@ def _store_generation(store, run, g, prompt, image, maps, workspace: Path, metho
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     data = buf.getvalue()
-    _write_atomic(workspace / rel_img, data)
+    write_atomic(workspace / rel_img, data)  # a temporary name of this writer only
     (workspace / rel_map).parent.mkdir(parents=True, exist_ok=True)
     maps.save(workspace / rel_map)
     # every occurrence of each listed word: studies may target the second "a" of a caption;

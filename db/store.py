@@ -918,6 +918,20 @@ class Store:
         Adding again for the same (generation, word, occurrence, source, method,
         rater) stores a new row with version + 1; older versions are kept.
         """
+        op = self._mask_op(generation_id, word, occurrence, mask, source, method, rater)
+        return self._write(op, f"mask of generation {generation_id} word {word!r}")
+
+    def _mask_op(
+        self,
+        generation_id: int,
+        word: str,
+        occurrence: int,
+        mask: np.ndarray,
+        source: str,
+        method: str | None,
+        rater: Rater | int | None,
+    ) -> Callable[[Session], Mask]:
+        """The checked write of one mask, to run in a transaction of the caller's."""
         checks.text(word, "word")
         checks.integer(occurrence, "occurrence", 0)
         checks.one_of(source, MASK_SOURCES, "mask source")
@@ -958,7 +972,7 @@ class Store:
             s.flush()
             return convert.mask(row)
 
-        return self._write(op, f"mask of generation {generation_id} word {word!r}")
+        return op
 
     def masks(
         self,
@@ -1019,6 +1033,75 @@ class Store:
         Re-adding returns the stored row unchanged (use update_annotation_parsed
         to re-parse); a different rater, generation or prompt is a ConflictError.
         """
+        op = self._annotation_op(
+            study,
+            external_id,
+            rater,
+            raw,
+            parsed=parsed,
+            valid=valid,
+            problems=problems,
+            generation_id=generation_id,
+            prompt_id=prompt_id,
+            version=version,
+        )
+        return self._write(op, f"annotation {study}/{external_id}/v{version}")
+
+    def add_annotation_with_masks(
+        self,
+        study: str,
+        external_id: str,
+        rater: Rater | int,
+        raw: Any,
+        masks: dict[str, np.ndarray],
+        *,
+        mask_source: str = "human",
+        generation_id: int | None = None,
+        **annotation: Any,
+    ) -> Annotation:
+        """One annotation and the masks parsed from it, in one transaction: a crash between them
+        leaves neither (no stray mask versions of an annotation that was never stored)."""
+        if masks and generation_id is None:
+            raise InvalidInputError(f"annotation {external_id!r}: masks need the generation they belong to")
+        mask_ops = [self._mask_op(generation_id, w, 0, mk, mask_source, None, rater) for w, mk in masks.items()]
+        ann_op = self._annotation_op(study, external_id, rater, raw, generation_id=generation_id, **annotation)
+
+        version = annotation.get("version", 1)
+
+        def op(s: Session) -> Annotation:
+            stored = s.scalar(
+                select(m.AnnotationRow.id).where(
+                    m.AnnotationRow.study == study,
+                    m.AnnotationRow.external_id == str(external_id),
+                    m.AnnotationRow.version == version,
+                )
+            )
+            if stored is None:  # a stored annotation (idempotent re-add) already has its masks
+                for mask_op in mask_ops:
+                    mask_op(s)
+            return ann_op(s)
+
+        return self._write(op, f"annotation {study}/{external_id} with {len(masks)} masks")
+
+    def _annotation_op(
+        self,
+        study: str,
+        external_id: str,
+        rater: Rater | int,
+        raw: Any,
+        *,
+        parsed: Any = None,
+        valid: bool = True,
+        problems: Iterable[str] = (),
+        generation_id: int | None = None,
+        prompt_id: int | None = None,
+        version: int = 1,
+    ) -> Callable[[Session], Annotation]:
+        """The checked write of one annotation (see add_annotation); idempotent on (study, external_id, version).
+
+        Re-adding returns the stored row unchanged (use update_annotation_parsed
+        to re-parse); a different rater, generation or prompt is a ConflictError.
+        """
         checks.one_of(study, STUDIES, "study")
         external = checks.text(str(external_id) if isinstance(external_id, int) else external_id, "external_id")
         rater_id = checks.integer(rater.id if isinstance(rater, Rater) else rater, "rater id")
@@ -1066,7 +1149,7 @@ class Store:
             s.flush()
             return convert.annotation(row)
 
-        return self._write(op, f"annotation {study}/{external}/v{version}")
+        return op
 
     def update_annotation_parsed(
         self, annotation_id: int, parsed: Any, valid: bool, problems: Iterable[str] = ()
