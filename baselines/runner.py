@@ -54,13 +54,12 @@ def _load_image(workspace: Path, generation: Generation) -> np.ndarray:
 
 def _maps_file(store: Store, workspace: Path, generation_id: int, method: str) -> Path:
     """The maps file a generation-time method stored for a generation (one per image)."""
-    paths = sorted({m.path for m in store.word_maps(generation_id, method=method)})
-    if len(paths) != 1:
-        raise BaselineError(
-            f"generation {generation_id} has {len(paths)} {BASELINES.get(method).title} maps files ({paths}); "
-            "expected exactly one saved GenerationMaps"
-        )
-    return workspace / paths[0]
+    from core.files import MapsFileError, generation_maps_path
+
+    try:
+        return generation_maps_path(store, workspace, generation_id, method, BASELINES.get(method).title, required=True)
+    except MapsFileError as e:
+        raise BaselineError(str(e)) from None
 
 
 def run_baseline(

@@ -20,10 +20,14 @@ PAPER_MODEL = "stabilityai/stable-diffusion-2-base"
 
 def _scheduler_class(model: str) -> str | None:
     """The scheduler class a pipeline folder (or cached hub snapshot) ships, from model_index.json."""
+    import warnings
+
     try:
         import diffusers
 
-        entry = diffusers.DiffusionPipeline.load_config(model, local_files_only=True).get("scheduler")
+        with warnings.catch_warnings():  # huggingface_hub's deprecation notices about its own arguments
+            warnings.simplefilter("ignore")
+            entry = diffusers.DiffusionPipeline.load_config(model, local_files_only=True).get("scheduler")
     except Exception:
         return None
     return entry[1] if isinstance(entry, (list, tuple)) and len(entry) == 2 else None

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TOY = "toy"
-TOY_SPLIT = "shapes"  # the toy's own run settings (steps, guidance, size) are this split's
 # Words without a picture of their own: articles, conjunctions, prepositions, pronouns, auxiliaries.
 STOP_WORDS = frozenset(
     """a an the and or but nor of on in at to with by for from into onto over under above below
@@ -101,20 +100,20 @@ def default_words(maps) -> list[str]:
 def _model_settings(model: str | None) -> tuple[str, dict[str, object], list[str]]:
     """The pipeline folder or hub id, the settings passed to the pipeline, and what to tell the user."""
     from benchmark.settings import resolve_model
-    from benchmark.toy.shipped import shipped_model
+    from benchmark.splits.catalogue import catalogue
+    from benchmark.toy.shipped import NAMED_MODELS
 
     name = TOY if model is None else model
     path, note = resolve_model(name, None)
     if path is None:
         raise QuickLookError(f"model {name!r} is not shipped in this installation: pass --model ID_OR_PATH")
     notes = [note] if note else []
-    toy = shipped_model()
-    is_toy = name == TOY or (Path(path).is_dir() and toy is not None and Path(path).resolve() == Path(toy).resolve())
+    toys = [m.weights.resolve() for m in NAMED_MODELS.values() if m.shipped()]
+    is_toy = name in NAMED_MODELS or (Path(path).is_dir() and Path(path).resolve() in toys)
     if not is_toy:
         return path, {}, notes
-    from benchmark.splits import spec
-
-    d = spec(TOY_SPLIT).defaults  # the toy's own: its sampler, 32 px, 35 steps, guidance 5
+    # the toy models' own run settings are those of the splits made for them (the `toy` preset)
+    d = next(s.defaults for s in catalogue().values() if s.defaults.model == TOY)
     settings = {"num_inference_steps": d.steps, "guidance_scale": d.guidance, "height": d.height, "width": d.width}
     if model is None:
         notes.append(

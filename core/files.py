@@ -76,3 +76,22 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+class MapsFileError(ValueError):
+    """A generation holds several maps files of one method, or none where one is required."""
+
+
+def generation_maps_path(
+    store: Any, workspace: str | os.PathLike[str], generation_id: int, method: str, title: str, *, required: bool
+) -> Path | None:
+    """The one maps file ``method`` stored for a generation (a generation-time method saves one
+    ``GenerationMaps`` per image); None when there is none and none is ``required``. ``title``
+    names the method in messages ("DAAM")."""
+    paths = sorted({row.path for row in store.word_maps(generation_id, method=method)})
+    if len(paths) > 1 or (required and not paths):
+        raise MapsFileError(
+            f"generation {generation_id} has {len(paths)} {title} maps files ({paths}); "
+            "expected exactly one saved GenerationMaps"
+        )
+    return Path(workspace) / paths[0] if paths else None

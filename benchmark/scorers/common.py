@@ -70,15 +70,14 @@ class DaamMaps:
 
         if generation_id in self._cache:
             return self._cache[generation_id]
-        paths = sorted({row.path for row in self.store.word_maps(generation_id, method=DAAM)})
-        if len(paths) > 1:
-            raise ScoringError(
-                f"generation {generation_id} has {len(paths)} DAAM maps files ({paths}); "
-                "expected one GenerationMaps per image"
-            )
+        from core.files import MapsFileError, generation_maps_path
+
+        try:
+            path = generation_maps_path(self.store, self.workspace, generation_id, DAAM, "DAAM", required=False)
+        except MapsFileError as e:
+            raise ScoringError(str(e)) from None
         maps = None
-        if paths:
-            path = self.workspace / paths[0]
+        if path is not None:
             if not path.is_file():
                 raise ScoringError(f"DAAM maps of generation {generation_id} are missing: {path}")
             maps = daam.load(path)
