@@ -56,6 +56,17 @@ def optional_finite(value: Any, what: str) -> float | None:
     return None if value is None else finite(value, what)
 
 
+_STUDY = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+
+
+def study_name(value: Any, what: str = "study") -> str:
+    """A study's name: lowercase letters, digits and dashes (which studies exist is the split specs'
+    and the annotation tasks' business, not the store's)."""
+    if not isinstance(value, str) or not _STUDY.match(value):
+        raise InvalidInputError(f"{what} must be a lowercase name (letters, digits, '-'), got {value!r}")
+    return value
+
+
 def one_of(value: Any, allowed: Iterable[str], what: str) -> str:
     allowed = tuple(allowed)
     if value not in allowed:

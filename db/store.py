@@ -45,7 +45,7 @@ from .records import (
     WordMapSpec,
 )
 from .rle import check_mask, encode_mask
-from .vocab import GENERATION_STATUSES, MASK_SOURCES, RATER_KINDS, RUN_STATUSES, STUDIES
+from .vocab import GENERATION_STATUSES, MASK_SOURCES, RATER_KINDS, RUN_STATUSES
 from .workers import CLAIM_LEASE_S, worker_gone
 
 T = TypeVar("T")
@@ -1102,7 +1102,7 @@ class Store:
         Re-adding returns the stored row unchanged (use update_annotation_parsed
         to re-parse); a different rater, generation or prompt is a ConflictError.
         """
-        checks.one_of(study, STUDIES, "study")
+        checks.study_name(study)
         external = checks.text(str(external_id) if isinstance(external_id, int) else external_id, "external_id")
         rater_id = checks.integer(rater.id if isinstance(rater, Rater) else rater, "rater id")
         checks.integer(version, "annotation version", 1)
@@ -1179,7 +1179,7 @@ class Store:
         include_excluded_raters: bool = True,
     ) -> list[Annotation]:
         if study is not None:
-            checks.one_of(study, STUDIES, "study")
+            checks.study_name(study)
         with self._read() as s:
             stmt = select(m.AnnotationRow)
             for column, value in (
@@ -1223,7 +1223,7 @@ class Store:
                 raise InvalidInputError(f"item #{i} must be a ScoreSpec, got {type(spec).__name__}")
             key = (
                 checks.integer(spec.run_id, "run_id"),
-                checks.one_of(spec.study, STUDIES, "study"),
+                checks.study_name(spec.study),
                 checks.text(spec.method, "score method"),
                 checks.text(spec.metric, "metric"),
                 checks.text(spec.subset, "subset"),

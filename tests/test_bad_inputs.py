@@ -491,7 +491,7 @@ def _annotate(finished, capsys, monkeypatch, url, key, command, *words):
 def _run_name(finished) -> str:
     con = sqlite3.connect(finished.ws / "bench.sqlite")
     try:
-        return con.execute("select name from runs").fetchone()[0]
+        return con.execute("select name from runs order by id").fetchone()[0]  # the finished run
     finally:
         con.close()
 
