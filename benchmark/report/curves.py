@@ -118,7 +118,7 @@ def ablation(results: StoredResults) -> Section:
     order = sorted(by_kind, key=lambda k: (ABLATION_KINDS.index(k) if k in ABLATION_KINDS else len(ABLATION_KINDS), k))
     figures = []
     for kind in order:
-        name, series = named(f"Ablation over {kind}", by_kind[kind])
+        name, series = named(f"ablation over {kind}", by_kind[kind])
         axis = ABLATION_AXES.get(kind, kind)
         figures.append(Figure(f"ablation-{kind}", name, "line", series, axis, "mIoU", y_from_zero=True))
     table = Table(

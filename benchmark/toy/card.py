@@ -60,7 +60,8 @@ def _record(s) -> ScoreRecord:
     if isinstance(s, ScoreRecord):
         return s
     names = ScoreRecord.__dataclass_fields__
-    return ScoreRecord(**{k: v for k, v in dict(s).items() if k in names})
+    fields = {k: v for k, v in dict(s).items() if k in names}
+    return ScoreRecord(**{"study": "shapes", **fields})  # the card's scores are the toy study's
 
 
 MAX_LOG_GAP_S = 600  # longer gaps between log lines are pauses (a session ended), not training

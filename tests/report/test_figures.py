@@ -143,7 +143,7 @@ def test_ablation_figure_has_readable_legend_and_stored_bands(tmp_path):
     report = build_report(store, tmp_path)
     figure = next(f for f in report.figures() if f.key == "ablation-steps")
     assert [s.label for s in figure.series] == ["first j steps only", "last j steps only"]
-    assert figure.title == "Ablation over steps: shapes / weights, shapes study, DAAM-0.4 (real renders), shape"
+    assert figure.title == "ablation over steps: shapes / weights, shapes study, DAAM-0.4 (real renders), shape"
     assert figure.series[0].low == (0.4, None) and figure.series[1].high == (0.6, None)
     assert figure.y_from_zero
     table = next(t for t in report.tables() if t.key == "ablation")
