@@ -1,4 +1,5 @@
 """An annotation and its masks are stored together or not at all."""
+
 from __future__ import annotations
 
 import numpy as np
