@@ -151,6 +151,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-report", action="store_true", help="do not write the run's report")
     p.add_argument(
+        "--no-compare",
+        action="store_true",
+        help="run only the split's model, not its comparison models (`bench splits --defaults`)",
+    )
+    p.add_argument(
         "--methods",
         nargs="+",
         default=(),
@@ -365,10 +370,23 @@ def _run(args) -> int:
     if args.retry_failed:
         _retry_failed(config)
     summary = run(config)
-    import db
+    # the split's comparison models: the same items and settings, another model (the report puts
+    # them side by side)
+    from dataclasses import replace
 
+    import db
+    from benchmark.settings import comparison_models
+
+    others, compare_notes = ([], []) if args.no_compare else comparison_models(split, user, args.workspace)
+    notes += compare_notes
+    compared = []
+    for other in others:
+        if args.retry_failed:
+            _retry_failed(replace(config, model=other, run_name=None))
+        compared.append(run(replace(config, model=other, run_name=None)))
     with db.connect(args.db_url, workspace=args.workspace) as store:
-        store.settle_run(summary.run)  # done when every image is, failed when only failures are left
+        for s in [summary, *compared]:
+            store.settle_run(s.run)  # done when every image is, failed when only failures are left
     summary.notes = notes + summary.notes
     # where to look: the run's images and maps, and its report (scored or not: a prompts run's shows
     # a sample of its maps) once any generation is done
@@ -377,17 +395,22 @@ def _run(args) -> int:
         from benchmark.report import write_report
 
         with db.connect(args.db_url, workspace=args.workspace) as store:
-            paths = write_report(store, args.workspace, args.workspace / "report" / summary.run, runs=[summary.run])
+            runs = [summary.run, *(s.run for s in compared if s.done)]
+            paths = write_report(store, args.workspace, args.workspace / "report" / summary.run, runs=runs)
         where.append(f"report: {paths['html']}")
     if args.json:
         summary.notes += where
-        print(json.dumps(summary.to_dict(), indent=2, default=str))
+        out = summary.to_dict()
+        if compared:
+            out["comparisons"] = [s.to_dict() for s in compared]
+        print(json.dumps(out, indent=2, default=str))
     else:
         from benchmark.summary import print_summary
 
-        print_summary(summary)
+        for s in [summary, *compared]:
+            print_summary(s)
         print("\n" + "\n".join(where))
-    return 0 if summary.failed == 0 else 1
+    return 0 if all(s.failed == 0 for s in [summary, *compared]) else 1
 
 
 PROMPTS_SPLIT = "prompts"  # the catalogue's split of a user's own prompts file

@@ -150,3 +150,20 @@ def own_scheduler(model: str) -> str | None:
 
     shipped = _scheduler_class(model)
     return next((name for name, cls in SCHEDULERS.items() if cls == shipped), None)
+
+
+def comparison_models(split: str, user: UserOptions, workspace: Path) -> tuple[list[str], list[str]]:
+    """The split's comparison models that are at hand (folders or hub ids) and notes for those
+    that are not; none when the user chose a model (the comparison is the split's default job's)."""
+    from benchmark.splits import spec
+
+    if user.model is not None:
+        return [], []
+    models, notes = [], []
+    for name in spec(split).compare:
+        path, _ = resolve_model(name, None)
+        if path is None:
+            notes.append(f"comparison model {name!r} is not shipped yet: only the split's own model was run")
+        else:
+            models.append(path)
+    return models, notes

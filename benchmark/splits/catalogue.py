@@ -25,7 +25,7 @@ SPLITS_FILE = DATA_DIR / "splits.yaml"
 STUDIES_FILE = DATA_DIR / "studies.yaml"
 FORMATS = (1, 2)  # format 1 files (no run defaults, no generation mode) still load
 _REQUIRED = ("name", "version", "study", "description", "builder")
-_OPTIONAL = ("needs", "default_size", "unit", "params", "generation", "scorer", "model", "settings")
+_OPTIONAL = ("needs", "default_size", "unit", "params", "generation", "scorer", "model", "settings", "compare")
 _MODEL_KEYS = {"name": str, "scheduler": str, "height": int, "width": int, "batch_size": int}
 _SETTING_KEYS = {"steps": int, "guidance": (int, float)}
 GENERATION_MODES = ("plain", "fixed-layout")
@@ -92,6 +92,9 @@ class SplitSpec:
     generation: GenerationSpec = GenerationSpec()
     scorer: str | None = None  # registered scorer name; None: scored only from human judgements
     defaults: RunDefaults = RunDefaults()
+    # models `bench run` also runs on the same items and settings when no --model is given, so the
+    # report shows them side by side (named models that are not shipped are skipped with a note)
+    compare: tuple[str, ...] = ()
 
 
 def load_data(filename: str) -> Any:
@@ -196,6 +199,9 @@ def _spec(entry: Any, where: str) -> SplitSpec:
     scorer = entry.get("scorer", known[entry["study"]].scorer)
     if scorer is not None and (not isinstance(scorer, str) or not scorer.strip()):
         raise SplitDataError(f"{where} ({name}): scorer must be a registered scorer name or null")
+    compare = entry.get("compare") or []
+    if not isinstance(compare, list) or not all(isinstance(c, str) and c.strip() for c in compare):
+        raise SplitDataError(f"{where} ({name}): compare must list model names")
     return SplitSpec(
         info,
         entry["builder"],
@@ -204,6 +210,7 @@ def _spec(entry: Any, where: str) -> SplitSpec:
         _generation(entry.get("generation"), f"{where} ({name})"),
         scorer,
         defaults,
+        tuple(compare),
     )
 
 
