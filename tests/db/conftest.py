@@ -69,6 +69,16 @@ class Seeded:
 
 @pytest.fixture
 def seeded(store: db.Store) -> Seeded:
+    return seed(store)
+
+
+@pytest.fixture
+def sqlite_seeded(sqlite_store: db.Store) -> Seeded:
+    """``seeded`` in the SQLite file that other processes open (``db_path``)."""
+    return seed(sqlite_store)
+
+
+def seed(store: db.Store) -> Seeded:
     model = store.get_or_create_model(
         "stabilityai/stable-diffusion-2-base", "1cb61502", "diffusion", {"dtype": "float16"}
     )

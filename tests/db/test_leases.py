@@ -103,9 +103,9 @@ def test_worker_ids_are_unique_per_process_and_name_host_pid_start() -> None:
     assert not worker_gone("some-other-host:1:1") and not worker_gone("host:0/1")  # unknown means alive
 
 
-def test_two_processes_never_claim_the_same_generation(sqlite_store: db.Store, seeded, db_path: Path) -> None:
-    planned = _plan(sqlite_store, seeded, 40)  # 120 rows
-    procs = [_python(CLAIM_ALL, db_path, seeded.run.id) for _ in range(2)]
+def test_two_processes_never_claim_the_same_generation(sqlite_store: db.Store, sqlite_seeded, db_path: Path) -> None:
+    planned = _plan(sqlite_store, sqlite_seeded, 40)  # 120 rows
+    procs = [_python(CLAIM_ALL, db_path, sqlite_seeded.run.id) for _ in range(2)]
     outs = []
     for proc in procs:
         stdout, stderr = proc.communicate(timeout=120)
@@ -115,24 +115,24 @@ def test_two_processes_never_claim_the_same_generation(sqlite_store: db.Store, s
     assert len(a) == len(outs[0]["ids"]) and len(b) == len(outs[1]["ids"])
     assert not a & b and a | b == {g.id for g in planned}
     assert outs[0]["worker"] != outs[1]["worker"]
-    holders = {g.id: g.claimed_by for g in sqlite_store.generations(seeded.run.id, "claimed")}
+    holders = {g.id: g.claimed_by for g in sqlite_store.generations(sqlite_seeded.run.id, "claimed")}
     assert all(holders[i] == outs[0]["worker"] for i in a) and all(holders[i] == outs[1]["worker"] for i in b)
 
 
-def test_a_live_workers_claims_are_never_released(sqlite_store: db.Store, seeded, hanging_worker) -> None:
-    _plan(sqlite_store, seeded, 2)
-    _, _, ids = hanging_worker(seeded.run.id)
+def test_a_live_workers_claims_are_never_released(sqlite_store: db.Store, sqlite_seeded, hanging_worker) -> None:
+    _plan(sqlite_store, sqlite_seeded, 2)
+    _, _, ids = hanging_worker(sqlite_seeded.run.id)
     assert len(ids) == 2
     # a second worker starting up (the runner's start) frees nothing of a live worker's
-    assert sqlite_store.release_expired_claims(seeded.run.id) == 0
-    mine = sqlite_store.claim_generations(seeded.run.id, db.worker_id(), 10)
+    assert sqlite_store.release_expired_claims(sqlite_seeded.run.id) == 0
+    mine = sqlite_store.claim_generations(sqlite_seeded.run.id, db.worker_id(), 10)
     assert not {g.id for g in mine} & set(ids)
-    assert _status(sqlite_store, seeded.run.id, ids) == ["claimed", "claimed"]
+    assert _status(sqlite_store, sqlite_seeded.run.id, ids) == ["claimed", "claimed"]
 
 
-def test_a_killed_workers_claims_are_freed_on_its_host(sqlite_store: db.Store, seeded, hanging_worker) -> None:
-    _plan(sqlite_store, seeded, 2)
-    proc, worker, ids = hanging_worker(seeded.run.id)
+def test_a_killed_workers_claims_are_freed_on_its_host(sqlite_store: db.Store, sqlite_seeded, hanging_worker) -> None:
+    _plan(sqlite_store, sqlite_seeded, 2)
+    proc, worker, ids = hanging_worker(sqlite_seeded.run.id)
     proc.send_signal(signal.SIGKILL)
     deadline = time.monotonic() + 10
     while not worker_gone(worker) and time.monotonic() < deadline:  # a zombie until reaped: gone too
@@ -140,8 +140,8 @@ def test_a_killed_workers_claims_are_freed_on_its_host(sqlite_store: db.Store, s
     assert worker_gone(worker)
     proc.wait(30)
     assert worker_gone(worker)
-    assert sqlite_store.release_expired_claims(seeded.run.id, lease_s=3600) == 2  # long before the lease ends
-    assert _status(sqlite_store, seeded.run.id, ids) == ["pending", "pending"]
+    assert sqlite_store.release_expired_claims(sqlite_seeded.run.id, lease_s=3600) == 2  # long before the lease ends
+    assert _status(sqlite_store, sqlite_seeded.run.id, ids) == ["pending", "pending"]
 
 
 def test_a_remote_workers_claims_are_freed_only_after_the_lease(store: db.Store, seeded) -> None:
