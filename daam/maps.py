@@ -187,6 +187,10 @@ class GenerationMaps:
     # The size the pipeline generated at when it resized its output to ``image_size`` (PixArt's
     # resolution binning); maps then follow the same resize-and-crop.
     generated_size: Resolution | None = None
+    # Open-vocabulary entries (``daam.trace(pipe, vocabulary=...)``) and their sums,
+    # ``vocabulary_sums[res]`` of shape ``[len(vocabulary), h, w]`` (one map per entry).
+    vocabulary: tuple[str, ...] = ()
+    vocabulary_sums: dict[Resolution, torch.Tensor] = field(default_factory=dict)
 
     # -- words -------------------------------------------------------------------------
     @property
@@ -256,14 +260,36 @@ class GenerationMaps:
         resolutions: Iterable[Resolution | int] | None = None,
         heads: Iterable[int] | None = None,
         encoder: str | None = None,
+        source: str | None = None,
     ) -> WordMap:
         """The map of a word (its sub-tokens merged by summation), or of token index(es).
+
+        A vocabulary entry (traced with ``vocabulary=``) has its own map, from its own text
+        encoding; a word that is both in the prompt and in the vocabulary needs
+        ``source="prompt"`` or ``source="vocabulary"``.
 
         A word's map sums its tokens in every text segment that carries it (SD3: CLIP and T5);
         ``encoder="t5"`` restricts it to one segment. ``steps``, ``layers``, ``resolutions`` and
         ``heads`` restrict what is summed (the paper's ablation); steps, layers and heads need the
         matching detail kept at trace time.
         """
+        if source not in (None, "prompt", "vocabulary"):
+            raise ValueError(f"source must be 'prompt' or 'vocabulary', got {source!r}")
+        if source is not None and not isinstance(word, str):
+            raise ValueError("source= applies to words, not token indices")
+        if isinstance(word, str) and source != "prompt":
+            entry = self._vocabulary_index(word)
+            if source == "vocabulary" and entry is None:
+                raise WordNotFoundError(
+                    f"{word!r} is not in the vocabulary; vocabulary: {', '.join(self.vocabulary) or '(none traced)'}"
+                )
+            if entry is not None:
+                if source is None and self._in_prompt(word, occurrence, encoder):
+                    raise ValueError(
+                        f"{word!r} is both a word of the prompt and a vocabulary entry: say which map is meant, "
+                        f"word_map({word!r}, source='prompt') or word_map({word!r}, source='vocabulary')"
+                    )
+                return self._vocabulary_map(entry, steps, layers, resolutions, heads)
         if isinstance(word, str):
             w = self.find_word(word, occurrence, encoder)
             label, idx = w.text, w.tokens
@@ -276,6 +302,32 @@ class GenerationMaps:
             label = f"token{'s' if len(idx) > 1 else ''} {','.join(map(str, idx))}"
         raw = self._raw(list(idx), steps, layers, resolutions, heads)
         return WordMap(label, tuple(idx), normalise(raw), raw)
+
+    def _vocabulary_index(self, word: str) -> int | None:
+        from daam.vocabulary import normalise_entry
+
+        wanted = normalise_entry(word)
+        return next((i for i, e in enumerate(self.vocabulary) if normalise_entry(e) == wanted), None)
+
+    def _in_prompt(self, word: str, occurrence: int, encoder: str | None) -> bool:
+        if self.tokens is None:
+            return False
+        try:
+            self.find_word(word, occurrence, encoder)
+        except WordNotFoundError:
+            return False
+        return True
+
+    def _vocabulary_map(self, entry: int, steps, layers, resolutions, heads) -> WordMap:
+        if steps is not None or layers is not None or heads is not None:
+            raise ValueError("vocabulary maps keep no detail: steps, layers and heads cannot be selected")
+        res_ok = None
+        if resolutions is not None:
+            res_ok = {(r, r) if isinstance(r, int) else tuple(r) for r in resolutions}
+        raw = self._to_image(
+            {res: maps[entry] for res, maps in self.vocabulary_sums.items() if res_ok is None or res in res_ok}
+        )
+        return WordMap(self.vocabulary[entry], (), normalise(raw), raw)
 
     def token_map(self, index: int) -> WordMap:
         return self.word_map(index)
@@ -411,6 +463,7 @@ class GenerationMaps:
 
         path = Path(path)
         tensors = {f"sum/{h}x{w}": t.contiguous() for (h, w), t in self.sums.items()}
+        tensors.update({f"vocab/{h}x{w}": t.contiguous() for (h, w), t in self.vocabulary_sums.items()})
         detail_keys = []
         for i, ((step, name), t) in enumerate(self.detail.items()):
             tensors[f"detail/{i}"] = t.contiguous()
@@ -428,6 +481,7 @@ class GenerationMaps:
             "tokens": _tokens_meta(self.tokens),
             "segments": [[seg.name, seg.start, _tokens_meta(seg.tokens)] for seg in self.segments],
             "generated_size": list(self.generated_size) if self.generated_size else None,
+            "vocabulary": list(self.vocabulary),
         }
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # one per writer
         # safetensors' save_file creates its file 0600; writing its bytes ourselves honours the
@@ -454,6 +508,7 @@ class GenerationMaps:
             if meta.get("format") not in READABLE_FORMATS:
                 raise ValueError(f"{path}: unsupported maps format {meta.get('format')!r}")
             sums = {_parse_res(k.split("/", 1)[1]): f.get_tensor(k) for k in f.keys() if k.startswith("sum/")}
+            vocab = {_parse_res(k.split("/", 1)[1]): f.get_tensor(k) for k in f.keys() if k.startswith("vocab/")}
             detail = {(step, name): f.get_tensor(f"detail/{i}") for i, (step, name) in enumerate(meta["detail_keys"])}
         tokens = _tokens_from_meta(meta["prompt"], meta["tokens"])
         segments = tuple(
@@ -473,6 +528,8 @@ class GenerationMaps:
             detail_heads=meta["detail_heads"],
             segments=segments,
             generated_size=tuple(meta["generated_size"]) if meta.get("generated_size") else None,
+            vocabulary=tuple(meta.get("vocabulary", ())),
+            vocabulary_sums=vocab,
         )
 
 

@@ -34,6 +34,7 @@ import torch
 from daam.adapters import EncodeCall, LayerSpec, adapter_for, cross_attention_probs, kernel_text_probs
 from daam.aggregation import Accumulator, DetailSpec, layer_resolution
 from daam.maps import GenerationMaps
+from daam.vocabulary import VocabularyKeys, check_vocabulary, encode_vocabulary
 from daam.words import TokenSegment
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ class _Call:
     step: int = -1
     active: bool = True
     last_timestep: torch.Tensor | None = None
+    vocab_acc: Accumulator | None = None  # open-vocabulary entries' sums (``vocabulary=``)
 
 
 class _Observer:
@@ -164,6 +166,10 @@ class trace:
     predicate on the name), ``steps`` (step indices from 0, or a predicate) and ``heads`` (head
     indices, every layer). ``keep_steps``, ``keep_layers`` and ``keep_heads`` keep per-step,
     per-layer and per-head detail for ablations; by default only running sums per resolution.
+
+    ``vocabulary`` (UNet pipelines): words or phrases, in the prompt or not, whose maps are
+    computed beside the generation from their own text encoding (OVAM; ``daam.vocabulary``):
+    ``tc.results()[0].word_map("hat")``. The image is unchanged.
     """
 
     def __init__(
@@ -176,6 +182,7 @@ class trace:
         layers: LayerSelector = None,
         steps: StepSelector = None,
         heads: Iterable[int] | None = None,
+        vocabulary: Iterable[str] | None = None,
     ) -> None:
         self.pipe = pipe
         self.adapter = adapter_for(pipe)
@@ -191,6 +198,10 @@ class trace:
         self._kernel_depth = 0
         self._capture_slot: dict[str, object] = {}
         self._entered = False
+        self.vocabulary = check_vocabulary(vocabulary)
+        self._vocab: VocabularyKeys | None = None
+        if self.vocabulary and not self._observes:
+            raise TraceError(f"{type(self).__name__} observes no attention: it takes no vocabulary")
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> trace:
@@ -217,6 +228,8 @@ class trace:
         name = adapter.encode_method
         original = getattr(pipe, name)
         had_own = name in pipe.__dict__
+        if self.vocabulary:  # encoded once, by the encoder as it is, before it is wrapped
+            self._vocab = encode_vocabulary(adapter, original, self.vocabulary)
 
         @functools.wraps(original)
         def encode(*args, **kwargs):
@@ -361,6 +374,7 @@ class trace:
                 columns,
                 Accumulator(len(cond), self.keep),
                 take() if take else None,
+                vocab_acc=Accumulator(len(cond)) if self._vocab is not None else None,
             )
         )
         self._calls[-1].negatives.extend(n.detach() for n in enc.negatives)
@@ -480,6 +494,9 @@ class trace:
             if call.columns is not None:
                 probs = probs[..., call.columns.to(probs.device)]
             self._add(call, name, probs)
+            if self._vocab is not None:
+                vocab = self._vocab.probs(name, attn, q, self.heads)
+                call.vocab_acc.add(name, call.step, vocab, layer_resolution(vocab.shape[2], call.latent_hw))
 
     def _observe_kernel(self, name: str, spec: LayerSpec, attn) -> None:
         call = self._current()
@@ -545,6 +562,10 @@ class trace:
                         detail_heads=self.keep.heads,
                         segments=segs if self.adapter.trims_padding else (),
                         generated_size=call.image_size if call.output_size else None,
+                        vocabulary=self.vocabulary,
+                        vocabulary_sums={r: t[i].detach().float().cpu() for r, t in call.vocab_acc.sums.items()}
+                        if call.vocab_acc is not None
+                        else {},
                     )
                 )
         return out

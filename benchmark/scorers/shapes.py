@@ -178,8 +178,6 @@ def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[Sc
 
 def _render_pairs(store, run, pipe, config) -> list[dict]:
     """DAAM on real renders noised and denoised through the model, against exact masks."""
-    import torch
-    from diffusers import StableDiffusionImg2ImgPipeline
     from PIL import Image
     from tqdm import tqdm
 
@@ -188,8 +186,8 @@ def _render_pairs(store, run, pipe, config) -> list[dict]:
     from benchmark.toy.splits import scene_from_provenance
     from benchmark.toy.world import render
 
-    # the toy has no safety checker; saying so keeps diffusers' warning about it off the run's output
-    i2i = StableDiffusionImg2ImgPipeline(**{**pipe.components, "safety_checker": None}, requires_safety_checker=False)
+    # one img2img pipeline on the model's components for all renders (no safety checker)
+    i2i = daam.img2img_pipeline(pipe)
     i2i.set_progress_bar_config(disable=True)
     seen, pairs, todo = set(), [], []
     for g in store.generations(run.id, "done"):
@@ -202,16 +200,16 @@ def _render_pairs(store, run, pipe, config) -> list[dict]:
         prompt = store.get_prompt(g.prompt_id)
         scene = scene_from_provenance(prompt.provenance)
         image, masks = render(scene)
-        with daam.trace(i2i, keep_steps=True) as tc:  # per-step sums (by resolution) for the ablation
-            i2i(
-                prompt=scene.caption,
-                image=Image.fromarray(image),
-                strength=RENDER_STRENGTH,
-                num_inference_steps=config.steps,
-                guidance_scale=config.guidance,
-                generator=torch.Generator().manual_seed(int(g.seed or 0)),
-            )
-        maps = tc.results()[0]
+        maps = daam.attribute(
+            i2i,
+            Image.fromarray(image),
+            scene.caption,
+            strength=RENDER_STRENGTH,
+            steps=config.steps,
+            guidance_scale=config.guidance,
+            seed=int(g.seed or 0),
+            keep_steps=True,  # per-step sums (by resolution) for the ablation
+        )
         counts: dict[str, int] = defaultdict(int)
         for obj, mask in zip(scene.objects, masks):
             for word in (obj.colour, obj.shape):
