@@ -88,3 +88,27 @@ def test_sdxl_probe_and_denoise(sdxl_path):
     for mode in ("denoise", "probe"):
         maps = daam.attribute(pipe, image, PROMPT, ["dog"], mode=mode, steps=2, strength=1.0)
         assert maps.word_map("dog").soft.shape == (64, 64)
+
+
+DITS = {"sd3": ("StableDiffusion3Pipeline", {}), "flux": ("FluxPipeline", {"max_sequence_length": 32})}
+
+
+@pytest.mark.parametrize("family", list(DITS))
+def test_dit_denoise(dit_paths, family):
+    cls, extra = DITS[family]
+    pipe = load(cls, dit_paths[family])
+    image = _image()
+    kw = dict(strength=0.75, steps=4, seed=1, pipeline_kwargs=extra)
+    maps = daam.attribute(pipe, image, PROMPT, ["dog"], **kw)
+    assert maps.n_steps == 3 and maps.word_map("dog").soft.shape == (64, 64)
+    assert torch.equal(daam.attribute(pipe, image, PROMPT, **kw).word_map("dog").raw, maps.word_map("dog").raw)
+    with pytest.raises(NotImplementedError, match="denoise"):
+        daam.attribute(pipe, image, PROMPT, mode="probe")
+    with pytest.raises(NotImplementedError, match="UNet"):
+        daam.attribute(pipe, image, PROMPT, vocabulary=["hat"], **kw)
+
+
+def test_a_family_without_img2img_is_refused_clearly(dit_paths):
+    pipe = load("PixArtSigmaPipeline", dit_paths["pixart"])
+    with pytest.raises(daam.UnsupportedPipelineError, match="PixArtSigmaPipeline has no img2img"):
+        daam.attribute(pipe, _image(), PROMPT)
