@@ -52,11 +52,12 @@ if [[ -e training/toy/state.pt ]]; then
     timeout $(( $(left) * 2 / 3 )) python3 -m benchmark.cli toy train --out-dir training/toy --steps "$STEPS" \
         --device "$DEVICE" --threads 8 2>&1 | tr '\r' '\n' | grep -v '^unet:' || true
 fi
-# the unsupervised comparison: same recipe and VAE, no grounding loss
+# the unsupervised comparison: same recipe and VAE, no grounding loss; finished at 15,750 and out of
+# the tree too (its state is at commit 5e999f5): resumed only when its state was put back
 mkdir -p training/toy-unsupervised
 [[ -e training/toy-unsupervised/vae ]] || cp -r training/toy/vae training/toy-unsupervised/vae
 [[ -e training/toy-unsupervised/tokenizer ]] || cp -r training/toy/tokenizer training/toy-unsupervised/tokenizer
-if (( $(left) > 30 )); then
+if [[ -e training/toy-unsupervised/state.pt ]] && (( $(left) > 30 )); then
     timeout $(( $(left) - 20 )) python3 -m benchmark.cli toy train --out-dir training/toy-unsupervised \
         --steps "$UNSUP_STEPS" --device "$DEVICE" --threads 8 --ground-weight 0 \
         --pixel-weight 0 2>&1 | tr '\r' '\n' | grep -v '^unet:' || true

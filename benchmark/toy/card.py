@@ -113,38 +113,52 @@ def plot_curves(
 
     from benchmark.toy.model import SAMPLING_GUIDANCE, SAMPLING_STEPS
 
-    # constrained layout keeps the legends below the panels clear of the tick labels
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 4.2), sharex=True, layout="constrained")
-    runs = [("", log, accuracy or [], "-"), *((f"{name}: ", lg, acc or [], "--") for name, lg, acc in others)]
-    for prefix, run_log, run_accuracy, style in runs:
+    # constrained layout keeps the legends below the panels clear of the tick labels; colour says
+    # what a line is, its style which model (solid: the first, dashed: the others)
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 4.4), sharex=True, layout="constrained")
+    names = ["", *(name for name, _, _ in others)]
+    runs = [(log, accuracy or [], "-"), *((lg, acc or [], "--") for _, lg, acc in others)]
+    for i, (run_log, run_accuracy, style) in enumerate(runs):
+        first = i == 0
         unet = [r for r in run_log if r.get("phase") == "unet"]
         evals = [r for r in run_log if r.get("phase") == "eval"]
-        losses = (("diffusion", "diffusion (MSE)"), ("token", "token grounding"), ("pixel", "pixel BCE"))
-        for key, label in losses if not prefix else losses[:1]:  # a variant's grounding terms may be unweighted
-            a.plot([r["step"] for r in unet], [r[key] for r in unet], label=prefix + label, lw=1, ls=style)
-        b.plot(
-            [r["step"] for r in evals],
-            [r["sharpness"] for r in evals],
-            marker="o",
-            ls=style,
-            label=prefix.rstrip(": ") or None,
+        losses = (
+            ("diffusion", "diffusion (MSE)", "C0"),
+            ("token", "token grounding", "C1"),
+            ("pixel", "pixel BCE", "C2"),
         )
+        for key, label, colour in losses if first else losses[:1]:  # a variant's grounding terms may be unweighted
+            a.plot(
+                [r["step"] for r in unet],
+                [r[key] for r in unet],
+                label=label if first else None,
+                lw=1,
+                ls=style,
+                color=colour,
+            )
+        b.plot([r["step"] for r in evals], [r["sharpness"] for r in evals], marker="o", ms=3, ls=style, color="C0")
         curve = _accuracy_curve(run_accuracy)
-        for subset, label in (("1-object", "single objects"), ("2-object", "pairs"), ("3-object", "triples")):
+        subsets = (("1-object", "single objects", "C0"), ("2-object", "pairs", "C1"), ("3-object", "triples", "C2"))
+        for subset, label, colour in subsets:
             points = [(step, v) for step, by in curve for s, v in by.items() if s == subset]
             if points:
-                c.plot(*zip(*points), marker="o", label=prefix + label, ls=style)
+                c.plot(*zip(*points), marker="o", ms=4, label=label if first else None, ls=style, color=colour)
     a.set_yscale("log")
     a.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     a.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))  # 0.05, not 5x10^-2
     a.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: ""))
     a.set_ylabel("loss (log scale)")
     a.set_title("training losses")
-    b.axhline(1.0, color="grey", lw=0.8, ls="--")
-    b.set_ylabel("attention in object / object's area")
+    b.axhline(1.0, color="grey", lw=0.8, ls=":", label="flat (1)")
+    if others:  # flat attention (~1) and sharp (~20) on one axis
+        b.set_yscale("log")
+        b.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        b.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+        b.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: ""))
+    b.set_ylabel("attention in object / object's area" + (" (log)" if others else ""))
     b.set_title("attention sharpness (1 = flat)")
     for target in (0.9, 0.6):
-        c.axhline(target, color="grey", lw=0.8, ls="--", label="targets" if target == 0.9 else None)
+        c.axhline(target, color="grey", lw=0.8, ls=":", label="targets" if target == 0.9 else None)
     c.set_ylim(0, 1.03)  # a point at 1 stays whole
     c.set_ylabel("share of images correct")
     c.set_title(f"generation accuracy (guidance {SAMPLING_GUIDANCE:g}, {SAMPLING_STEPS} steps)")
@@ -155,7 +169,13 @@ def plot_curves(
         ax.xaxis.set_major_formatter(thousands)  # "12k", not "12000" running into its neighbour
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=4, frameon=False)
+            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False)
+    if others:
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color="black", ls="-", label=f"{names[0] or 'toy'} (solid)")]
+        handles += [Line2D([], [], color="black", ls="--", label=f"{n} (dashed)") for n in names[1:]]
+        fig.legend(handles=handles, loc="outside upper center", fontsize=9, frameon=False, ncol=len(handles))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -51,7 +51,19 @@ def test_bench_run_shapes_end_to_end(tmp_path, capsys):
 
 def test_a_run_without_scores_writes_its_report_with_sample_maps(tmp_path, capsys):
     ws = tmp_path / "ws"
-    argv = ["run", "--limit", "2", "--workspace", str(ws), "--steps", "2", "--no-score", "--run-name", "look"]
+    argv = [
+        "run",
+        "--limit",
+        "2",
+        "--workspace",
+        str(ws),
+        "--steps",
+        "2",
+        "--no-score",
+        "--run-name",
+        "look",
+        "--no-compare",
+    ]
     assert main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     report = ws / "report" / "look" / "report.html"
