@@ -183,11 +183,13 @@ def _render_pairs(store, run, pipe, config) -> list[dict]:
 
     import daam
     from benchmark.metrics.ablation import ablation_ious
+    from benchmark.pipelines import quiet_loading
     from benchmark.toy.splits import scene_from_provenance
     from benchmark.toy.world import render
 
     # one img2img pipeline on the model's components for all renders (no safety checker)
-    i2i = daam.img2img_pipeline(pipe)
+    with quiet_loading():  # building img2img imports pipelines whose notices a user cannot act on
+        i2i = daam.img2img_pipeline(pipe)
     i2i.set_progress_bar_config(disable=True)
     seen, pairs, todo = set(), [], []
     for g in store.generations(run.id, "done"):
