@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from core.options import add_store_options
 
 # the one spelling of --dtype across `bench` (as `bench run`), read as the methods' torch names
 DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -51,19 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=[],
         help="any other option of the method as KEY=VALUE (e.g. radius=0.25, crf=true); repeatable",
     )
-    p.add_argument(
-        "--workspace",
-        type=Path,
-        default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")),
-        help="folder holding the database, images and maps (default: ./workspace)",
-    )
-    p.add_argument(
-        "--db",
-        dest="db_url",
-        metavar="URL",
-        default=None,
-        help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)",
-    )
+    add_store_options(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON (no progress bar)")
     p.set_defaults(func=_baseline)
     return p

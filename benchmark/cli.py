@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
+
+from core.options import add_store_options
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -31,22 +32,6 @@ def _version() -> str:
         from daam import __version__
 
         return __version__
-
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--workspace",
-        type=Path,
-        default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")),
-        help="folder holding the database, images and maps (default: ./workspace)",
-    )
-    p.add_argument(
-        "--db",
-        dest="db_url",
-        metavar="URL",
-        default=None,
-        help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)",
-    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -163,11 +148,11 @@ def _parser() -> argparse.ArgumentParser:
         help="baselines to run on the same images and score beside DAAM (e.g. clipseg centre-disc)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON summary for scripts")
-    _add_common(p)
+    add_store_options(p)
 
     p = sub.add_parser("runs", help="list the stored runs: split, model, images done / failed / pending, status")
     p.add_argument("--json", action="store_true", help="print the list as JSON for scripts")
-    _add_common(p)
+    add_store_options(p)
 
     p = sub.add_parser("splits", help="list the splits and their sizes")
     p.add_argument(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+
+from core.options import add_store_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -23,19 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--run", dest="run_name", default=None, help="run name (default: <split>-daam-release)")
     p.add_argument("--split", default="coco-gen", help="split the prompts join (default: coco-gen)")
     p.add_argument("--model", default=None, help="model that made the images (default: the paper's SD 2 base)")
-    p.add_argument(
-        "--workspace",
-        type=Path,
-        default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")),
-        help="folder holding the database, images and maps (default: ./workspace)",
-    )
-    p.add_argument(
-        "--db",
-        dest="db_url",
-        metavar="URL",
-        default=None,
-        help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)",
-    )
+    add_store_options(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON (no progress bar)")
     p.set_defaults(func=import_daam)
     return p

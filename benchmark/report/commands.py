@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
+
+from core.options import add_store_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,19 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also write every table as tables/<name>.csv (and .parquet if pyarrow is installed)",
     )
-    p.add_argument(
-        "--workspace",
-        type=Path,
-        default=Path(os.environ.get("BENCH_WORKSPACE", "workspace")),
-        help="folder holding the database, images and maps (default: ./workspace)",
-    )
-    p.add_argument(
-        "--db",
-        dest="db_url",
-        metavar="URL",
-        default=None,
-        help="SQLAlchemy URL of the store (default: $BENCH_DB_URL or <workspace>/bench.sqlite)",
-    )
+    add_store_options(p)
     p.set_defaults(func=run_report)
 
 
