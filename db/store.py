@@ -540,7 +540,7 @@ class Store:
         with self._read() as s:
             run_id = self._run_by(s, run_name_or_id).id
         retried = self.requeue_failed(run_id, max_attempts)
-        left = len(self.generations(run_id, "failed"))
+        left = self.generation_counts(run_id)["failed"]
 
         def op(s: Session) -> None:
             run = self._run_row(s, run_id)

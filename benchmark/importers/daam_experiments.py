@@ -105,11 +105,6 @@ def image_path(run: str, key: str) -> str:
     return str(PurePosixPath("images") / run / f"{key}.png")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Through a temporary file unique to this writer, so concurrent imports never share one."""
-    write_atomic(path, data)
-
-
 def _check_inside(workspace: Path, rel: str) -> None:
     """Every file the import writes resolves inside the workspace (keys and run names are
     checked already; this also catches a symlinked images/ folder pointing elsewhere)."""
@@ -252,7 +247,7 @@ def _complete(
     """The staged part of ``_import_folder``: files, word maps and masks, then 'done'."""
     height, width = exp.size
     if not _file_has(workspace / rel_image, digest):
-        _write_atomic(workspace / rel_image, exp.image_bytes)
+        write_atomic(workspace / rel_image, exp.image_bytes)  # a temporary name of this writer only
     plan = _plan(store, workspace, generation.id, rater, exp, outputs)
     maps_added = 0
     for method in plan.files:
