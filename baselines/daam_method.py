@@ -30,6 +30,11 @@ class DAAMBaseline(Baseline):
         """``daam.trace(pipe, **options)``: the runner generates through it and stores its maps."""
         return daam.trace(pipe, **options)
 
+    @classmethod
+    def attribute(cls, pipe, image, prompt: str, words: Sequence[str], **settings) -> daam.GenerationMaps:
+        """``daam.attribute(pipe, image, prompt, words, **settings)``: DAAM maps of a real image."""
+        return daam.attribute(pipe, image, prompt, words, **settings)
+
     def __init__(self, maps: daam.GenerationMaps | str | os.PathLike[str] | None = None, check_prompt: bool = True):
         if maps is None:
             raise BaselineError("the DAAM method reads stored maps: pass maps=<GenerationMaps or a maps file>")

@@ -142,6 +142,15 @@ class Baseline(ABC):
         maps object per generated image (with ``save(path)`` and ``prompt_words()``)."""
         raise BaselineError(f"{cls.name} is a {cls.stage} method: it does not trace a pipeline")
 
+    @classmethod
+    def attribute(cls, pipe, image, prompt: str, words: Sequence[str], **settings):
+        """Generation-time methods on a real image (one the model did not generate): the method's
+        maps object for ``image`` and ``prompt`` (a ``daam.GenerationMaps``, with ``save(path)``),
+        computed by running ``pipe`` over the image (``daam.attribute``). ``settings`` are the run's
+        (``strength``, ``steps``, ``guidance_scale``, ``seed``, ...) plus the method's own options.
+        The stored file is read back by ``predict`` (``reads_stored_maps``)."""
+        raise BaselineError(f"{cls.name} is a {cls.stage} method: it does not attribute through a pipeline")
+
     @abstractmethod
     def predict(self, image, prompt: str, words: Sequence[str]) -> BaselineOutput:
         """Maps (or clusters) for ``words`` of ``prompt`` over ``image`` (uint8 H x W x 3 or PIL)."""
