@@ -26,15 +26,16 @@ class Sample:
 
     ``key`` is stable within the dataset (the COCO image id, the VOC image name, the index in the
     ImageNet-Segmentation file) and is what a split item stores to find the sample again.
-    ``masks`` maps each class name (lowercase, as a prompt says it: "potted plant", "dog") to a
-    boolean ``[H, W]`` mask at the image's size; ``ignore`` (VOC's void border) marks pixels that
-    count for no class and are left out of every IoU; ``captions`` are the dataset's own captions
+    ``classes`` are the class names present (lowercase, as a prompt says them: "potted plant",
+    "dog"). ``truth()`` loads, on demand, each class name's boolean ``[H, W]`` mask at the image's
+    size and the ``ignore`` mask (VOC's void border: pixels that count for no class and are left
+    out of every IoU; None where there is none). ``captions`` are the dataset's own captions
     (COCO), empty where prompts are made from class names.
     """
 
     key: str
     image: Callable[[], np.ndarray]  # loads the uint8 [H, W, 3] image on demand
-    masks: Mapping[str, np.ndarray]
-    ignore: np.ndarray | None = None
+    classes: tuple[str, ...]
+    truth: Callable[[], tuple[dict[str, np.ndarray], np.ndarray | None]]  # (masks by class, ignore)
     captions: tuple[str, ...] = ()
     details: Mapping[str, object] = field(default_factory=dict)  # JSON-able: file name, category ids
