@@ -572,7 +572,7 @@ class trace:
 
     def state_nbytes(self) -> int:
         """Bytes held by the running state of all traced calls."""
-        return sum(c.acc.nbytes() for c in self._calls)
+        return sum(c.acc.nbytes() + (c.vocab_acc.nbytes() if c.vocab_acc is not None else 0) for c in self._calls)
 
 
 def _tensor_list(x) -> bool:
