@@ -34,7 +34,14 @@ import torch
 from daam.adapters import EncodeCall, LayerSpec, adapter_for, cross_attention_probs, kernel_text_probs
 from daam.aggregation import Accumulator, DetailSpec, layer_resolution
 from daam.maps import GenerationMaps
-from daam.vocabulary import VocabularyKeys, check_vocabulary, encode_vocabulary
+from daam.vocabulary import (
+    VocabularyKeys,
+    check_supported,
+    check_vocabulary,
+    encode_vocabulary,
+    entry_arguments,
+    settings_key,
+)
 from daam.words import TokenSegment
 
 if TYPE_CHECKING:
@@ -77,7 +84,8 @@ class _Call:
     step: int = -1
     active: bool = True
     last_timestep: torch.Tensor | None = None
-    vocab_acc: Accumulator | None = None  # open-vocabulary entries' sums (``vocabulary=``)
+    vocab: VocabularyKeys | None = None  # open-vocabulary entries (``vocabulary=``), encoded as this call's prompt
+    vocab_acc: Accumulator | None = None  # and their sums
 
 
 class _Observer:
@@ -167,9 +175,9 @@ class trace:
     indices, every layer). ``keep_steps``, ``keep_layers`` and ``keep_heads`` keep per-step,
     per-layer and per-head detail for ablations; by default only running sums per resolution.
 
-    ``vocabulary`` (UNet pipelines): words or phrases, in the prompt or not, whose maps are
-    computed beside the generation from their own text encoding (OVAM; ``daam.vocabulary``):
-    ``tc.results()[0].word_map("hat")``. The image is unchanged.
+    ``vocabulary`` (SD 1.x/2.x, SDXL, PixArt, Sana: cross-attention pipelines): words or phrases,
+    in the prompt or not, whose maps are computed beside the generation from their own text
+    encoding (OVAM; ``daam.vocabulary``): ``tc.results()[0].word_map("hat")``. The image is unchanged.
     """
 
     def __init__(
@@ -199,9 +207,11 @@ class trace:
         self._capture_slot: dict[str, object] = {}
         self._entered = False
         self.vocabulary = check_vocabulary(vocabulary)
-        self._vocab: VocabularyKeys | None = None
+        self._vocab: dict[str, VocabularyKeys] = {}  # per encoding settings
         if self.vocabulary and not self._observes:
             raise TraceError(f"{type(self).__name__} observes no attention: it takes no vocabulary")
+        if self.vocabulary:
+            check_supported(self.adapter)
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> trace:
@@ -228,8 +238,6 @@ class trace:
         name = adapter.encode_method
         original = getattr(pipe, name)
         had_own = name in pipe.__dict__
-        if self.vocabulary:  # encoded once, by the encoder as it is, before it is wrapped
-            self._vocab = encode_vocabulary(adapter, original, self.vocabulary)
 
         @functools.wraps(original)
         def encode(*args, **kwargs):
@@ -365,6 +373,7 @@ class trace:
             }
         take = getattr(self.adapter, "take_output_size", None)
         cond = enc.cond.detach() if torch.is_tensor(enc.cond) else [c.detach() for c in enc.cond]
+        vocab = self._vocabulary_for(method, args, kwargs) if self.vocabulary else None
         self._calls.append(
             _Call(
                 enc.prompts,
@@ -374,10 +383,20 @@ class trace:
                 columns,
                 Accumulator(len(cond), self.keep),
                 take() if take else None,
-                vocab_acc=Accumulator(len(cond)) if self._vocab is not None else None,
+                vocab=vocab,
+                vocab_acc=Accumulator(len(cond)) if vocab is not None else None,
             )
         )
         self._calls[-1].negatives.extend(n.detach() for n in enc.negatives)
+
+    def _vocabulary_for(self, method, args, kwargs) -> VocabularyKeys:
+        """The vocabulary encoded with this encode call's settings (once per distinct settings), by
+        the encoder as it is (``method`` is the unwrapped one)."""
+        call = entry_arguments(method, args, kwargs, self.vocabulary)
+        key = settings_key(call)
+        if key not in self._vocab:
+            self._vocab[key] = encode_vocabulary(self.adapter, method, call)
+        return self._vocab[key]
 
     def _on_denoiser(self, module, args, kwargs):
         if not self._calls:
@@ -494,9 +513,8 @@ class trace:
             if call.columns is not None:
                 probs = probs[..., call.columns.to(probs.device)]
             self._add(call, name, probs)
-            if self._vocab is not None:
-                vocab = self._vocab.probs(name, attn, q, self.heads)
-                call.vocab_acc.add(name, call.step, vocab, layer_resolution(vocab.shape[2], call.latent_hw))
+            if call.vocab is not None:
+                self._add_vocab(call, name, call.vocab.probs(name, attn, q, self.heads))
 
     def _observe_kernel(self, name: str, spec: LayerSpec, attn) -> None:
         call = self._current()
@@ -532,11 +550,17 @@ class trace:
                 cols = cols + first_text
             probs = kernel_text_probs(q, k, image_q, cols, scale, mask)
             self._add(call, name, probs)
+            if spec.kind == "cross" and call.vocab is not None:
+                self._add_vocab(call, name, call.vocab.kernel_probs(name, attn, q, scale, self.heads))
 
     @staticmethod
     def _add(call: _Call, name: str, probs: torch.Tensor) -> None:
         res = layer_resolution(probs.shape[2], call.latent_hw)
         call.acc.add(name, call.step, probs, res)
+
+    @staticmethod
+    def _add_vocab(call: _Call, name: str, probs: torch.Tensor) -> None:
+        call.vocab_acc.add(name, call.step, probs, layer_resolution(probs.shape[2], call.latent_hw))
 
     # -- results --------------------------------------------------------------------------
     def results(self) -> list[GenerationMaps]:

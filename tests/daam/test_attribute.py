@@ -104,7 +104,7 @@ def test_dit_denoise(dit_paths, family):
     assert torch.equal(daam.attribute(pipe, image, PROMPT, **kw).word_map("dog").raw, maps.word_map("dog").raw)
     with pytest.raises(NotImplementedError, match="denoise"):
         daam.attribute(pipe, image, PROMPT, mode="probe")
-    with pytest.raises(NotImplementedError, match="UNet"):
+    with pytest.raises(NotImplementedError, match="open-vocabulary maps"):
         daam.attribute(pipe, image, PROMPT, vocabulary=["hat"], **kw)
 
 
