@@ -37,6 +37,11 @@ class DAAMVocabularyBaseline(DAAMBaseline):
         return daam.trace(pipe, vocabulary=list(vocabulary), **options)
 
     @classmethod
+    def trace_options(cls, words: Sequence[str]) -> dict[str, object]:
+        """The batch's words are the vocabulary: each gets the map of its own text encoding."""
+        return {"vocabulary": list(dict.fromkeys(words))}
+
+    @classmethod
     def attribute(
         cls, pipe, image, prompt: str, words: Sequence[str], extra_vocabulary: Iterable[str] = (), **settings
     ) -> daam.GenerationMaps:
