@@ -23,6 +23,8 @@ _ENTRIES = {
     "mask2former": "baselines.mask2former:Mask2FormerBaseline",
     "stego": "baselines.stego:StegoBaseline",
     "daam": "baselines.daam_method:DAAMBaseline",
+    "conceptattention": "baselines.concept_attention:ConceptAttentionBaseline",
+    "conceptattention-cross": "baselines.concept_attention:ConceptAttentionCrossBaseline",
 }
 for _name, _target in _ENTRIES.items():
     if _name not in BASELINES:

@@ -67,8 +67,8 @@ def encode_vocabulary(adapter, encode, entries: tuple[str, ...]) -> VocabularyKe
     """Encode ``entries`` with the pipeline's own (unwrapped) prompt encoder ``encode``."""
     if not isinstance(adapter, UNetAdapter) or adapter.family == "StableDiffusionInstructPix2PixPipeline":
         raise NotImplementedError(
-            f"open-vocabulary maps (vocabulary=...) are implemented for UNet pipelines (SD 1.x/2.x, SDXL), "
-            f"not yet for {adapter.family}"
+            f"open-vocabulary maps (vocabulary=...) are implemented for UNet pipelines (SD 1.x/2.x, SDXL) "
+            f"and, by side streams (daam.streams), for SD3 and FLUX.1; not yet for {adapter.family}"
         )
     pipe = adapter.pipe
     tok = getattr(pipe, "tokenizer", None) or getattr(pipe, "tokenizer_2", None)
