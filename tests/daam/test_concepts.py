@@ -156,6 +156,14 @@ def test_save_load_and_default_layers(pipes, tmp_path):
     assert streams.default_concept_layers(24) == list(range(12, 22))
     assert streams.default_concept_layers(2) == [1]
     assert ca._side.layers == {"transformer_blocks.1.attn"}
+    # heads= selects heads of the entries' maps too: the two heads' maps add up to the whole
+    parts = []
+    for heads in ([0], [1], None):
+        with daam.trace(pipe, vocabulary=["hat"], heads=heads, steps=[1]) as tc:
+            pipe(PROMPT, **_kw("flux"))
+        parts.append(tc.results()[0].word_map("hat").raw)
+    assert not torch.allclose(parts[0], parts[1])
+    assert torch.allclose(parts[0] + parts[1], parts[2], rtol=1e-5, atol=1e-6)
 
 
 def test_bad_requests_are_refused_clearly(pipes, dit_paths):
