@@ -25,6 +25,8 @@ _ENTRIES = {
     "stego": "baselines.stego:StegoBaseline",
     "daam": "baselines.daam_method:DAAMBaseline",
     "daam-vocabulary": "baselines.daam_vocabulary:DAAMVocabularyBaseline",
+    "conceptattention": "baselines.concept_attention:ConceptAttentionBaseline",
+    "conceptattention-cross": "baselines.concept_attention:ConceptAttentionCrossBaseline",
 }
 for _name, _target in _ENTRIES.items():
     if _name not in BASELINES:

@@ -55,7 +55,8 @@ def check_supported(adapter) -> None:
     ):
         raise NotImplementedError(
             "open-vocabulary maps (vocabulary=...) are implemented for cross-attention pipelines "
-            f"(SD 1.x/2.x, SDXL, PixArt-Sigma/Alpha, Sana), not for {adapter.family}"
+            "(SD 1.x/2.x, SDXL, PixArt-Sigma/Alpha, Sana) and, by side streams (daam.streams), for SD3 "
+            f"and FLUX.1; not for {adapter.family}"
         )
 
 
