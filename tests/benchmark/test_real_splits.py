@@ -1,0 +1,190 @@
+"""Real-image splits end to end: `bench run --split coco-real` on the shipped toy model, with a
+COCO-format dataset made from toy-world renders (exact masks), scored and reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import db
+from benchmark.cli import main
+from benchmark.toy.shipped import shipped_model
+from benchmark.toy.world import Scene, SceneObject, compose_caption, render
+
+pytestmark = pytest.mark.skipif(shipped_model() is None, reason="the toy model is not shipped")
+
+# category ids out of order and not COCO's: names must come from the file
+CATEGORIES = {7: "circle", 3: "square", 11: "triangle", 5: "star"}
+SCENES = [  # (objects, captions): the first caption of image 1 names no category
+    ([("red", "circle", 10, 11, 12), ("blue", "square", 22, 21, 11)], ["a picture of shapes"]),
+    ([("green", "triangle", 16, 16, 16)], []),
+    ([("yellow", "star", 12, 20, 14), ("purple", "circle", 23, 9, 10)], []),
+    ([("orange", "square", 15, 15, 14)], ["an orange square and a red star"]),  # no star: absent
+]
+
+
+def write_coco_fixture(root: Path, n: int = 4) -> tuple[Path, Path, Path]:
+    """A COCO-format dataset of ``n`` toy renders: images folder, instances and captions JSON."""
+    from PIL import Image
+    from pycocotools import mask as mask_utils
+
+    images_dir = root / "images"
+    images_dir.mkdir(parents=True)
+    by_name = {v: k for k, v in CATEGORIES.items()}
+    images, instances, captions = [], [], []
+    for i, (objects, extra) in enumerate(SCENES[:n]):
+        objs = tuple(SceneObject(c, s, float(x), float(y), float(size)) for c, s, x, y, size in objects)
+        caption, spans = compose_caption(objs)
+        pixels, masks = render(Scene(objs, caption, spans))
+        image_id = 100 + i
+        name = f"{image_id:012d}.png"
+        Image.fromarray(pixels).save(images_dir / name)
+        images.append({"id": image_id, "file_name": name, "height": 32, "width": 32})
+        for j, (obj, mask) in enumerate(zip(objs, masks)):
+            rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+            instances.append(
+                {
+                    "id": image_id * 10 + j,
+                    "image_id": image_id,
+                    "category_id": by_name[obj.shape],
+                    "segmentation": {"size": rle["size"], "counts": rle["counts"].decode("ascii")},
+                    "area": float(mask.sum()),
+                    "bbox": [0, 0, 32, 32],
+                    "iscrowd": 0,
+                }
+            )
+        texts = extra[:1] + [caption] + extra[1:] if i == 0 else [*extra, caption]
+        for k, text in enumerate(texts):
+            captions.append({"id": image_id * 10 + k, "image_id": image_id, "caption": text})
+    categories = [{"id": k, "name": v, "supercategory": "shape"} for k, v in CATEGORIES.items()]
+    inst = root / "instances.json"
+    inst.write_text(json.dumps({"images": images, "annotations": instances, "categories": categories}))
+    caps = root / "captions.json"
+    caps.write_text(json.dumps({"images": images, "annotations": captions}))
+    return images_dir, inst, caps
+
+
+@pytest.fixture
+def coco(tmp_path):
+    return write_coco_fixture(tmp_path / "coco")
+
+
+def _args(coco, ws, *extra):
+    images, inst, caps = coco
+    return [
+        "run",
+        "--split",
+        "coco-real",
+        "--model",
+        "toy",
+        "--steps",
+        "5",
+        "--coco-images",
+        str(images),
+        "--coco-instances",
+        str(inst),
+        "--coco-captions",
+        str(caps),
+        "--workspace",
+        str(ws),
+        "--threads",
+        "1",
+        "--json",
+        *extra,
+    ]
+
+
+def test_read_coco_takes_names_masks_and_captions_from_the_files(coco):
+    from benchmark.splits.datasets.coco import read_coco
+
+    samples = read_coco(*coco)
+    assert [s.key for s in samples] == ["100", "101", "102", "103"]
+    first = samples[0]
+    assert first.classes == ("circle", "square") and first.captions[0] == "a picture of shapes"
+    masks, ignore = first.truth()
+    assert ignore is None and set(masks) == {"circle", "square"}
+    assert masks["circle"].shape == (32, 32) and masks["circle"].dtype == bool
+    pixels = first.image()
+    # the circle's truth is exactly the red pixels of the render
+    assert (pixels[masks["circle"]] == (220, 30, 30)).all() and masks["circle"].sum() > 20
+
+
+def test_coco_real_runs_end_to_end_scores_and_resumes(tmp_path, coco, capsys):
+    ws = tmp_path / "ws"
+    assert main(_args(coco, ws, "--methods", "whole-image")) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["prompts"], out["done"], out["failed"]) == (4, 4, 0)
+    with db.connect(None, workspace=ws) as store:
+        run = store.get_run(out["run"])
+        assert run.settings["strength"] == 0.6
+        prompts = {g.id: store.get_prompt(g.prompt_id) for g in store.generations(run.id)}
+        # image 100's first caption names no category: its second, the scene's, is the prompt
+        texts = {p.provenance["sample"]: p.text for p in prompts.values()}
+        assert texts["100"] == "a red circle and a blue square"
+        assert prompts[min(prompts)].provenance["categories"] == {"circle": "circle", "square": "square"}
+        truth = store.masks(run_id=run.id, source="dataset")
+        assert truth and all(m.rater_id == store.get_rater("dataset").id for m in truth)
+        assert store.get_rater("dataset").kind == "dataset"
+        absent = [m for m in truth if m.word == "star" and not db.decode_mask(m).any()]
+        assert len(absent) == 1  # image 103's caption names a star it does not show
+        for g in store.generations(run.id):
+            assert (ws / g.image_path).is_file() and (g.height, g.width) == (32, 32)
+            assert {r.method for r in store.word_maps(g.id)} == {"daam", "whole-image"}
+        scores = {(s.method, s.metric): s for s in store.scores(run_id=run.id)}
+    daam_all = scores[("daam@0.4", "mIoU-all")]
+    trivial = scores[("whole-image", "mIoU-all")]
+    assert daam_all.n == trivial.n == 6  # 7 category words, the absent star left out
+    assert 0 <= daam_all.ci_low <= daam_all.value <= daam_all.ci_high <= 1
+    assert ("daam@0.3", "mIoU-all") in scores and ("daam", "mIoU-sweep") in scores
+    assert ("daam@0.4", "mIoU80") not in scores  # toy shapes name none of COCO's 80 classes
+    assert any("name a class absent" in n for n in out["notes"])
+    # the report shows the methods side by side, with intervals and n
+    report = ws / "report" / out["run"]
+    md = (report / "report.md").read_text()
+    assert "Real images: methods side by side" in md and "whole-image" in md and "n=6" in md
+    assert "Real images" in (report / "report.html").read_text()
+    # the same command again: nothing to generate, no model loaded
+    assert main(_args(coco, ws, "--methods", "whole-image")) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["generated_now"] == 0 and again["done"] == 4
+
+
+def test_captions_per_image_and_limit(tmp_path, coco):
+    from benchmark.splits import SplitOptions, build_split
+
+    images, inst, caps = coco
+    options = dict(coco_images=images, coco_instances=inst, coco_captions=caps)
+    items = build_split("coco-real", SplitOptions(**options, captions_per_image=2))
+    # image 103 has two captions naming a category, the others one each
+    assert [i.provenance["sample"] for i in items] == ["100", "101", "102", "103", "103"]
+    assert build_split("coco-real", SplitOptions(**options, limit=2))[1].key == "coco-real-101-0"
+
+
+@pytest.mark.parametrize("missing", ["--coco-images", "--coco-instances", "--coco-captions"])
+def test_missing_dataset_options_are_named(tmp_path, coco, capsys, missing):
+    args = _args(coco, tmp_path / "ws")
+    i = args.index(missing)
+    del args[i : i + 2]
+    assert main(args) == 2
+    assert missing in capsys.readouterr().err
+
+
+def test_bad_files_are_named(tmp_path, coco, capsys):
+    images, inst, caps = coco
+    bad = tmp_path / "broken.json"
+    bad.write_text("{ not json")
+    args = _args((images, bad, caps), tmp_path / "ws")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "not a JSON file" in err
+    # an instances file given as captions: named, and what it lacks said
+    assert main(_args((images, inst, inst), tmp_path / "ws")) == 2
+    err = capsys.readouterr().err
+    assert str(inst) in err and "caption" in err
+    # an image the instances file lists is missing: that item fails, naming the file
+    (images / "000000000101.png").unlink()
+    assert main(_args((images, inst, caps), tmp_path / "ws2", "--no-report")) == 1
+    assert "000000000101.png" in json.loads(capsys.readouterr().out)["failures"][0]["error"]
