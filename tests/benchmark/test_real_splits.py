@@ -112,9 +112,25 @@ def test_read_coco_takes_names_masks_and_captions_from_the_files(coco):
     assert (pixels[masks["circle"]] == (220, 30, 30)).all() and masks["circle"].sum() > 20
 
 
-def test_coco_real_runs_end_to_end_scores_and_resumes(tmp_path, coco, capsys):
+@pytest.fixture
+def daam_twin(monkeypatch):
+    """A second generation-time method (DAAM under another name), as daam-vocabulary or
+    ConceptAttention would be: it attributes through the same img2img call and reads its maps back."""
+    import baselines  # noqa: F401  (registers the methods)
+    from baselines.daam_method import DAAMBaseline
+    from core.registry import BASELINES
+
+    class DaamTwin(DAAMBaseline):
+        name = "daam-twin"
+        title = "DAAM twin"
+
+    monkeypatch.setitem(BASELINES._entries, "daam-twin", DaamTwin)
+    return "daam-twin"
+
+
+def test_coco_real_runs_end_to_end_scores_and_resumes(tmp_path, coco, capsys, daam_twin):
     ws = tmp_path / "ws"
-    assert main(_args(coco, ws, "--methods", "whole-image")) == 0
+    assert main(_args(coco, ws, "--methods", "whole-image", daam_twin)) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["prompts"], out["done"], out["failed"]) == (4, 4, 0)
     with db.connect(None, workspace=ws) as store:
@@ -132,7 +148,10 @@ def test_coco_real_runs_end_to_end_scores_and_resumes(tmp_path, coco, capsys):
         assert len(absent) == 1  # image 103's caption names a star it does not show
         for g in store.generations(run.id):
             assert (ws / g.image_path).is_file() and (g.height, g.width) == (32, 32)
-            assert {r.method for r in store.word_maps(g.id)} == {"daam", "whole-image"}
+            assert {r.method for r in store.word_maps(g.id)} == {"daam", "whole-image", "daam-twin"}
+            twin = {r.path for r in store.word_maps(g.id, method="daam-twin")}
+            assert twin == {f"maps/{run.name}/{g.id}.daam-twin.safetensors"}
+            assert (ws / "baselines" / "daam-twin" / f"{g.id}.npz").is_file()  # run_baseline read it back
         scores = {(s.method, s.metric): s for s in store.scores(run_id=run.id)}
     daam_all = scores[("daam@0.4", "mIoU-all")]
     trivial = scores[("whole-image", "mIoU-all")]
@@ -140,6 +159,8 @@ def test_coco_real_runs_end_to_end_scores_and_resumes(tmp_path, coco, capsys):
     assert 0 <= daam_all.ci_low <= daam_all.value <= daam_all.ci_high <= 1
     assert ("daam@0.3", "mIoU-all") in scores and ("daam", "mIoU-sweep") in scores
     assert ("daam@0.4", "mIoU80") not in scores  # toy shapes name none of COCO's 80 classes
+    # the twin's maps are DAAM's (same image, seed and settings), scored at the baselines' tau 0.5
+    assert scores[("daam-twin", "mIoU-all")].value == pytest.approx(scores[("daam@0.5", "mIoU-all")].value)
     assert any("name a class absent" in n for n in out["notes"])
     # the report shows the methods side by side, with intervals and n
     report = ws / "report" / out["run"]
@@ -147,7 +168,7 @@ def test_coco_real_runs_end_to_end_scores_and_resumes(tmp_path, coco, capsys):
     assert "Real images: methods side by side" in md and "whole-image" in md and "n=6" in md
     assert "Real images" in (report / "report.html").read_text()
     # the same command again: nothing to generate, no model loaded
-    assert main(_args(coco, ws, "--methods", "whole-image")) == 0
+    assert main(_args(coco, ws, "--methods", "whole-image", daam_twin)) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["generated_now"] == 0 and again["done"] == 4
 
@@ -188,3 +209,72 @@ def test_bad_files_are_named(tmp_path, coco, capsys):
     (images / "000000000101.png").unlink()
     assert main(_args((images, inst, caps), tmp_path / "ws2", "--no-report")) == 1
     assert "000000000101.png" in json.loads(capsys.readouterr().out)["failures"][0]["error"]
+
+
+def _voc_stand_in(root: Path):
+    """A stand-in for the VOC reader (benchmark.splits.datasets.voc): toy renders with a void ring
+    around each object, as VOC marks object borders."""
+    import types
+
+    from scipy.ndimage import binary_dilation
+
+    from benchmark.splits.datasets import Sample
+
+    def sample(key, objects):
+        objs = tuple(SceneObject(c, s, float(x), float(y), float(size)) for c, s, x, y, size in objects)
+        caption, spans = compose_caption(objs)
+        pixels, masks = render(Scene(objs, caption, spans))
+        truth = {o.shape: m for o, m in zip(objs, masks)}
+        ring = np.zeros((32, 32), bool)
+        for m in masks:
+            ring |= binary_dilation(m, iterations=2) & ~m
+        return Sample(key, lambda: pixels, tuple(truth), lambda: (truth, ring))
+
+    samples = [sample("2007_000001", SCENES[0][0]), sample("2007_000002", SCENES[2][0])]
+    calls = []
+
+    def read_voc(path, image_set):
+        calls.append((Path(path), image_set))
+        return samples
+
+    module = types.ModuleType("benchmark.splits.datasets.voc")
+    module.read_voc = read_voc
+    module.voc_prompt = lambda classes: "a photo of " + " and ".join(f"a {c}" for c in classes)
+    return module, samples, calls
+
+
+def test_voc_real_leaves_void_pixels_out(tmp_path, monkeypatch, capsys):
+    import sys
+
+    module, samples, calls = _voc_stand_in(tmp_path)
+    monkeypatch.setitem(sys.modules, "benchmark.splits.datasets.voc", module)
+    root = tmp_path / "VOC2012"
+    root.mkdir()
+    ws = tmp_path / "ws"
+    args = ["run", "--split", "voc-real", "--model", "toy", "--steps", "3", "--voc-root", str(root)]
+    assert main([*args, "--workspace", str(ws), "--methods", "whole-image", "--no-report", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["done"] == 2 and calls[0] == (root, "val")
+    with db.connect(None, workspace=ws) as store:
+        run = store.get_run(out["run"])
+        voids = store.masks(run_id=run.id, source="dataset", word="<void>")
+        assert len(voids) == 2
+        scores = {(s.method, s.metric): s for s in store.scores(run_id=run.id)}
+    # the whole image's IoU with a class is the class's share of the pixels that are not void
+    expected = []
+    for s in samples:
+        truth, ring = s.truth()
+        expected += [m.sum() / (~ring).sum() for m in truth.values()]
+    whole = scores[("whole-image", "mIoU-all")]
+    assert whole.n == 4 and whole.value == pytest.approx(np.mean(expected))
+    assert ("daam@0.4", "mIoU-all") in scores
+
+
+def test_missing_dataset_reader_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "benchmark.splits.datasets.imagenet_seg", None)
+    mat = tmp_path / "gtsegs_ijcv.mat"
+    mat.write_bytes(b"")
+    assert main(["run", "--split", "imagenet-seg", "--model", "toy", "--imagenet-seg", str(mat)]) == 2
+    assert "benchmark.splits.datasets.imagenet_seg" in capsys.readouterr().err
