@@ -241,9 +241,20 @@ def pipeline_factor(pipe) -> int | None:
     return vae * int(patch)
 
 
+def check_methods(methods) -> None:
+    """Every ``--methods`` name is a registered method (the registry's "did you mean" otherwise),
+    checked before a real-image run attributes its images with the generation-time ones."""
+    import baselines  # noqa: F401  (registers the methods, importing none)
+    from core.registry import BASELINES
+
+    for name in methods:
+        BASELINES.get(name)
+
+
 def check_run(config) -> None:
     """Everything about a run that needs neither the store nor the weights."""
     check_settings(config)
+    check_methods(getattr(config, "methods", ()))
     check_workspace(config.workspace)
     check_device(config.device)
     check_model(config.model)

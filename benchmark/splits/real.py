@@ -77,45 +77,57 @@ def coco_samples(options: SplitOptions) -> dict[str, Any]:
         return {s.key: s for s in read_coco(images, instances, captions)}
 
 
-def _caption_items(sample, docs: Sequence, matcher, per_image: int) -> list[SplitItem]:
+def _caption_item(sample, index: int, doc, matcher) -> SplitItem | None:
+    """The item of caption ``index`` of ``sample``, or None when none of its nouns names a category."""
     from benchmark.splits.coco_classes import token_forms
     from benchmark.splits.nouns import caption_nouns, classes_by_word
     from benchmark.splits.text import PromptWords, dedupe
 
-    items = []
-    for index, (caption, doc) in enumerate(zip(sample.captions, docs)):
-        nouns = caption_nouns(doc, PromptWords.of(caption))
-        forms = token_forms(doc)
-        categories = classes_by_word(nouns, [matcher.match(forms, n.token) for n in nouns])
-        if not categories:
-            continue
-        words = dedupe(n.text for n in nouns)
-        items.append(
-            SplitItem(
-                key=f"coco-real-{sample.key}-{index}",
-                text=caption,
-                words=words,
-                provenance={
-                    "source": "coco",
-                    "sample": sample.key,
-                    "file_name": sample.details.get("file_name"),
-                    "caption_index": index,
-                    "nouns": list(words),
-                    "categories": categories,
-                    "coco_classes": _coco80(categories),
-                },
-            )
-        )
-        if len(items) == per_image:
+    caption = sample.captions[index]
+    nouns = caption_nouns(doc, PromptWords.of(caption))
+    forms = token_forms(doc)
+    categories = classes_by_word(nouns, [matcher.match(forms, n.token) for n in nouns])
+    if not categories:
+        return None
+    words = dedupe(n.text for n in nouns)
+    return SplitItem(
+        key=f"coco-real-{sample.key}-{index}",
+        text=caption,
+        words=words,
+        provenance={
+            "source": "coco",
+            "sample": sample.key,
+            "file_name": sample.details.get("file_name"),
+            "caption_index": index,
+            "nouns": list(words),
+            "categories": categories,
+            "coco_classes": _coco80(categories),
+        },
+    )
+
+
+def _chunk_items(chunk: Sequence, matcher, per_image: int, spacy_model: str) -> list[SplitItem]:
+    """Each image's first ``per_image`` captions naming a category. Captions are parsed a round
+    at a time (every image's first, then the second of those still short, ...), since most
+    first captions already name one."""
+    from benchmark.splits.nlp import parse
+
+    found: dict[str, list[SplitItem]] = {s.key: [] for s in chunk}
+    for index in range(max((len(s.captions) for s in chunk), default=0)):
+        todo = [s for s in chunk if len(found[s.key]) < per_image and index < len(s.captions)]
+        if not todo:
             break
-    return items
+        for sample, doc in zip(todo, parse(spacy_model, [s.captions[index] for s in todo])):
+            item = _caption_item(sample, index, doc, matcher)
+            if item is not None:
+                found[sample.key].append(item)
+    return [item for s in chunk for item in found[s.key]]
 
 
 def build_coco_real(options: SplitOptions) -> list[SplitItem]:
     """Per image (by id), its first ``captions_per_image`` (default 1) captions naming a category."""
     from benchmark.splits.coco_classes import class_matcher
     from benchmark.splits.datasets.coco import coco_categories
-    from benchmark.splits.nlp import parse
 
     samples = list(coco_samples(options).values())
     with _dataset_errors():
@@ -125,9 +137,7 @@ def build_coco_real(options: SplitOptions) -> list[SplitItem]:
     items: list[SplitItem] = []
     for start in range(0, len(samples), PARSE_CHUNK):
         chunk = [s for s in samples[start : start + PARSE_CHUNK] if s.classes and s.captions]
-        docs = iter(parse(options.spacy_model, [c for s in chunk for c in s.captions]))
-        for sample in chunk:
-            items += _caption_items(sample, [next(docs) for _ in sample.captions], matcher, per_image)
+        items += _chunk_items(chunk, matcher, per_image, options.spacy_model)
         if options.limit is not None and len(items) >= options.limit:
             break
     if not items:

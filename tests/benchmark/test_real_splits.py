@@ -278,3 +278,29 @@ def test_missing_dataset_reader_is_a_clear_error(tmp_path, monkeypatch, capsys):
     mat.write_bytes(b"")
     assert main(["run", "--split", "imagenet-seg", "--model", "toy", "--imagenet-seg", str(mat)]) == 2
     assert "benchmark.splits.datasets.imagenet_seg" in capsys.readouterr().err
+
+
+def test_images_fit_the_model_size_with_their_aspect_ratio():
+    from benchmark.splits.real import fit_size, sample_truth
+
+    assert fit_size(480, 640, 512, 8) == (384, 512)  # COCO's usual 640x480 at SD 2's 512
+    assert fit_size(427, 640, 512, 8) == (344, 512)  # each side a multiple of the factor
+    assert fit_size(640, 100, 32, 8) == (32, 8)  # never below one factor
+    from benchmark.splits.datasets import Sample
+
+    circle = np.zeros((64, 48), bool)
+    circle[16:48, 8:40] = True
+    ring = np.zeros((64, 48), bool)
+    ring[14:16, 8:40] = True
+    sample = Sample("s", lambda: None, ("circle",), lambda: ({"circle": circle}, ring))
+    provenance = {"categories": {"circle": "circle", "star": "star"}}
+    masks, ignore = sample_truth(sample, provenance, ["circle", "star", "picture"], (32, 24))
+    assert set(masks) == {"circle", "star"}  # "picture" names no category: no truth
+    assert masks["circle"].shape == ignore.shape == (32, 24) and masks["circle"].sum() == 16 * 16
+    assert not masks["star"].any()  # named but absent: an empty mask
+
+
+def test_unknown_methods_fail_before_anything_runs(tmp_path, coco, capsys):
+    assert main(_args(coco, tmp_path / "ws", "--methods", "whole-imag")) == 2
+    assert "did you mean 'whole-image'" in capsys.readouterr().err
+    assert not (tmp_path / "ws" / "images").exists()
