@@ -167,6 +167,8 @@ def test_coco_real_runs_end_to_end_scores_and_resumes(tmp_path, coco, capsys, da
     md = (report / "report.md").read_text()
     assert "Real images: methods side by side" in md and "whole-image" in md and "n=6" in md
     assert "Real images" in (report / "report.html").read_text()
+    assert main(["report", "--workspace", str(ws)]) == 0  # its default --out: <workspace>/report
+    assert "| daam@0.4 |" in (ws / "report" / "report.md").read_text()
     # the same command again: nothing to generate, no model loaded
     assert main(_args(coco, ws, "--methods", "whole-image", daam_twin)) == 0
     again = json.loads(capsys.readouterr().out)
@@ -304,3 +306,10 @@ def test_unknown_methods_fail_before_anything_runs(tmp_path, coco, capsys):
     assert main(_args(coco, tmp_path / "ws", "--methods", "whole-imag")) == 2
     assert "did you mean 'whole-image'" in capsys.readouterr().err
     assert not (tmp_path / "ws" / "images").exists()
+
+
+def test_strength_is_checked_and_only_for_real_images(tmp_path, coco, capsys):
+    assert main(_args(coco, tmp_path / "ws", "--strength", "1.5")) == 2
+    assert "--strength must be a number in (0, 1]" in capsys.readouterr().err
+    assert main(["run", "--split", "shapes", "--strength", "0.5", "--workspace", str(tmp_path / "ws")]) == 2
+    assert "--strength is for real-image splits" in capsys.readouterr().err
