@@ -169,6 +169,7 @@ def test_coco_real_runs_end_to_end_scores_and_resumes(tmp_path, coco, capsys, da
     assert "Real images" in (report / "report.html").read_text()
     assert main(["report", "--workspace", str(ws)]) == 0  # its default --out: <workspace>/report
     assert "| daam@0.4 |" in (ws / "report" / "report.md").read_text()
+    capsys.readouterr()
     # the same command again: nothing to generate, no model loaded
     assert main(_args(coco, ws, "--methods", "whole-image", daam_twin)) == 0
     again = json.loads(capsys.readouterr().out)
