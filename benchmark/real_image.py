@@ -133,7 +133,11 @@ def _attribute_one(store, run, config, g, prompt, workspace: Path, shared: dict)
         "seed": int(g.seed or 0),
     }
     for name, method in shared["methods"]:
-        maps = method.attribute(shared["i2i"], image, prompt.text, list(prompt.words), **settings)
-        suffix = "" if name == config.generation_method else f".{name}"
-        store_maps(store, run, g, prompt, maps, workspace, name, suffix)
+        own = name == config.generation_method
+        # --keep-detail: the run's own method keeps per-step sums for the time-step ablation
+        detail = {"keep_steps": True} if own and config.keep_detail else {}
+        maps = method.attribute(shared["i2i"], image, prompt.text, list(prompt.words), **settings, **detail)
+        if detail:
+            maps = maps.trim_detail()  # the prompt's own tokens only, as the plain mode keeps them
+        store_maps(store, run, g, prompt, maps, workspace, name, "" if own else f".{name}")
     store.record_generation(run.id, g.prompt_id, g.image_index, status="done")
