@@ -3,7 +3,8 @@
 Methods are registered lazily in ``core.registry.BASELINES`` so that importing this package
 loads no model; ``load_baseline(name, **options)`` builds one. Options are the method's
 constructor arguments: ``model`` (hub id or local folder), ``device``, ``dtype``, and per method
-e.g. ``checkpoint`` (STEGO), ``mode`` (Mask2Former), ``radius`` (centre disc), ``maps`` (DAAM).
+e.g. ``checkpoint`` (STEGO), ``mode`` (Mask2Former), ``radius`` (centre disc), ``maps`` (DAAM,
+DAAM + vocabulary).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ _ENTRIES = {
     "mask2former": "baselines.mask2former:Mask2FormerBaseline",
     "stego": "baselines.stego:StegoBaseline",
     "daam": "baselines.daam_method:DAAMBaseline",
+    "daam-vocabulary": "baselines.daam_vocabulary:DAAMVocabularyBaseline",
+    "conceptattention": "baselines.concept_attention:ConceptAttentionBaseline",
+    "conceptattention-cross": "baselines.concept_attention:ConceptAttentionCrossBaseline",
 }
 for _name, _target in _ENTRIES.items():
     if _name not in BASELINES:

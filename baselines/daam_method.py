@@ -51,7 +51,8 @@ class DAAMBaseline(Baseline):
         except Exception as exc:  # safetensors raises its own error types for foreign files
             raise BaselineError(f"{path} is not a DAAM maps file: {exc}") from exc
 
-    def predict(self, image, prompt: str, words: Sequence[str]) -> BaselineOutput:
+    def _check_input(self, image, prompt: str) -> tuple[int, int]:
+        """(H, W) of ``image``, which with ``prompt`` must be the stored maps' generation."""
         h, w = as_rgb(image).shape[:2]
         if (h, w) != tuple(self.maps.image_size):
             raise BaselineError(
@@ -60,6 +61,10 @@ class DAAMBaseline(Baseline):
             )
         if self.check_prompt and self.maps.prompt is not None and prompt != self.maps.prompt:
             raise BaselineError(f"prompt {prompt!r} differs from the traced prompt {self.maps.prompt!r}")
+        return h, w
+
+    def predict(self, image, prompt: str, words: Sequence[str]) -> BaselineOutput:
+        h, w = self._check_input(image, prompt)
         cut = {c.lower() for c in self.maps.cut_words}
         maps, unsupported = {}, []
         for word in check_words(words):

@@ -143,6 +143,13 @@ class Baseline(ABC):
         raise BaselineError(f"{cls.name} is a {cls.stage} method: it does not trace a pipeline")
 
     @classmethod
+    def trace_options(cls, words: Sequence[str]) -> dict[str, object]:
+        """Generation-time methods: what ``tracer`` must be told before the pipeline runs to map
+        ``words`` (the words of the prompts in the batch), e.g. an open vocabulary; ``{}`` when
+        nothing (DAAM maps every prompt token anyway)."""
+        return {}
+
+    @classmethod
     def attribute(cls, pipe, image, prompt: str, words: Sequence[str], **settings):
         """Generation-time methods on a real image (one the model did not generate): the method's
         maps object for ``image`` and ``prompt`` (a ``daam.GenerationMaps``, with ``save(path)``),

@@ -196,6 +196,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--depth", type=int, default=1, help="DiT blocks of each kind to build (sd3.5, flux; default: 1)")
     p.add_argument(
+        "--methods",
+        action="store_true",
+        help="instead: each attribution method (DAAM, DAAM + vocabulary, ConceptAttention and its cross-attention "
+        "variant) against plain generation in rotating rounds, and daam.attribute per image",
+    )
+    p.add_argument(
         "--peers",
         action="store_true",
         help="instead: ours beside attention-map-diffusers on tiny SD, SD3 and FLUX pipelines (20 steps)",
@@ -565,6 +571,19 @@ def _perf(args) -> int:
             )
         else:
             print(format_rows(rows) + ("\n\n" + format_castorini(extra) if extra else ""))
+        return 0
+    if args.methods:
+        from benchmark.perf_methods import format_methods, measure_methods
+
+        result = measure_methods(
+            args.arch,
+            steps=args.steps,
+            rounds=args.repeats,
+            threads=args.threads,
+            depth=args.depth,
+            progress=(lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr)),
+        )
+        print(json.dumps(result.to_dict(), indent=2) if args.json else format_methods(result))
         return 0
     from benchmark.perf import measure
 

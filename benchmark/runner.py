@@ -278,7 +278,9 @@ def generate_batch(
 ) -> None:
     """The ``plain`` generation mode: one traced call per claimed batch; files first, then rows."""
     texts = [prompts[g.prompt_id].text for g in batch]
-    with generation_method(config).tracer(pipe, keep_steps=config.keep_detail) as tc:
+    method = generation_method(config)
+    options = method.trace_options([w for g in batch for w in prompts[g.prompt_id].words])
+    with method.tracer(pipe, keep_steps=config.keep_detail, **options) as tc:
         images = call_pipe(pipe, config, texts, [g.seed for g in batch])
     results = tc.results()
     if not (len(images) == len(results) == len(batch)):  # never zip a short result list away silently

@@ -31,6 +31,9 @@ MODULE_EXTRAS: dict[str, str] = {
     "httpx": "annotate",
     "label_studio_sdk": "annotate",
     "platformdirs": "annotate",
+    # real: real-image datasets (ImageNet-Segmentation's .mat file, its WordNet class names)
+    "h5py": "real",
+    "nltk": "real",
     # optional pieces
     "pydensecrf": "crf",
     "pyarrow": "parquet",

@@ -6,6 +6,7 @@ returns per-word maps. It knows nothing of the benchmark, the database or the CL
 
 from daam.adapters import UnsupportedPipelineError, supported_pipelines
 from daam.attribute import attribute, img2img_pipeline
+from daam.concepts import concept_attention
 from daam.inject import fix_layout
 from daam.maps import TAUS, GenerationMaps, WordMap, overlay
 from daam.trace import TraceError, attention_layers, trace
@@ -16,6 +17,7 @@ load = GenerationMaps.load
 
 __all__ = [
     "trace",
+    "concept_attention",
     "attribute",
     "img2img_pipeline",
     "fix_layout",

@@ -216,6 +216,11 @@ class UNetAdapter(Adapter):
         segments = [TextSegment("clip", tok, 0, cond.shape[1])] if tok is not None else []
         return EncodeCall(prompts, index, cond, segments)
 
+    def vocabulary_text_path(self, result):
+        """How prompts that ``encode_prompt`` encoded (``result``) reach the cross-attention layers
+        (open vocabulary): unchanged, unmasked."""
+        return lambda encoded: (encoded, None)
+
 
 class SD3Adapter(Adapter):
     """Stable Diffusion 3 / 3.5 (MMDiT): joint attention over [image; CLIP 77; T5]."""
@@ -364,6 +369,24 @@ class PixArtAdapter(Adapter):
         t5_len = int(a.get("max_sequence_length") or cond.shape[1])
         return EncodeCall(prompts, index, cond, [TextSegment("t5", pipe.tokenizer, 0, t5_len, preprocess)])
 
+    def vocabulary_text_path(self, result):
+        """How prompts that ``encode_prompt`` encoded (``result``: embeddings, attention mask, ...)
+        reach the cross-attention layers (open vocabulary): through the transformer's caption
+        projection, their padding masked by the additive bias the transformer makes of the mask."""
+        mask = result[1]
+
+        def path(encoded):
+            text = self.caption(self.denoiser(), encoded)
+            bias = (1 - mask.to(encoded.device, text.dtype)) * -10000.0
+            return text, bias.unsqueeze(1)
+
+        return path
+
+    @staticmethod
+    def caption(transformer, encoded):
+        """The transformer's text path before its blocks."""
+        return transformer.caption_projection(encoded) if transformer.caption_projection is not None else encoded
+
     # resolution binning: the pipeline generates at a binned size and resizes the output back
     def install_size_probe(self):
         proc = self.pipe.image_processor
@@ -427,6 +450,10 @@ class SanaAdapter(PixArtAdapter):
                 "gemma", pipe.tokenizer, 0, max_len, preprocess, render=lambda text: instruction + text, keep=keep
             )
         return EncodeCall(prompts, index, cond, [seg])
+
+    @staticmethod
+    def caption(transformer, encoded):
+        return transformer.caption_norm(transformer.caption_projection(encoded))
 
 
 def _packed_grid(ids: torch.Tensor, n_tokens: int, what: str) -> tuple[int, int]:

@@ -48,6 +48,10 @@ def attribute(
     guidance_scale: float | None = None,
     negative_prompt: str | None = None,
     vocabulary: Iterable[str] | None = None,
+    concepts: Iterable[str] | None = None,
+    concept_space: str = "output",
+    concept_layers=None,
+    concept_steps=None,
     pipeline_kwargs: dict | None = None,
     **trace_options,
 ) -> GenerationMaps:
@@ -69,8 +73,36 @@ def attribute(
     (denoise mode). ``words``, when given, are checked to resolve (in the prompt or the
     ``vocabulary``), so a typo fails here rather than later. ``trace_options`` go to
     ``daam.trace`` (``keep_steps``, ``layers``, ...). ``image`` is not modified.
+
+    ``concepts`` (SD3, FLUX.1): trace with ``daam.concept_attention`` instead, ``space=concept_space``,
+    ``layers=concept_layers``, ``steps=concept_steps``; the concepts' maps are the result's
+    vocabulary (``maps.word_map(concept, source="concepts")``). Not together with ``vocabulary``.
     """
     from daam.trace import trace
+
+    if concepts is not None:
+        if vocabulary is not None:
+            raise ValueError("give concepts (ConceptAttention) or a vocabulary (open-vocabulary maps), not both")
+        from daam.concepts import concept_attention
+
+        options = dict(trace_options)
+        prompt_layers, prompt_steps = options.pop("layers", None), options.pop("steps", None)
+
+        def tracer(p):
+            return concept_attention(
+                p,
+                concepts,
+                space=concept_space,
+                layers=concept_layers,
+                steps=concept_steps,
+                prompt_layers=prompt_layers,
+                prompt_steps=prompt_steps,
+                **options,
+            )
+    else:
+
+        def tracer(p):
+            return trace(p, vocabulary=vocabulary, **trace_options)
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -90,7 +122,7 @@ def attribute(
             kwargs["guidance_scale"] = guidance_scale
         if negative_prompt is not None:
             kwargs["negative_prompt"] = negative_prompt
-        with trace(i2i, vocabulary=vocabulary, **trace_options) as tc:
+        with tracer(i2i) as tc:
             i2i(
                 prompt=prompt,
                 image=picture,
@@ -102,7 +134,7 @@ def attribute(
     else:
         if pipeline_kwargs:
             raise ValueError("pipeline_kwargs are for mode='denoise'; probes call the denoiser directly")
-        with trace(pipe, vocabulary=vocabulary, **trace_options) as tc:
+        with tracer(pipe) as tc:
             _probe(pipe, picture, prompt, strength, steps, seed, timesteps, guidance_scale, negative_prompt)
     results = tc.results()
     if len(results) != 1:
@@ -113,7 +145,7 @@ def attribute(
         # the pipeline rounded the image to its latent grid; the maps cover the same picture
         maps = dataclasses.replace(maps, image_size=size)
     for w in words or ():
-        maps.word_map(w) if maps._vocabulary_index(w) is not None else maps.find_word(w)
+        maps.word_map(w, source="vocabulary") if maps._vocabulary_index(w) is not None else maps.find_word(w)
     return maps
 
 

@@ -191,6 +191,10 @@ class GenerationMaps:
     # ``vocabulary_sums[res]`` of shape ``[len(vocabulary), h, w]`` (one map per entry).
     vocabulary: tuple[str, ...] = ()
     vocabulary_sums: dict[Resolution, torch.Tensor] = field(default_factory=dict)
+    # What made the vocabulary maps: "ovam" (UNet cross-attention), "ovam-joint" (side streams
+    # through a joint DiT), "conceptattention-output" or "conceptattention-cross" (the entries are
+    # ConceptAttention's concepts); None without a vocabulary.
+    vocabulary_method: str | None = None
 
     # -- words -------------------------------------------------------------------------
     @property
@@ -264,17 +268,25 @@ class GenerationMaps:
     ) -> WordMap:
         """The map of a word (its sub-tokens merged by summation), or of token index(es).
 
-        A vocabulary entry (traced with ``vocabulary=``) has its own map, from its own text
-        encoding; a word that is both in the prompt and in the vocabulary needs
-        ``source="prompt"`` or ``source="vocabulary"``.
+        A vocabulary entry (traced with ``vocabulary=``) or a concept (``daam.concept_attention``)
+        has its own map, from its own text encoding; a word that is both in the prompt and in the
+        vocabulary needs ``source="prompt"`` or ``source="vocabulary"`` (``source="concepts"``
+        says the same for concept maps and checks that they are ConceptAttention's).
 
         A word's map sums its tokens in every text segment that carries it (SD3: CLIP and T5);
         ``encoder="t5"`` restricts it to one segment. ``steps``, ``layers``, ``resolutions`` and
         ``heads`` restrict what is summed (the paper's ablation); steps, layers and heads need the
         matching detail kept at trace time.
         """
-        if source not in (None, "prompt", "vocabulary"):
-            raise ValueError(f"source must be 'prompt' or 'vocabulary', got {source!r}")
+        if source not in (None, "prompt", "vocabulary", "concepts"):
+            raise ValueError(f"source must be 'prompt', 'vocabulary' or 'concepts', got {source!r}")
+        if source == "concepts":
+            if not (self.vocabulary_method or "").startswith("conceptattention"):
+                raise WordNotFoundError(
+                    "these maps hold no ConceptAttention concepts"
+                    + (f" (their vocabulary is {self.vocabulary_method}'s)" if self.vocabulary else "")
+                )
+            source = "vocabulary"
         if source is not None and not isinstance(word, str):
             raise ValueError("source= applies to words, not token indices")
         if isinstance(word, str) and source != "prompt":
@@ -482,6 +494,7 @@ class GenerationMaps:
             "segments": [[seg.name, seg.start, _tokens_meta(seg.tokens)] for seg in self.segments],
             "generated_size": list(self.generated_size) if self.generated_size else None,
             "vocabulary": list(self.vocabulary),
+            "vocabulary_method": self.vocabulary_method,
         }
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # one per writer
         # safetensors' save_file creates its file 0600; writing its bytes ourselves honours the
@@ -530,6 +543,7 @@ class GenerationMaps:
             generated_size=tuple(meta["generated_size"]) if meta.get("generated_size") else None,
             vocabulary=tuple(meta.get("vocabulary", ())),
             vocabulary_sums=vocab,
+            vocabulary_method=meta.get("vocabulary_method", "ovam" if meta.get("vocabulary") else None),
         )
 
 

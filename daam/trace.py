@@ -34,7 +34,16 @@ import torch
 from daam.adapters import EncodeCall, LayerSpec, adapter_for, cross_attention_probs, kernel_text_probs
 from daam.aggregation import Accumulator, DetailSpec, layer_resolution
 from daam.maps import GenerationMaps
-from daam.vocabulary import VocabularyKeys, check_vocabulary, encode_vocabulary
+from daam.streams import SideStreams, SideText
+from daam.streams import supports as side_streams_support
+from daam.vocabulary import (
+    VocabularyKeys,
+    check_supported,
+    check_vocabulary,
+    encode_vocabulary,
+    entry_arguments,
+    settings_key,
+)
 from daam.words import TokenSegment
 
 if TYPE_CHECKING:
@@ -77,17 +86,20 @@ class _Call:
     step: int = -1
     active: bool = True
     last_timestep: torch.Tensor | None = None
-    vocab_acc: Accumulator | None = None  # open-vocabulary entries' sums (``vocabulary=``)
+    vocab: VocabularyKeys | None = None  # open-vocabulary entries (``vocabulary=``), encoded as this call's prompt
+    vocab_acc: Accumulator | None = None  # open-vocabulary entries' (or concepts') sums
+    side: SideText | None = None  # side streams' text for this call (joint DiTs, ``daam.streams``)
 
 
 class _Observer:
     """Calls the layer's own processor, then records attention beside it."""
 
-    def __init__(self, inner, name: str, spec: LayerSpec, tracer: trace):
+    def __init__(self, inner, name: str, spec: LayerSpec, tracer: trace, record: bool = True):
         self.inner = inner
         self.name = name
         self.spec = spec
         self.tracer = tracer
+        self.record = record  # False: observed only to carry side streams through (no prompt maps)
 
     def __call__(self, attn, hidden_states, *args, **kwargs):
         tracer = self.tracer
@@ -99,13 +111,13 @@ class _Observer:
         finally:
             tracer._capturing = None
         try:
-            if self.spec.reads == "projections":
+            if self.spec.reads == "projections" and self.record:
                 ehs = kwargs.get("encoder_hidden_states", args[0] if args else None)
                 if ehs is not None:
                     mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
                     tracer._observe_cross(self.name, attn, hidden_states, ehs, mask)
-            else:
-                tracer._observe_kernel(self.name, self.spec, attn)
+            elif self.spec.reads != "projections":
+                tracer._observe_kernel(self.name, self.spec, attn, self.record)
         finally:
             slot.clear()
         return out
@@ -135,20 +147,30 @@ def _kernel_observer(original, layout: str, tracer: trace):
     SDPA and diffusers' dispatch function share their leading parameters
     (query, key, value, attn_mask, dropout_p, is_causal, scale); SDPA takes [B, H, S, D],
     dispatch [B, S, H, D]. Only the outermost call of a layer is noted (dispatch calls SDPA).
+    With side streams (``daam.streams``) the value and the kernel's output are noted too.
     """
 
     @functools.wraps(original)
     def kernel(query, key, *args, **kwargs):
-        if tracer._capturing is not None and tracer._kernel_depth == 0 and "kernel" not in tracer._capture_slot:
+        outermost = tracer._capturing is not None and tracer._kernel_depth == 0 and "kernel" not in tracer._capture_slot
+        if outermost:
             mask = kwargs.get("attn_mask", args[1] if len(args) > 1 else None)
             scale = kwargs.get("scale", args[4] if len(args) > 4 else None)
             q, k = (query.transpose(1, 2), key.transpose(1, 2)) if layout == "bshd" else (query, key)
             tracer._capture_slot["kernel"] = (q, k, mask, scale)
         tracer._kernel_depth += 1
         try:
-            return original(query, key, *args, **kwargs)
+            out = original(query, key, *args, **kwargs)
         finally:
             tracer._kernel_depth -= 1
+        if outermost and tracer._side is not None:
+            value = kwargs.get("value", args[0] if args else None)
+            if layout == "bshd":
+                value, o = value.transpose(1, 2), out.transpose(1, 2) if torch.is_tensor(out) else None
+            else:
+                o = out if torch.is_tensor(out) else None
+            tracer._capture_slot["kernel_vo"] = (value, o)
+        return out
 
     kernel.__daam_original__ = original
     return kernel
@@ -167,9 +189,9 @@ class trace:
     indices, every layer). ``keep_steps``, ``keep_layers`` and ``keep_heads`` keep per-step,
     per-layer and per-head detail for ablations; by default only running sums per resolution.
 
-    ``vocabulary`` (UNet pipelines): words or phrases, in the prompt or not, whose maps are
-    computed beside the generation from their own text encoding (OVAM; ``daam.vocabulary``):
-    ``tc.results()[0].word_map("hat")``. The image is unchanged.
+    ``vocabulary`` (SD 1.x/2.x, SDXL, PixArt, Sana: cross-attention pipelines): words or phrases,
+    in the prompt or not, whose maps are computed beside the generation from their own text
+    encoding (OVAM; ``daam.vocabulary``): ``tc.results()[0].word_map("hat")``. The image is unchanged.
     """
 
     def __init__(
@@ -199,9 +221,17 @@ class trace:
         self._capture_slot: dict[str, object] = {}
         self._entered = False
         self.vocabulary = check_vocabulary(vocabulary)
-        self._vocab: VocabularyKeys | None = None
+        self._vocab: dict[str, VocabularyKeys] = {}  # per encoding settings
         if self.vocabulary and not self._observes:
             raise TraceError(f"{type(self).__name__} observes no attention: it takes no vocabulary")
+        # joint DiTs: the vocabulary's entries travel as side streams through the joint blocks; other
+        # families score the image queries against each entry's own keys (``daam.vocabulary``)
+        self._side: SideStreams | None = None
+        if self.vocabulary:
+            if side_streams_support(self.adapter):
+                self._side = SideStreams(self.adapter, self.vocabulary, "vocabulary", self.layers, self.steps)
+            else:
+                check_supported(self.adapter)
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> trace:
@@ -228,8 +258,6 @@ class trace:
         name = adapter.encode_method
         original = getattr(pipe, name)
         had_own = name in pipe.__dict__
-        if self.vocabulary:  # encoded once, by the encoder as it is, before it is wrapped
-            self._vocab = encode_vocabulary(adapter, original, self.vocabulary)
 
         @functools.wraps(original)
         def encode(*args, **kwargs):
@@ -252,6 +280,8 @@ class trace:
 
         handle = adapter.denoiser().register_forward_pre_hook(self._on_denoiser, with_kwargs=True)
         self._undo.append(handle.remove)
+        if self._side is not None:
+            self._undo.extend(self._side.install())
 
         all_layers = adapter.layers()
         chosen = {n: spec for n, spec in all_layers.items() if _accepts(self.layers, n)}
@@ -267,10 +297,16 @@ class trace:
                 f"e.g. {', '.join(list(all_layers)[:3])}"
             )
         kernel_modules = set()
-        for layer_name, spec in chosen.items():
+        observed = dict(chosen)
+        if self._side is not None:  # side streams pass through every joint block, traced or not
+            observed.update({n: s for n, s in all_layers.items() if n in self._side.joint and n not in chosen})
+        for layer_name, spec in observed.items():
             attn = spec.module
             inner = attn.processor
-            attn.set_processor(self._processor_for(inner, layer_name, spec))
+            observer = self._processor_for(inner, layer_name, spec)
+            if layer_name not in chosen:
+                observer.record = False
+            attn.set_processor(observer)
             self._undo.append(functools.partial(attn.set_processor, inner))
             if not self._observes:
                 continue
@@ -365,6 +401,7 @@ class trace:
             }
         take = getattr(self.adapter, "take_output_size", None)
         cond = enc.cond.detach() if torch.is_tensor(enc.cond) else [c.detach() for c in enc.cond]
+        vocab = self._vocabulary_for(method, args, kwargs) if self.vocabulary and self._side is None else None
         self._calls.append(
             _Call(
                 enc.prompts,
@@ -374,10 +411,22 @@ class trace:
                 columns,
                 Accumulator(len(cond), self.keep),
                 take() if take else None,
-                vocab_acc=Accumulator(len(cond)) if self._vocab is not None else None,
+                vocab=vocab,
+                vocab_acc=Accumulator(len(cond)) if vocab is not None or self._side is not None else None,
             )
         )
         self._calls[-1].negatives.extend(n.detach() for n in enc.negatives)
+        if self._side is not None:
+            self._calls[-1].side = self._side.encode(method, args, kwargs)
+
+    def _vocabulary_for(self, method, args, kwargs) -> VocabularyKeys:
+        """The vocabulary encoded with this encode call's settings (once per distinct settings), by
+        the encoder as it is (``method`` is the unwrapped one)."""
+        call = entry_arguments(method, args, kwargs, self.vocabulary)
+        key = settings_key(call)
+        if key not in self._vocab:
+            self._vocab[key] = encode_vocabulary(self.adapter, method, call)
+        return self._vocab[key]
 
     def _on_denoiser(self, module, args, kwargs):
         if not self._calls:
@@ -385,6 +434,8 @@ class trace:
         call = self._calls[-1]
         sample, ehs = self.adapter.denoiser_inputs(args, kwargs)
         call.rows = None
+        if self._side is not None:
+            self._side.stop()  # until this call proves conditional
         if ehs is None or not (torch.is_tensor(ehs) or _tensor_list(ehs)):
             return None
         if call.step < 0 and not torch.is_tensor(ehs):
@@ -409,6 +460,8 @@ class trace:
         call.step += 1
         call.acc.n_steps = call.step + 1
         call.active = _accepts(self.steps, call.step)
+        if self._side is not None:
+            self._side.start(call.side, rows, _accepts(self._side.steps, call.step))
         return None
 
     @staticmethod
@@ -494,11 +547,35 @@ class trace:
             if call.columns is not None:
                 probs = probs[..., call.columns.to(probs.device)]
             self._add(call, name, probs)
-            if self._vocab is not None:
-                vocab = self._vocab.probs(name, attn, q, self.heads)
-                call.vocab_acc.add(name, call.step, vocab, layer_resolution(vocab.shape[2], call.latent_hw))
+            if call.vocab is not None:
+                self._add_vocab(call, name, call.vocab.probs(name, attn, q, self.heads))
 
-    def _observe_kernel(self, name: str, spec: LayerSpec, attn) -> None:
+    def _observe_kernel(self, name: str, spec: LayerSpec, attn, record: bool = True) -> None:
+        if record:
+            self._observe_kernel_maps(name, spec, attn)
+        if self._side is not None and self._calls:
+            self._carry_side_streams(name, attn)
+
+    def _carry_side_streams(self, name: str, attn) -> None:
+        """Side streams (``daam.streams``) through this joint layer; their maps where it is selected."""
+        call = self._calls[-1]
+        captured, vo = self._capture_slot.get("kernel"), self._capture_slot.get("kernel_vo")
+        if call.rows is None or not self._side.running:
+            return
+        if captured is None or vo is None or vo[1] is None:
+            raise TraceError(
+                f"layer {name}: its processor {type(attn.processor.inner).__name__} computed attention without "
+                "torch's scaled_dot_product_attention or diffusers' dispatch_attention_fn, where side streams read "
+                "the image's q, k, v and attention output; use the model's default processor"
+            )
+        q, k, mask, scale = captured
+        probs = self._side.step(
+            name, attn, (q, k, *vo, mask, scale), call.rows, call.text_len, call.side.columns, self.heads
+        )
+        if probs is not None:
+            call.vocab_acc.add(name, call.step, probs, layer_resolution(probs.shape[2], call.latent_hw))
+
+    def _observe_kernel_maps(self, name: str, spec: LayerSpec, attn) -> None:
         call = self._current()
         if call is None:
             return
@@ -532,11 +609,17 @@ class trace:
                 cols = cols + first_text
             probs = kernel_text_probs(q, k, image_q, cols, scale, mask)
             self._add(call, name, probs)
+            if spec.kind == "cross" and call.vocab is not None:
+                self._add_vocab(call, name, call.vocab.kernel_probs(name, attn, q, scale, self.heads))
 
     @staticmethod
     def _add(call: _Call, name: str, probs: torch.Tensor) -> None:
         res = layer_resolution(probs.shape[2], call.latent_hw)
         call.acc.add(name, call.step, probs, res)
+
+    @staticmethod
+    def _add_vocab(call: _Call, name: str, probs: torch.Tensor) -> None:
+        call.vocab_acc.add(name, call.step, probs, layer_resolution(probs.shape[2], call.latent_hw))
 
     # -- results --------------------------------------------------------------------------
     def results(self) -> list[GenerationMaps]:
@@ -562,7 +645,12 @@ class trace:
                         detail_heads=self.keep.heads,
                         segments=segs if self.adapter.trims_padding else (),
                         generated_size=call.image_size if call.output_size else None,
-                        vocabulary=self.vocabulary,
+                        vocabulary=self._side.texts if self._side is not None else self.vocabulary,
+                        vocabulary_method=self._side.method
+                        if self._side is not None
+                        else "ovam"
+                        if self.vocabulary
+                        else None,
                         vocabulary_sums={r: t[i].detach().float().cpu() for r, t in call.vocab_acc.sums.items()}
                         if call.vocab_acc is not None
                         else {},
@@ -572,7 +660,7 @@ class trace:
 
     def state_nbytes(self) -> int:
         """Bytes held by the running state of all traced calls."""
-        return sum(c.acc.nbytes() for c in self._calls)
+        return sum(c.acc.nbytes() + (c.vocab_acc.nbytes() if c.vocab_acc is not None else 0) for c in self._calls)
 
 
 def _tensor_list(x) -> bool:

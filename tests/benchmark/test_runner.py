@@ -202,3 +202,21 @@ def test_run_with_baseline_methods(tmp_path, sd_path, prompts_file, sd_pipe):
         methods = {r.method for r in store.word_maps(g.id)}
         assert {"daam", "centre-disc", "whole-image"} <= methods
     store.close()
+
+
+def test_a_generation_method_with_vocabulary_traces_the_batch_words(tmp_path, sd_path, prompts_file, sd_pipe):
+    """`daam-vocabulary` generates through daam.trace with the batch's words as its vocabulary
+    (Baseline.trace_options), and its stored maps resolve each word from its own encoding."""
+    from baselines.runner import run_baseline
+
+    summary = run(_config(tmp_path, sd_path, prompts_file, limit=2, generation_method="daam-vocabulary"), pipe=sd_pipe)
+    assert summary.done == 2 and summary.failed == 0
+    store = db.connect(None, workspace=tmp_path / "ws")
+    run_rec = store.get_run(summary.run)
+    for g in store.generations(run_rec.id):
+        rows = store.word_maps(g.id)
+        assert rows and {r.method for r in rows} == {"daam-vocabulary"}
+        gm = daam.load(tmp_path / "ws" / rows[0].path)
+        assert set(store.get_prompt(g.prompt_id).words) <= {e.lower() for e in gm.vocabulary}
+    done = run_baseline(store, tmp_path / "ws", summary.run, "daam-vocabulary", progress=False)
+    assert done.computed == 2

@@ -104,8 +104,9 @@ def test_dit_denoise(dit_paths, family):
     assert torch.equal(daam.attribute(pipe, image, PROMPT, **kw).word_map("dog").raw, maps.word_map("dog").raw)
     with pytest.raises(NotImplementedError, match="denoise"):
         daam.attribute(pipe, image, PROMPT, mode="probe")
-    with pytest.raises(NotImplementedError, match="UNet"):
-        daam.attribute(pipe, image, PROMPT, vocabulary=["hat"], **kw)
+    # open vocabulary through side streams (tests/daam/test_concepts.py); the prompt's maps are unchanged
+    vocab = daam.attribute(pipe, image, PROMPT, ["hat"], vocabulary=["hat"], **kw)
+    assert torch.equal(vocab.word_map("dog").raw, maps.word_map("dog").raw)
 
 
 def test_a_family_without_img2img_is_refused_clearly(dit_paths):

@@ -28,6 +28,8 @@ NOT_IMPORTED = [
     "krippendorff",
     "yaml",
     "httpx",
+    "h5py",
+    "nltk",
 ]
 
 

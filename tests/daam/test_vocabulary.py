@@ -43,6 +43,12 @@ def test_an_entry_equal_to_the_prompt_gives_the_prompts_map(sd_pipe):
     prompt_map = maps.word_map("dog", source="prompt").raw
     vocab_map = maps.word_map("dog", source="vocabulary").raw
     assert torch.allclose(prompt_map, vocab_map, rtol=1e-5, atol=1e-6)
+    # several words: the entry's map is the prompt's map summed over all its word tokens
+    _, maps = _run(sd_pipe, ["a red dog"], prompt="a red dog")
+    cols = sorted({c for w in maps.prompt_words() for c in w.tokens})
+    assert cols == [1, 2, 3]  # CLIP: after the start token, the end token excluded
+    vocab_map = maps.word_map("a red dog", source="vocabulary").raw
+    assert torch.allclose(maps.word_map(cols).raw, vocab_map, rtol=1e-5, atol=1e-6)
 
 
 def test_vocabulary_with_heads_and_attribute_and_save_load(sd_pipe, tmp_path):
