@@ -115,6 +115,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--voc-root", type=Path, default=None, metavar="DIR", help="voc-real: the VOC2012 folder")
     p.add_argument("--imagenet-seg", type=Path, default=None, metavar="FILE", help="imagenet-seg: gtsegs_ijcv.mat")
     p.add_argument(
+        "--imagenet-names",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="imagenet-seg: JSON of class words ({synset id: word}, or ConceptAttention's imagenet_class_map.json; "
+        "default: WordNet's first lemma)",
+    )
+    p.add_argument(
         "--strength",
         type=float,
         default=None,
@@ -387,6 +395,7 @@ def _run(args) -> int:
         coco_instances=args.coco_instances,
         voc_root=args.voc_root,
         imagenet_seg=args.imagenet_seg,
+        imagenet_names=args.imagenet_names,
         captions_per_image=args.captions_per_image,
         strength=args.strength,
     )

@@ -139,5 +139,5 @@ def _attribute_one(store, run, config, g, prompt, workspace: Path, shared: dict)
         maps = method.attribute(shared["i2i"], image, prompt.text, list(prompt.words), **settings, **detail)
         if detail:
             maps = maps.trim_detail()  # the prompt's own tokens only, as the plain mode keeps them
-        store_maps(store, run, g, prompt, maps, workspace, name, "" if own else f".{name}")
+        store_maps(store, run, g, prompt, maps, workspace, name, "" if own else f".{name}", every_word=not own)
     store.record_generation(run.id, g.prompt_id, g.image_index, status="done")

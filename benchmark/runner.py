@@ -61,6 +61,7 @@ class RunConfig:
     coco_instances: Path | None = None
     voc_root: Path | None = None
     imagenet_seg: Path | None = None
+    imagenet_names: Path | None = None
     captions_per_image: int | None = None
     strength: float | None = None  # real-image: img2img strength (None: the split's)
 
@@ -168,6 +169,7 @@ def split_options(config: RunConfig) -> SplitOptions:
         coco_instances=config.coco_instances,
         voc_root=config.voc_root,
         imagenet_seg=config.imagenet_seg,
+        imagenet_names=config.imagenet_names,
         captions_per_image=config.captions_per_image,
     )
 
@@ -318,8 +320,12 @@ def write_image(workspace: Path, run, g, image) -> tuple[str, bytes]:
     return str(rel_img), data
 
 
-def store_maps(store, run, g, prompt, maps, workspace: Path, method: str = "daam", suffix: str = "") -> None:
-    """A method's maps file of one generation, then its word-map rows (method ``method``)."""
+def store_maps(
+    store, run, g, prompt, maps, workspace: Path, method: str = "daam", suffix: str = "", every_word: bool = False
+) -> None:
+    """A method's maps file of one generation, then its word-map rows (method ``method``).
+    ``every_word``: a listed word that is no prompt token of the maps (a method mapping an open
+    vocabulary or concepts) still gets a row (no tokens) pointing at the file."""
     from db import WordMapSpec
 
     rel_map = Path("maps") / run.name / f"{g.id}{suffix}.safetensors"
@@ -333,6 +339,13 @@ def store_maps(store, run, g, prompt, maps, workspace: Path, method: str = "daam
         for w in maps.prompt_words()
         if w.text.lower() in wanted
     ]
+    if every_word:
+        found = {s.word.lower() for s in specs}
+        specs += [
+            WordMapSpec(word=w, occurrence=0, token_indices=(), path=str(rel_map), method=method)
+            for w in prompt.words
+            if w.lower() not in found
+        ]
     if specs:
         store.add_word_maps(g.id, specs)
 

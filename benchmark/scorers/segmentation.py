@@ -182,36 +182,37 @@ def _lookup(maps: dict[str, np.ndarray], word: str) -> np.ndarray | None:
 
 
 class _MethodMaps:
-    """The soft methods' output files of one image: a baseline's ``.npz`` (``baselines.io``), or
-    the ``GenerationMaps`` a generation-time method saved (read through the word's occurrence)."""
+    """The soft methods' output files of one image (``baselines.io``): a post-hoc baseline's file
+    is where its word-map rows point; a generation-time method's rows point at the maps it traced,
+    which ``run_baseline`` reads into the same protocol (its own notion of a word's map: prompt
+    tokens, an open vocabulary, concepts) at ``baselines/<method>/<generation id>.npz``."""
 
     def __init__(self, workspace: Path) -> None:
         self.workspace = workspace
         self._generation: int | None = None
         self._loaded: dict[str, object] = {}
 
-    def soft(self, generation_id: int, method: str, path: str, word: str, occurrence: int) -> np.ndarray | None:
-        import daam
+    def soft(self, generation_id: int, method: str, path: str, word: str) -> np.ndarray | None:
         from baselines.io import load_output
+        from baselines.runner import output_path
         from core.registry import BASELINES
 
         if generation_id != self._generation:  # pairs come image by image: keep one image's files
             self._generation, self._loaded = generation_id, {}
-        generation_time = method in BASELINES and BASELINES.get(method).stage == "generation"
+        if method in BASELINES and BASELINES.get(method).stage == "generation":
+            path = output_path(method, generation_id)
+            if not (self.workspace / path).is_file():
+                return None  # not read back yet (bench baseline --method NAME does): unscored
         if path not in self._loaded:
-            file = self.workspace / path
-            self._loaded[path] = daam.load(file) if generation_time else load_output(file)
-        found = self._loaded[path]
-        if generation_time:
-            return word_soft(found, word, occurrence)
-        return _lookup(found.maps or {}, word)
+            self._loaded[path] = load_output(self.workspace / path)
+        return _lookup(self._loaded[path].maps or {}, word)
 
 
 def _soft_baselines(
     store: db.Store, workspace: Path, run: db.Run, pairs: list[Pair], resized: _Resized
 ) -> dict[str, np.ndarray]:
-    """Per soft method other than DAAM (baselines' word maps, and the maps of other
-    generation-time methods), IoU per pair at BASELINE_TAU."""
+    """Per soft method other than DAAM (baselines, and other generation-time methods), IoU per
+    pair at BASELINE_TAU."""
     import baselines  # noqa: F401  (registers the methods: which are generation-time)
 
     rows_by_generation: dict[int, dict[tuple[str, str, int], str]] = defaultdict(dict)
@@ -227,7 +228,7 @@ def _soft_baselines(
             path = rows_by_generation[p.generation_id].get((method, p.word.lower(), p.occurrence))
             if path is None:
                 continue
-            soft = files.soft(p.generation_id, method, path, p.word, p.occurrence)
+            soft = files.soft(p.generation_id, method, path, p.word)
             if soft is None:
                 continue
             hard = valid_pixels(binarize(resized.soft(soft, p.size), BASELINE_TAU), p.ignore)

@@ -44,6 +44,7 @@ class SplitOptions:
     coco_instances: Path | None = None  # COCO instances JSON (instances_val2017.json)
     voc_root: Path | None = None  # PASCAL VOC 2012 folder (VOCdevkit/VOC2012)
     imagenet_seg: Path | None = None  # ImageNet-Segmentation's gtsegs_ijcv.mat
+    imagenet_names: Path | None = None  # imagenet-seg: JSON table of class words (synset id or lemma -> word)
     captions_per_image: int | None = None  # coco-real: captions (items) per image (default 1)
 
 

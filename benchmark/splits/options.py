@@ -19,6 +19,7 @@ FLAGS: dict[str, str] = {
     "coco_instances": "--coco-instances",
     "voc_root": "--voc-root",
     "imagenet_seg": "--imagenet-seg",
+    "imagenet_names": "--imagenet-names",
     "captions_per_image": "--captions-per-image",
 }
 

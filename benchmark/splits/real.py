@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -173,12 +174,15 @@ def _class_words(split: str, key: str, prompt: str, classes: Sequence[str]) -> d
 
 
 def _class_items(split: str, samples, prompt_of) -> list[SplitItem]:
+    """One item per sample with a class: the reader's prompt (``(prompt, class words)``), each class
+    word mapped to the single prompt word that stands for it (DAAM maps words, not phrases)."""
     items = []
     for sample in samples:
         if not sample.classes:
             continue
-        prompt = prompt_of(sample)
-        categories = _class_words(split, sample.key, prompt, sample.classes)
+        made = prompt_of(sample)
+        prompt, classes = made if isinstance(made, tuple) else (made, sample.classes)
+        categories = _class_words(split, sample.key, prompt, classes)
         items.append(
             SplitItem(
                 key=f"{split}-{sample.key}",
@@ -214,11 +218,15 @@ def build_voc_real(options: SplitOptions) -> list[SplitItem]:
 
 
 def imagenet_seg_samples(options: SplitOptions) -> dict[str, Any]:
-    """The ``imagenet-seg`` samples by key (the index in gtsegs_ijcv.mat)."""
+    """The ``imagenet-seg`` samples by key (the index in gtsegs_ijcv.mat); class words from the
+    ``--imagenet-names`` table when given, else WordNet's first lemma (the reader's rule)."""
     read = _reader("imagenet_seg", "read_imagenet_seg", IMAGENET_SEG)
     path = require_file(options, "imagenet_seg", IMAGENET_SEG)
+    names = options.imagenet_names
+    if names is not None and not Path(names).is_file():
+        raise FileNotFoundError(f"split {IMAGENET_SEG!r}: --imagenet-names {names} is not a file")
     with _dataset_errors():
-        return {s.key: s for s in read(path)}
+        return {s.key: s for s in read(path, names)}
 
 
 def build_imagenet_seg(options: SplitOptions) -> list[SplitItem]:

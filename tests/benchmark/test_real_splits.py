@@ -12,64 +12,39 @@ import pytest
 import db
 from benchmark.cli import main
 from benchmark.toy.shipped import shipped_model
-from benchmark.toy.world import Scene, SceneObject, compose_caption, render
+from tests.real_fixtures import (
+    IMAGENET_FIXTURE_NAMES,
+    coco_expected,
+    imagenet_seg_expected,
+    voc_expected,
+    write_coco_fixture,
+    write_imagenet_seg_fixture,
+    write_voc_fixture,
+)
 
 pytestmark = pytest.mark.skipif(shipped_model() is None, reason="the toy model is not shipped")
 
-# category ids out of order and not COCO's: names must come from the file
-CATEGORIES = {7: "circle", 3: "square", 11: "triangle", 5: "star"}
-SCENES = [  # (objects, captions): the first caption of image 1 names no category
-    ([("red", "circle", 10, 11, 12), ("blue", "square", 22, 21, 11)], ["a picture of shapes"]),
-    ([("green", "triangle", 16, 16, 16)], []),
-    ([("yellow", "star", 12, 20, 14), ("purple", "circle", 23, 9, 10)], []),
-    ([("orange", "square", 15, 15, 14)], ["an orange square and a red star"]),  # no star: absent
-]
+# captions put before the fixture's own (smaller annotation ids come first): image 139's first
+# names no category ("wall"), image 250's names a cat it does not show
+EXTRA_CAPTIONS = {139: "A plain grey wall.", 250: "A dog and a cat."}
 
 
-def write_coco_fixture(root: Path, n: int = 4) -> tuple[Path, Path, Path]:
-    """A COCO-format dataset of ``n`` toy renders: images folder, instances and captions JSON."""
-    from PIL import Image
-    from pycocotools import mask as mask_utils
-
-    images_dir = root / "images"
-    images_dir.mkdir(parents=True)
-    by_name = {v: k for k, v in CATEGORIES.items()}
-    images, instances, captions = [], [], []
-    for i, (objects, extra) in enumerate(SCENES[:n]):
-        objs = tuple(SceneObject(c, s, float(x), float(y), float(size)) for c, s, x, y, size in objects)
-        caption, spans = compose_caption(objs)
-        pixels, masks = render(Scene(objs, caption, spans))
-        image_id = 100 + i
-        name = f"{image_id:012d}.png"
-        Image.fromarray(pixels).save(images_dir / name)
-        images.append({"id": image_id, "file_name": name, "height": 32, "width": 32})
-        for j, (obj, mask) in enumerate(zip(objs, masks)):
-            rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-            instances.append(
-                {
-                    "id": image_id * 10 + j,
-                    "image_id": image_id,
-                    "category_id": by_name[obj.shape],
-                    "segmentation": {"size": rle["size"], "counts": rle["counts"].decode("ascii")},
-                    "area": float(mask.sum()),
-                    "bbox": [0, 0, 32, 32],
-                    "iscrowd": 0,
-                }
-            )
-        texts = extra[:1] + [caption] + extra[1:] if i == 0 else [*extra, caption]
-        for k, text in enumerate(texts):
-            captions.append({"id": image_id * 10 + k, "image_id": image_id, "caption": text})
-    categories = [{"id": k, "name": v, "supercategory": "shape"} for k, v in CATEGORIES.items()]
-    inst = root / "instances.json"
-    inst.write_text(json.dumps({"images": images, "annotations": instances, "categories": categories}))
-    caps = root / "captions.json"
-    caps.write_text(json.dumps({"images": images, "annotations": captions}))
-    return images_dir, inst, caps
+def _coco(root: Path) -> tuple[Path, Path, Path]:
+    """tests/real_fixtures' COCO 2017 files (64 px, non-square; polygons and crowd RLE), with
+    ``EXTRA_CAPTIONS`` first."""
+    images, instances, captions = write_coco_fixture(root)
+    data = json.loads(captions.read_text())
+    data["annotations"] = [
+        {"image_id": image_id, "id": k + 1, "caption": text}
+        for k, (image_id, text) in enumerate(EXTRA_CAPTIONS.items())
+    ] + data["annotations"]
+    captions.write_text(json.dumps(data))
+    return images, instances, captions
 
 
 @pytest.fixture
 def coco(tmp_path):
-    return write_coco_fixture(tmp_path / "coco")
+    return _coco(tmp_path / "coco")
 
 
 def _args(coco, ws, *extra):
@@ -101,77 +76,74 @@ def test_read_coco_takes_names_masks_and_captions_from_the_files(coco):
     from benchmark.splits.datasets.coco import read_coco
 
     samples = read_coco(*coco)
-    assert [s.key for s in samples] == ["100", "101", "102", "103"]
-    first = samples[0]
-    assert first.classes == ("circle", "square") and first.captions[0] == "a picture of shapes"
-    masks, ignore = first.truth()
-    assert ignore is None and set(masks) == {"circle", "square"}
-    assert masks["circle"].shape == (32, 32) and masks["circle"].dtype == bool
-    pixels = first.image()
-    # the circle's truth is exactly the red pixels of the render
-    assert (pixels[masks["circle"]] == (220, 30, 30)).all() and masks["circle"].sum() > 20
+    expected = coco_expected(4)
+    assert [s.key for s in samples] == [str(e.image_id) for e in expected]
+    for sample, e in zip(samples, expected):
+        masks, ignore = sample.truth()
+        assert ignore is None
+        union: dict[str, np.ndarray] = {}
+        for o in e.objects:  # a class's truth: the union of its instances, crowd RLE included
+            union[o.name] = union.get(o.name, np.zeros_like(o.mask)) | o.mask
+        assert sample.classes == tuple(union) and set(masks) == set(union)
+        for name, mask in union.items():
+            assert masks[name].dtype == bool and np.array_equal(masks[name], mask)
+        assert sample.image().shape == e.image.shape
+        assert sample.captions[-len(e.captions) :] == e.captions
+    assert samples[0].captions[0] == EXTRA_CAPTIONS[139]
 
 
-@pytest.fixture
-def daam_twin(monkeypatch):
-    """A second generation-time method (DAAM under another name), as daam-vocabulary or
-    ConceptAttention would be: it attributes through the same img2img call and reads its maps back."""
-    import baselines  # noqa: F401  (registers the methods)
-    from baselines.daam_method import DAAMBaseline
-    from core.registry import BASELINES
-
-    class DaamTwin(DAAMBaseline):
-        name = "daam-twin"
-        title = "DAAM twin"
-
-    monkeypatch.setitem(BASELINES._entries, "daam-twin", DaamTwin)
-    return "daam-twin"
-
-
-def test_coco_real_runs_end_to_end_scores_and_resumes(tmp_path, coco, capsys, daam_twin):
+def test_coco_real_runs_end_to_end_scores_and_resumes(tmp_path, coco, capsys):
     ws = tmp_path / "ws"
-    assert main(_args(coco, ws, "--methods", "whole-image", daam_twin)) == 0
+    methods = ("--methods", "whole-image", "daam-vocabulary")  # a post-hoc and a generation-time method
+    assert main(_args(coco, ws, *methods)) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["prompts"], out["done"], out["failed"]) == (4, 4, 0)
     with db.connect(None, workspace=ws) as store:
         run = store.get_run(out["run"])
         assert run.settings["strength"] == 0.6
-        prompts = {g.id: store.get_prompt(g.prompt_id) for g in store.generations(run.id)}
-        # image 100's first caption names no category: its second, the scene's, is the prompt
+        gens = store.generations(run.id)
+        prompts = {g.id: store.get_prompt(g.prompt_id) for g in gens}
         texts = {p.provenance["sample"]: p.text for p in prompts.values()}
-        assert texts["100"] == "a red circle and a blue square"
-        assert prompts[min(prompts)].provenance["categories"] == {"circle": "circle", "square": "square"}
+        # image 139's first caption names no category ("wall"), nor its second: spaCy tags "teddy bear"
+        # there as a proper noun (words are common nouns, as in COCO-Gen); its third is the prompt
+        assert texts["139"] == "A teddy bear in front of a plain grey wall" and texts["250"] == EXTRA_CAPTIONS[250]
+        by_sample = {p.provenance["sample"]: p for p in prompts.values()}
+        assert by_sample["139"].words == ("teddy", "bear", "front", "wall")
+        assert by_sample["139"].provenance["categories"] == {"bear": "teddy bear"}  # its head word
+        assert by_sample["139"].provenance["coco_classes"] == {"bear": "teddy bear"}
+        rater = store.get_rater("dataset")
+        assert rater.kind == "dataset"
         truth = store.masks(run_id=run.id, source="dataset")
-        assert truth and all(m.rater_id == store.get_rater("dataset").id for m in truth)
-        assert store.get_rater("dataset").kind == "dataset"
-        absent = [m for m in truth if m.word == "star" and not db.decode_mask(m).any()]
-        assert len(absent) == 1  # image 103's caption names a star it does not show
-        for g in store.generations(run.id):
-            assert (ws / g.image_path).is_file() and (g.height, g.width) == (32, 32)
-            assert {r.method for r in store.word_maps(g.id)} == {"daam", "whole-image", "daam-twin"}
-            twin = {r.path for r in store.word_maps(g.id, method="daam-twin")}
-            assert twin == {f"maps/{run.name}/{g.id}.daam-twin.safetensors"}
-            assert (ws / "baselines" / "daam-twin" / f"{g.id}.npz").is_file()  # run_baseline read it back
+        assert truth and all(m.rater_id == rater.id for m in truth)
+        assert [m.word for m in truth if not db.decode_mask(m).any()] == ["cat"]  # 250's cat: absent
+        for g in gens:
+            # 80x64 and 64x96 images at the toy's 32 px: the longer side 32, the aspect kept
+            assert (ws / g.image_path).is_file() and max(g.height, g.width) == 32 and g.height != g.width
+            assert {r.method for r in store.word_maps(g.id)} == {"daam", "whole-image", "daam-vocabulary"}
+            vocab = {r.path for r in store.word_maps(g.id, method="daam-vocabulary")}
+            assert vocab == {f"maps/{run.name}/{g.id}.daam-vocabulary.safetensors"}
+            assert (ws / "baselines" / "daam-vocabulary" / f"{g.id}.npz").is_file()  # run_baseline read it
+            assert all(m.height == g.height for m in store.masks(g.id, source="dataset"))
         scores = {(s.method, s.metric): s for s in store.scores(run_id=run.id)}
-    daam_all = scores[("daam@0.4", "mIoU-all")]
-    trivial = scores[("whole-image", "mIoU-all")]
-    assert daam_all.n == trivial.n == 6  # 7 category words, the absent star left out
-    assert 0 <= daam_all.ci_low <= daam_all.value <= daam_all.ci_high <= 1
+    # 139 bear; 176 horse, dog; 213 cat; 250 dog (its cat absent): 5 pairs, all COCO classes
+    for method in ("daam@0.4", "whole-image", "daam-vocabulary"):
+        for metric in ("mIoU-all", "mIoU80"):
+            s = scores[(method, metric)]
+            assert s.n == 5 and 0 <= s.ci_low <= s.value <= s.ci_high <= 1, (method, metric)
+    assert scores[("daam@0.4", "mIoU-all")].details["truth"] == "dataset"
     assert ("daam@0.3", "mIoU-all") in scores and ("daam", "mIoU-sweep") in scores
-    assert ("daam@0.4", "mIoU80") not in scores  # toy shapes name none of COCO's 80 classes
-    # the twin's maps are DAAM's (same image, seed and settings), scored at the baselines' tau 0.5
-    assert scores[("daam-twin", "mIoU-all")].value == pytest.approx(scores[("daam@0.5", "mIoU-all")].value)
-    assert any("name a class absent" in n for n in out["notes"])
+    notes = " ".join(out["notes"])
+    assert "1 words name a class absent" in notes and "5 words name no class of the dataset" in notes  # photo...
     # the report shows the methods side by side, with intervals and n
     report = ws / "report" / out["run"]
     md = (report / "report.md").read_text()
-    assert "Real images: methods side by side" in md and "whole-image" in md and "n=6" in md
+    assert "Real images: methods side by side" in md and "daam-vocabulary" in md and "(n=5)" in md
     assert "Real images" in (report / "report.html").read_text()
     assert main(["report", "--workspace", str(ws)]) == 0  # its default --out: <workspace>/report
     assert "| daam@0.4 |" in (ws / "report" / "report.md").read_text()
     capsys.readouterr()
     # the same command again: nothing to generate, no model loaded
-    assert main(_args(coco, ws, "--methods", "whole-image", daam_twin)) == 0
+    assert main(_args(coco, ws, *methods)) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["generated_now"] == 0 and again["done"] == 4
 
@@ -182,9 +154,13 @@ def test_captions_per_image_and_limit(tmp_path, coco):
     images, inst, caps = coco
     options = dict(coco_images=images, coco_instances=inst, coco_captions=caps)
     items = build_split("coco-real", SplitOptions(**options, captions_per_image=2))
-    # image 103 has two captions naming a category, the others one each
-    assert [i.provenance["sample"] for i in items] == ["100", "101", "102", "103", "103"]
-    assert build_split("coco-real", SplitOptions(**options, limit=2))[1].key == "coco-real-101-0"
+    # up to two captions naming a category per image; only the third of 139's names one
+    assert [i.key for i in items[:3]] == ["coco-real-139-2", "coco-real-176-0", "coco-real-176-1"]
+    assert len(items) == 7
+    assert [i.key for i in build_split("coco-real", SplitOptions(**options, limit=2))] == [
+        "coco-real-139-2",
+        "coco-real-176-0",
+    ]
 
 
 @pytest.mark.parametrize("missing", ["--coco-images", "--coco-instances", "--coco-captions"])
@@ -209,74 +185,60 @@ def test_bad_files_are_named(tmp_path, coco, capsys):
     err = capsys.readouterr().err
     assert str(inst) in err and "caption" in err
     # an image the instances file lists is missing: that item fails, naming the file
-    (images / "000000000101.png").unlink()
+    (images / "000000000176.jpg").unlink()
     assert main(_args((images, inst, caps), tmp_path / "ws2", "--no-report")) == 1
-    assert "000000000101.png" in json.loads(capsys.readouterr().out)["failures"][0]["error"]
+    assert "000000000176.jpg" in json.loads(capsys.readouterr().out)["failures"][0]["error"]
 
 
-def _voc_stand_in(root: Path):
-    """A stand-in for the VOC reader (benchmark.splits.datasets.voc): toy renders with a void ring
-    around each object, as VOC marks object borders."""
-    import types
-
-    from scipy.ndimage import binary_dilation
-
-    from benchmark.splits.datasets import Sample
-
-    def sample(key, objects):
-        objs = tuple(SceneObject(c, s, float(x), float(y), float(size)) for c, s, x, y, size in objects)
-        caption, spans = compose_caption(objs)
-        pixels, masks = render(Scene(objs, caption, spans))
-        truth = {o.shape: m for o, m in zip(objs, masks)}
-        ring = np.zeros((32, 32), bool)
-        for m in masks:
-            ring |= binary_dilation(m, iterations=2) & ~m
-        return Sample(key, lambda: pixels, tuple(truth), lambda: (truth, ring))
-
-    samples = [sample("2007_000001", SCENES[0][0]), sample("2007_000002", SCENES[2][0])]
-    calls = []
-
-    def read_voc(path, image_set):
-        calls.append((Path(path), image_set))
-        return samples
-
-    module = types.ModuleType("benchmark.splits.datasets.voc")
-    module.read_voc = read_voc
-    module.voc_prompt = lambda classes: "a photo of " + " and ".join(f"a {c}" for c in classes)
-    return module, samples, calls
-
-
-def test_voc_real_leaves_void_pixels_out(tmp_path, monkeypatch, capsys):
-    import sys
-
-    module, samples, calls = _voc_stand_in(tmp_path)
-    monkeypatch.setitem(sys.modules, "benchmark.splits.datasets.voc", module)
-    root = tmp_path / "VOC2012"
-    root.mkdir()
+def test_voc_real_leaves_void_pixels_out(tmp_path, capsys):
+    root = write_voc_fixture(tmp_path / "voc")
     ws = tmp_path / "ws"
     args = ["run", "--split", "voc-real", "--model", "toy", "--steps", "3", "--voc-root", str(root)]
     assert main([*args, "--workspace", str(ws), "--methods", "whole-image", "--no-report", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["done"] == 2 and calls[0] == (root, "val")
+    expected = voc_expected(4)
+    assert out["done"] == len(expected)
+    whole_ious = []
     with db.connect(None, workspace=ws) as store:
         run = store.get_run(out["run"])
-        voids = store.masks(run_id=run.id, source="dataset", word="<void>")
-        assert len(voids) == 2
+        for g in store.generations(run.id):
+            prompt = store.get_prompt(g.prompt_id)
+            e = next(e for e in expected if e.name == prompt.provenance["sample"])
+            # "potted plant" is mapped through its head word, the one DAAM word of the phrase
+            assert set(prompt.provenance["categories"].values()) == set(e.masks)
+            assert "plant" in prompt.words or "potted plant" not in e.masks
+            masks = {m.word: db.decode_mask(m) for m in store.masks(g.id, source="dataset")}
+            void = masks.pop("<void>")
+            assert void.any() and void.shape == (g.height, g.width)
+            whole_ious += [(t & ~void).sum() / (~void).sum() for t in masks.values() if t.any()]
         scores = {(s.method, s.metric): s for s in store.scores(run_id=run.id)}
     # the whole image's IoU with a class is the class's share of the pixels that are not void
-    expected = []
-    for s in samples:
-        truth, ring = s.truth()
-        expected += [m.sum() / (~ring).sum() for m in truth.values()]
     whole = scores[("whole-image", "mIoU-all")]
-    assert whole.n == 4 and whole.value == pytest.approx(np.mean(expected))
-    assert ("daam@0.4", "mIoU-all") in scores
+    assert whole.n == len(whole_ious) and whole.value == pytest.approx(np.mean(whole_ious))
+    assert ("daam@0.4", "mIoU80") in scores  # VOC's classes are COCO's (aeroplane, potted plant...)
+
+
+def test_imagenet_seg_end_to_end(tmp_path, capsys):
+    mat = write_imagenet_seg_fixture(tmp_path / "gtsegs_ijcv.mat")
+    names = tmp_path / "names.json"
+    names.write_text(json.dumps(IMAGENET_FIXTURE_NAMES))
+    ws = tmp_path / "ws"
+    args = ["run", "--split", "imagenet-seg", "--model", "toy", "--steps", "3", "--imagenet-seg", str(mat)]
+    assert main([*args, "--imagenet-names", str(names), "--workspace", str(ws), "--no-report", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["done"] == len(imagenet_seg_expected(4))
+    with db.connect(None, workspace=ws) as store:
+        run = store.get_run(out["run"])
+        words = sorted(store.get_prompt(g.prompt_id).text for g in store.generations(run.id))
+        assert all(w.startswith("a ") for w in words)
+        scores = {(s.method, s.metric): s for s in store.scores(run_id=run.id)}
+    assert scores[("daam@0.4", "mIoU-all")].n == 4
 
 
 def test_missing_dataset_reader_is_a_clear_error(tmp_path, monkeypatch, capsys):
     import sys
 
-    monkeypatch.setitem(sys.modules, "benchmark.splits.datasets.imagenet_seg", None)
+    monkeypatch.setitem(sys.modules, "benchmark.splits.datasets.imagenet_seg", None)  # a broken install
     mat = tmp_path / "gtsegs_ijcv.mat"
     mat.write_bytes(b"")
     assert main(["run", "--split", "imagenet-seg", "--model", "toy", "--imagenet-seg", str(mat)]) == 2
