@@ -276,3 +276,31 @@ def test_strength_is_checked_and_only_for_real_images(tmp_path, coco, capsys):
     assert "--strength must be a number in (0, 1]" in capsys.readouterr().err
     assert main(["run", "--split", "shapes", "--strength", "0.5", "--workspace", str(tmp_path / "ws")]) == 2
     assert "--strength is for real-image splits" in capsys.readouterr().err
+
+
+def test_categories_come_from_the_instances_file(coco):
+    """A COCO-format dataset of other categories: names from its file, plurals through lemmas,
+    mIoU80 only for the words whose category is one of COCO's 80."""
+    from benchmark.splits import SplitOptions, build_split
+
+    images, inst, caps = coco
+    data = json.loads(inst.read_text())
+    for c in data["categories"]:
+        c["name"] = "robot" if c["name"] == "dog" else c["name"]
+    inst.write_text(json.dumps(data))
+    data = json.loads(caps.read_text())
+    for a in data["annotations"]:
+        a["caption"] = a["caption"].replace("a dog", "two robots")
+    caps.write_text(json.dumps(data))
+    items = build_split("coco-real", SplitOptions(coco_images=images, coco_instances=inst, coco_captions=caps))
+    item = next(i for i in items if i.provenance["sample"] == "176")
+    assert item.text == "A photo of a horse and two robots."
+    assert item.provenance["categories"] == {"horse": "horse", "robots": "robot"}
+    assert item.provenance["coco_classes"] == {"horse": "horse"}
+
+
+def test_a_missing_images_folder_is_named(tmp_path, coco, capsys):
+    _, inst, caps = coco
+    assert main(_args((tmp_path / "nowhere", inst, caps), tmp_path / "ws")) == 2
+    err = capsys.readouterr().err
+    assert "--coco-images" in err and str(tmp_path / "nowhere") in err
