@@ -96,6 +96,40 @@ def _parser() -> argparse.ArgumentParser:
         "--coco-captions", type=Path, default=None, help="COCO captions JSON (captions_val2014.json; default: none)"
     )
     p.add_argument(
+        "--coco-images", type=Path, default=None, metavar="DIR", help="coco-real: the COCO images folder (val2017/)"
+    )
+    p.add_argument(
+        "--coco-instances",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="coco-real: COCO instances JSON (instances_val2017.json, or any COCO-format dataset's)",
+    )
+    p.add_argument(
+        "--captions-per-image",
+        type=int,
+        default=None,
+        metavar="N",
+        help="coco-real: items per image, its first N captions naming a category (default: 1)",
+    )
+    p.add_argument("--voc-root", type=Path, default=None, metavar="DIR", help="voc-real: the VOC2012 folder")
+    p.add_argument("--imagenet-seg", type=Path, default=None, metavar="FILE", help="imagenet-seg: gtsegs_ijcv.mat")
+    p.add_argument(
+        "--imagenet-names",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="imagenet-seg: JSON of class words ({synset id: word}, or ConceptAttention's imagenet_class_map.json; "
+        "default: WordNet's first lemma)",
+    )
+    p.add_argument(
+        "--strength",
+        type=float,
+        default=None,
+        help="real-image splits: how far the image is noised before it is denoised and attributed, "
+        "0-1 (default: the split's, 0.6)",
+    )
+    p.add_argument(
         "--prompts",
         dest="prompts_file",
         type=Path,
@@ -357,6 +391,13 @@ def _run(args) -> int:
         methods=tuple(args.methods),
         keep_detail=args.keep_detail,
         split_version=args.split_version,
+        coco_images=args.coco_images,
+        coco_instances=args.coco_instances,
+        voc_root=args.voc_root,
+        imagenet_seg=args.imagenet_seg,
+        imagenet_names=args.imagenet_names,
+        captions_per_image=args.captions_per_image,
+        strength=args.strength,
     )
     if args.retry_failed:
         _retry_failed(config)

@@ -56,8 +56,27 @@ class RunConfig:
     keep_detail: bool = False  # per-step maps (by resolution) for the time-step ablation (appendix A.1)
     generation_method: str = "daam"  # the registered generation-time method that traces the pipeline
     split_version: str | None = None  # pinned version of a user's split (None: the catalogue's)
+    # real-image splits: the dataset's files (read again by the generation mode, by sample key)
+    coco_images: Path | None = None
+    coco_instances: Path | None = None
+    voc_root: Path | None = None
+    imagenet_seg: Path | None = None
+    imagenet_names: Path | None = None
+    captions_per_image: int | None = None
+    strength: float | None = None  # real-image: img2img strength (None: the split's)
+
+    def real_image_strength(self) -> float | None:
+        """The img2img strength of a real-image split's run (``--strength``, else the split's);
+        None for splits whose images are generated."""
+        from benchmark.splits import spec
+
+        generation = spec(self.split).generation
+        if generation.mode != "real-image":
+            return None
+        return self.strength if self.strength is not None else generation.strength
 
     def generation_settings(self) -> dict:
+        strength = self.real_image_strength()
         return {
             "steps": self.steps,
             "scheduler": self.scheduler,
@@ -68,6 +87,8 @@ class RunConfig:
             "images_per_prompt": self.images_per_prompt,
             # only when pinned, so the runs of unpinned versions keep their names and settings
             **({"split_version": self.split_version} if self.split_version is not None else {}),
+            **({"strength": strength} if strength is not None else {}),
+            **({"captions_per_image": self.captions_per_image} if self.captions_per_image is not None else {}),
         }
 
 
@@ -135,19 +156,29 @@ def _accelerate_shard(shard):
     return (i * world + rank, n * world), device
 
 
-def split_items(config: RunConfig) -> list:
-    """The split's items for this run (``--limit`` applied); reads files, writes nothing."""
-    from benchmark.splits import build_split
-
-    options = SplitOptions(
+def split_options(config: RunConfig) -> SplitOptions:
+    """The options the split's builder (and a real-image split's ``samples`` hook) reads."""
+    return SplitOptions(
         seed=config.seed,
         limit=config.limit,
         coco_captions=config.coco_captions,
         prompts_file=config.prompts_file,
         spacy_model=config.spacy_model,
         size=config.size,
+        coco_images=config.coco_images,
+        coco_instances=config.coco_instances,
+        voc_root=config.voc_root,
+        imagenet_seg=config.imagenet_seg,
+        imagenet_names=config.imagenet_names,
+        captions_per_image=config.captions_per_image,
     )
-    return build_split(config.split, options)  # --limit already applied by the split
+
+
+def split_items(config: RunConfig) -> list:
+    """The split's items for this run (``--limit`` applied); reads files, writes nothing."""
+    from benchmark.splits import build_split
+
+    return build_split(config.split, split_options(config))  # --limit already applied by the split
 
 
 def run_name(config: RunConfig) -> str:
@@ -279,16 +310,25 @@ def generation_method(config: RunConfig):
     return method
 
 
-def _store_generation(store, run, g, prompt, image, maps, workspace: Path, method: str = "daam") -> None:
-    """Files first (atomic), then the word-map rows, then the generation marked done."""
-    from db import WordMapSpec
-
+def write_image(workspace: Path, run, g, image) -> tuple[str, bytes]:
+    """The generation's PNG, written atomically; its path relative to the workspace and its bytes."""
     rel_img = Path("images") / run.name / f"{g.id}.png"
-    rel_map = Path("maps") / run.name / f"{g.id}.safetensors"
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     data = buf.getvalue()
     write_atomic(workspace / rel_img, data)  # a temporary name of this writer only
+    return str(rel_img), data
+
+
+def store_maps(
+    store, run, g, prompt, maps, workspace: Path, method: str = "daam", suffix: str = "", every_word: bool = False
+) -> None:
+    """A method's maps file of one generation, then its word-map rows (method ``method``).
+    ``every_word``: a listed word that is no prompt token of the maps (a method mapping an open
+    vocabulary or concepts) still gets a row (no tokens) pointing at the file."""
+    from db import WordMapSpec
+
+    rel_map = Path("maps") / run.name / f"{g.id}{suffix}.safetensors"
     (workspace / rel_map).parent.mkdir(parents=True, exist_ok=True)
     maps.save(workspace / rel_map)
     # every occurrence of each listed word: studies may target the second "a" of a caption;
@@ -299,14 +339,27 @@ def _store_generation(store, run, g, prompt, image, maps, workspace: Path, metho
         for w in maps.prompt_words()
         if w.text.lower() in wanted
     ]
+    if every_word:
+        found = {s.word.lower() for s in specs}
+        specs += [
+            WordMapSpec(word=w, occurrence=0, token_indices=(), path=str(rel_map), method=method)
+            for w in prompt.words
+            if w.lower() not in found
+        ]
     if specs:
         store.add_word_maps(g.id, specs)
+
+
+def _store_generation(store, run, g, prompt, image, maps, workspace: Path, method: str = "daam") -> None:
+    """Files first (atomic), then the word-map rows, then the generation marked done."""
+    rel_img, data = write_image(workspace, run, g, image)
+    store_maps(store, run, g, prompt, maps, workspace, method)
     store.record_generation(
         run.id,
         g.prompt_id,
         g.image_index,
         seed=g.seed,
-        image_path=str(rel_img),
+        image_path=rel_img,
         image_sha256=hashlib.sha256(data).hexdigest(),
         height=image.height,
         width=image.width,
@@ -358,6 +411,7 @@ def generate_fixed_layout(
 GENERATION_MODES = Registry("generation mode")
 GENERATION_MODES.register("plain", generate_batch)
 GENERATION_MODES.register("fixed-layout", generate_fixed_layout)
+GENERATION_MODES.register("real-image", "benchmark.real_image:generate_real_image")
 
 
 def run(config: RunConfig, pipe=None) -> RunSummary:

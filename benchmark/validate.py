@@ -40,6 +40,13 @@ def check_settings(config, factor: int | None = None) -> None:
         if value is not None:
             _integer(value, option)
     _integer(config.seed, "--seed", 0)
+    strength = getattr(config, "strength", None)
+    if strength is not None and (
+        isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 < strength <= 1
+    ):
+        raise UsageError(f"--strength must be a number in (0, 1], got {strength!r}")
+    if strength is not None and config.real_image_strength() is None:
+        raise UsageError(f"--strength is for real-image splits (coco-real, voc-real, imagenet-seg), not {config.split}")
     if config.guidance is not None:
         g = config.guidance
         if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g):
@@ -234,9 +241,20 @@ def pipeline_factor(pipe) -> int | None:
     return vae * int(patch)
 
 
+def check_methods(methods) -> None:
+    """Every ``--methods`` name is a registered method (the registry's "did you mean" otherwise),
+    checked before a real-image run attributes its images with the generation-time ones."""
+    import baselines  # noqa: F401  (registers the methods, importing none)
+    from core.registry import BASELINES
+
+    for name in methods:
+        BASELINES.get(name)
+
+
 def check_run(config) -> None:
     """Everything about a run that needs neither the store nor the weights."""
     check_settings(config)
+    check_methods(getattr(config, "methods", ()))
     check_workspace(config.workspace)
     check_device(config.device)
     check_model(config.model)

@@ -36,7 +36,7 @@ CATALOG: tuple[MetricInfo, ...] = (
         True,
         f"{_M}.segmentation:miou_by_subset",
         "3.1, table 1",
-        sections={"segmentation": "segmentation"},
+        sections={"segmentation": "segmentation", "real-image": "real-image"},
     ),
     MetricInfo(
         "mIoU80",
@@ -45,7 +45,7 @@ CATALOG: tuple[MetricInfo, ...] = (
         True,
         f"{_M}.segmentation:miou_by_subset",
         "3.1, table 1",
-        sections={"segmentation": "segmentation"},
+        sections={"segmentation": "segmentation", "real-image": "real-image"},
     ),
     MetricInfo(
         "mIoU-sweep",

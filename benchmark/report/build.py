@@ -25,6 +25,7 @@ def build_report(store: Store, workspace: str | Path, runs: Sequence[str] | None
     built = {  # each score's section is its metric's (benchmark.metrics.catalog), whatever the order
         "runs": metadata.runs(results),
         "segmentation": sections.segmentation(results),
+        "real-image": sections.real_image(results),
         "shapes": sections.shapes(results),
         "tau-sweep": curves.tau_sweep(results),
         "ablation": curves.ablation(results),

@@ -40,8 +40,9 @@ def run_report(args: argparse.Namespace) -> int:
     from benchmark.validate import UsageError, check_folder
     from db.engine import resolve_url
 
+    out = args.out if args.out is not None else args.workspace / "report"
     try:
-        check_folder(args.out, "--out")
+        check_folder(out, "--out")
     except UsageError as e:
         print(f"bench: error: {e}", file=sys.stderr)
         return 2
@@ -55,7 +56,6 @@ def run_report(args: argparse.Namespace) -> int:
         return 2
     try:
         with db.connect(url) as store:
-            out = args.out if args.out is not None else args.workspace / "report"
             paths = write_report(store, args.workspace, out, runs=args.runs, csv=args.csv)
     except ReportError as e:
         print(f"bench: error: {e}", file=sys.stderr)

@@ -75,6 +75,33 @@ def segmentation(results: StoredResults) -> Section:
     return Section(key, title, intro, tables=(table,))
 
 
+def real_image(results: StoredResults) -> Section:
+    key, title = "real-image", "Real images: methods side by side"
+    intro = (
+        "mIoU of binarised maps on a dataset's own photographs (coco-real, voc-real, imagenet-seg) against "
+        "its truth masks, void pixels left out; each method's maps of the same images, DAAM's through "
+        "img2img (noised and denoised). mIoU80 keeps words naming one of COCO's 80 classes, mIoU-all every "
+        "word with truth."
+    )
+    scores = results.for_section(key)
+    if not scores:
+        return _empty(key, title, intro, "real-image mIoU scores")
+    metric_rank = _in_order(TABLE1_METRICS)
+    table = pivot(
+        "real-image",
+        "Real images: methods x splits, mIoU80 and mIoU-all with 95% intervals and n",
+        "method",
+        scores,
+        row_of=lambda s: s.method,
+        column_of=lambda s: Column(
+            s.metric if s.subset == "all" else f"{s.metric} ({s.subset})", results.label(s.run_id)
+        ),
+        higher_is_better=direction_of(scores),
+        order=lambda s: (results.run_order(s.run_id), subset_order(s.subset), metric_rank(s.metric)),
+    )
+    return Section(key, title, intro, tables=(table,))
+
+
 def shapes(results: StoredResults) -> Section:
     key, title = "shapes", "Toy world leaderboard"
     intro = (

@@ -17,6 +17,7 @@ for _name, _target in {
     "cohyponym": "benchmark.scorers.cohyponym:score_cohyponym",
     "adjective": "benchmark.scorers.adjective:score_adjective",
     "shapes": "benchmark.scorers.shapes:score_shapes",
+    "real-image": "benchmark.scorers.real_image:score_real_image",
 }.items():
     SCORERS.register(_name, _target)
 

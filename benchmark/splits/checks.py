@@ -15,7 +15,7 @@ class SplitBuildError(ValueError):
 def check_options(options: SplitOptions) -> None:
     if isinstance(options.seed, bool) or not isinstance(options.seed, int) or options.seed < 0:
         raise InvalidOptionError(f"{flag('seed')} must be a non-negative integer, got {options.seed!r}")
-    for field in ("limit", "size"):
+    for field in ("limit", "size", "captions_per_image"):
         value = getattr(options, field)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InvalidOptionError(f"{flag(field)} must be a positive integer, got {value!r}")

@@ -39,12 +39,17 @@ class ClassMatcher:
 
 
 @cache
-def class_matcher(spacy_model: str) -> ClassMatcher:
-    """Class names and aliases lemmatised with the split's spaCy model, so forms compare alike."""
+def class_matcher(spacy_model: str, names: tuple[str, ...] | None = None) -> ClassMatcher:
+    """Class names and aliases lemmatised with the split's spaCy model, so forms compare alike.
+
+    ``names``: the classes to match (a COCO-format dataset's own categories); None: COCO's 80.
+    A name among COCO's 80 also matches its aliases; any other name matches itself (and its
+    plural, through the lemma)."""
     from benchmark.splits.nlp import parse
 
-    pairs = [(name, name) for name in COCO80]
-    pairs += [(alias, name) for name, aliases in ALIASES.items() for alias in aliases]
+    names = COCO80 if names is None else tuple(dict.fromkeys(" ".join(n.lower().split()) for n in names))
+    pairs = [(name, name) for name in names]
+    pairs += [(alias, name) for name in names for alias in ALIASES.get(name, ())]
     docs = parse(spacy_model, [phrase for phrase, _ in pairs])
     phrases = []
     for (phrase, name), doc in zip(pairs, docs):

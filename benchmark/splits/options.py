@@ -15,6 +15,12 @@ FLAGS: dict[str, str] = {
     "seed": "--seed",
     "size": "--size",
     "limit": "--limit",
+    "coco_images": "--coco-images",
+    "coco_instances": "--coco-instances",
+    "voc_root": "--voc-root",
+    "imagenet_seg": "--imagenet-seg",
+    "imagenet_names": "--imagenet-names",
+    "captions_per_image": "--captions-per-image",
 }
 
 
@@ -38,6 +44,14 @@ def require(options: SplitOptions, field: str, split: str) -> object:
     if value is None or value == "":
         raise MissingOptionError(f"split {split!r} needs option {field!r}: pass {flag(field)}")
     return value
+
+
+def require_dir(options: SplitOptions, field: str, split: str) -> Path:
+    """A required option naming an existing folder."""
+    path = Path(require(options, field, split))
+    if not path.is_dir():
+        raise FileNotFoundError(f"split {split!r}: {flag(field)} {path} is not a folder")
+    return path
 
 
 def require_file(options: SplitOptions, field: str, split: str) -> Path:

@@ -24,12 +24,13 @@ TOY_SPLITS = {
     "shapes-colour": ("benchmark.toy.splits:build_colour", "adjective"),
     "shapes-relation": ("benchmark.toy.splits:build_relation", "syntax"),
 }
+REAL_SPLITS = {"coco-real", "voc-real", "imagenet-seg"}  # tests/benchmark/test_real_splits.py
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_split_is_listed_as_frozen_info():
     infos = list_splits()
-    assert {i.name for i in infos} == PAPER_SPLITS | set(TOY_SPLITS)
+    assert {i.name for i in infos} == PAPER_SPLITS | set(TOY_SPLITS) | REAL_SPLITS
     assert all(isinstance(i, SplitInfo) and i.version and i.description for i in infos)
     with pytest.raises(AttributeError):
         infos[0].version = "2"  # frozen
@@ -137,6 +138,10 @@ def _entry(**kw):
         ([_entry(default_size=0)], "default_size"),
         ([_entry(version=1)], "quote versions"),
         ([_entry(colour="red")], "unknown keys \\['colour'\\]"),
+        ([_entry(generation={"mode": "real-image", "samples": "m:f"})], "strength must be a number"),
+        ([_entry(generation={"mode": "real-image", "samples": "m:f", "strength": 1.5})], "strength must be"),
+        ([_entry(generation={"mode": "real-image", "strength": 0.5})], "needs a 'samples' hook"),
+        ([_entry(generation={"mode": "plain", "strength": 0.5})], "real-image' only"),
     ],
 )
 def test_malformed_catalogue_is_rejected(entries, message):
