@@ -304,3 +304,26 @@ def test_a_missing_images_folder_is_named(tmp_path, coco, capsys):
     assert main(_args((tmp_path / "nowhere", inst, caps), tmp_path / "ws")) == 2
     err = capsys.readouterr().err
     assert "--coco-images" in err and str(tmp_path / "nowhere") in err
+
+
+def test_coco_real_on_a_dit_puts_concept_attention_beside_daam(tmp_path, coco, dit_paths, capsys):
+    """On a joint-attention DiT (tiny FLUX.1) the leaderboard of a real-image split holds DAAM at the
+    paper's taus, DAAM + vocabulary, ConceptAttention in both spaces and a trivial reference, each
+    with interval and n, from one run."""
+    ws = tmp_path / "ws"
+    methods = ["conceptattention", "conceptattention-cross", "daam-vocabulary", "whole-image"]
+    args = _args(coco, ws, "--methods", *methods, "--height", "64", "--width", "64", "--steps", "4")
+    args[args.index("toy")] = str(dit_paths["flux"])
+    assert main(args) == 0, capsys.readouterr().err
+    out = json.loads(capsys.readouterr().out)
+    assert (out["done"], out["failed"]) == (4, 0)
+    with db.connect(None, workspace=ws) as store:
+        run = store.get_run(out["run"])
+        for g in store.generations(run.id):
+            assert {r.method for r in store.word_maps(g.id)} == {"daam", *methods}
+        scores = {(s.method, s.metric): s for s in store.scores(run_id=run.id)}
+    for method in ("daam@0.3", "daam@0.4", "daam@0.5", *methods):
+        s = scores[(method, "mIoU-all")]
+        assert s.n == 5 and 0 <= s.ci_low <= s.value <= s.ci_high <= 1, method
+    md = (ws / "report" / out["run"] / "report.md").read_text()
+    assert all(m in md for m in methods)
