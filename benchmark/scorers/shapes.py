@@ -27,7 +27,7 @@ import numpy as np
 
 from benchmark.metrics.overlap import iou as _iou
 from benchmark.metrics.segmentation import PAPER_TAUS, SWEEP_TAUS, iou_by_tau, tau_curve
-from benchmark.results import ScoreRecord
+from benchmark.results import ABSENT_SUBSET, PRESENT_SUBSET, ScoreRecord
 from benchmark.toy.accuracy import Outcome, accuracy_by_subset
 from benchmark.toy.accuracy import word_kind as _word_kind
 from core.thresholds import BEST_TAU
@@ -37,7 +37,6 @@ RENDER_STRENGTH = 0.6  # how far real renders are noised before denoising (img2i
 RENDER_LIMIT = 64  # real renders scored per run (each is one img2img generation)
 N_EXAMPLES = 5  # best and worst generated (word, image) pairs kept for the report's gallery
 VOCAB_METHOD = "vocab-render"  # open-vocabulary (OVAM) maps on real renders, scored as "vocab-render@tau"
-ABSENT, PRESENT = "render-absent/", "render-present/"  # subsets: the vocabulary word left out of / kept in the prompt
 
 
 def _score_pairs(
@@ -195,9 +194,9 @@ def score_shapes(store, workspace, run, pipe=None, config=None) -> tuple[list[Sc
         scores += _score_pairs(rendered.pairs, "daam-render", "render/") + ablation_scores(
             shape, STUDY, "daam-render", "render/shape/"
         )
-        scores += _score_pairs(rendered.absent, VOCAB_METHOD, ABSENT, groups=False)
-        scores += _score_pairs(rendered.present, VOCAB_METHOD, PRESENT, groups=False)
-        scores += _score_pairs(rendered.present_prompt, "daam-render", PRESENT, groups=False, references=False)
+        scores += _score_pairs(rendered.absent, VOCAB_METHOD, ABSENT_SUBSET, groups=False)
+        scores += _score_pairs(rendered.present, VOCAB_METHOD, PRESENT_SUBSET, groups=False)
+        scores += _score_pairs(rendered.present_prompt, "daam-render", PRESENT_SUBSET, groups=False, references=False)
         notes += rendered.notes
     from benchmark.scorers.common import store_scores
 
