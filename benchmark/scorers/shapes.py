@@ -215,11 +215,18 @@ class RenderedPairs:
     notes: list[str] = field(default_factory=list)
 
 
-def left_out(scene, k: int) -> int:
-    """Which object of a multi-object ``scene`` the ``k``-th such render leaves out of its caption:
-    in turn, so first, second and third objects (and so both list positions and relation roles)
-    are all left out."""
-    return k % len(scene.objects)
+def left_out(scene, k: int):
+    """What the ``k``-th multi-object render leaves out of its second caption: the object's index
+    (in turn, so first, second and third objects, both list positions and both relation roles, are
+    all left out), the scene without it (``world.without_object``) and the object's words that
+    caption does not name, shape first: its absent words (a word another object shares stays named)."""
+    from benchmark.toy.world import without_object
+
+    omit = k % len(scene.objects)
+    rest = without_object(scene, omit)
+    named = {w for pair in rest.words() for w in pair}
+    obj = scene.objects[omit]
+    return omit, rest, [w for w in (obj.shape, obj.colour) if w not in named]
 
 
 def _render_pairs(store, run, pipe, config) -> RenderedPairs:
@@ -232,7 +239,7 @@ def _render_pairs(store, run, pipe, config) -> RenderedPairs:
     from benchmark.metrics.ablation import ablation_ious
     from benchmark.pipelines import quiet_loading
     from benchmark.toy.splits import scene_from_provenance
-    from benchmark.toy.world import render, without_object
+    from benchmark.toy.world import render
 
     # one img2img pipeline on the model's components for all renders (no safety checker)
     with quiet_loading():  # building img2img imports pipelines whose notices a user cannot act on
@@ -253,12 +260,10 @@ def _render_pairs(store, run, pipe, config) -> RenderedPairs:
         scene = scene_from_provenance(prompt.provenance)
         image, masks = render(scene)
         n = len(scene.objects)
-        omit = left_out(scene, multi) if n >= 2 else None
+        omit, rest, absent = left_out(scene, multi) if n >= 2 else (None, None, [])
         multi += n >= 2
-        # the left-out object's words, shape first; the same entries in both calls
-        vocabulary = [scene.objects[omit].shape, scene.objects[omit].colour] if omit is not None else None
-        rest = without_object(scene, omit) if omit is not None else None
-        named = {w for pair in rest.words() for w in pair} if rest is not None else set()
+        still_named += 2 * (omit is not None) - len(absent)
+        vocabulary = absent or None  # the same entries in both calls
         common = dict(
             strength=RENDER_STRENGTH,
             steps=config.steps,
@@ -282,26 +287,22 @@ def _render_pairs(store, run, pipe, config) -> RenderedPairs:
                 out.pairs.append(
                     {**base, "soft": soft, "ablation": ablation_ious(maps, word, occ, [mask], source="prompt")}
                 )
-                if i == omit and word not in named:  # the absent path's pairs, under the full caption
+                if i == omit and word in absent:  # the absent path's pairs, under the full caption
                     out.present_prompt.append({**base, "soft": soft})
                     out.present.append({**base, "soft": maps.word_map(word, source="vocabulary").soft.numpy()})
-        if rest is None:
+        if not absent or not masks[omit].any():
             continue
-        absent_maps = daam.attribute(i2i, picture, rest.caption, vocabulary=vocabulary, **common)
-        mask = masks[omit]
-        for word in vocabulary:
-            if word in named:
-                still_named += 1
-            elif mask.any():
-                out.absent.append(
-                    {
-                        "soft": absent_maps.word_map(word, source="vocabulary").soft.numpy(),
-                        "truth": mask,
-                        "kind": _word_kind(word),
-                        "n": n,
-                        "held_out": held_out,
-                    }
-                )
+        absent_maps = daam.attribute(i2i, picture, rest.caption, vocabulary=absent, **common)
+        for word in absent:
+            out.absent.append(
+                {
+                    "soft": absent_maps.word_map(word, source="vocabulary").soft.numpy(),
+                    "truth": masks[omit],
+                    "kind": _word_kind(word),
+                    "n": n,
+                    "held_out": held_out,
+                }
+            )
     if still_named:
         out.notes.append(
             f"{still_named} left-out word(s) are also another object's word in their scene: not absent from "

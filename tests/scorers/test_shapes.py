@@ -11,6 +11,7 @@ from benchmark.report.sections import shapes as shapes_section
 from benchmark.report.stored import RunView, StoredResults
 from benchmark.results import ABSENT_SUBSET, PRESENT_SUBSET, ScoreRecord
 from benchmark.scorers.shapes import VOCAB_METHOD, _score_pairs, left_out
+from benchmark.toy.world import Scene, SceneObject, compose_caption, without_object
 from tests.scorers.conftest import block
 
 
@@ -47,10 +48,25 @@ def test_score_pairs_without_references_scores_the_method_alone():
     assert _score_pairs([], VOCAB_METHOD, ABSENT_SUBSET) == []
 
 
-def test_left_out_objects_take_turns():
-    pair, triple = SimpleNamespace(objects=(1, 2)), SimpleNamespace(objects=(1, 2, 3))
-    assert [left_out(pair, k) for k in range(4)] == [0, 1, 0, 1]
-    assert [left_out(triple, k) for k in range(4)] == [0, 1, 2, 0]
+def _scene(*objects):
+    objs = tuple(SceneObject(c, s, 5.0 + 9 * i, 8.0, 6.0) for i, (c, s) in enumerate(objects))
+    caption, spans = compose_caption(objs)
+    return Scene(objs, caption, spans)
+
+
+def test_left_out_objects_take_turns_and_their_words_are_absent_from_the_caption():
+    triple = _scene(("red", "circle"), ("blue", "square"), ("green", "star"))
+    assert [left_out(triple, k)[0] for k in range(4)] == [0, 1, 2, 0]
+    omit, rest, absent = left_out(triple, 4)
+    assert (omit, rest.caption, absent) == (1, "a red circle and a green star", ["square", "blue"])
+    pair = _scene(("red", "circle"), ("blue", "square"))
+    assert [left_out(pair, k)[0] for k in range(3)] == [0, 1, 0]
+    # a word another object shares is still in the caption: not absent, so not scored as absent
+    shared = _scene(("red", "circle"), ("red", "square"), ("blue", "circle"))
+    assert left_out(shared, 0)[1:] == (without_object(shared, 0), [])
+    assert left_out(shared, 1)[2] == ["square"]
+    with pytest.raises(ValueError, match="at least 2"):
+        left_out(_scene(("red", "circle")), 0)
 
 
 def test_terminal_headline_shows_the_vocabulary_shape_words_only():
