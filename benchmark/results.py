@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from benchmark.metrics.info import MetricInfo
 
 
+# The toy world's open-vocabulary subsets (benchmark.scorers.shapes): a word's vocabulary map on a real
+# render whose caption leaves the word out / names it. The terminal shows their shape words.
+ABSENT_SUBSET, PRESENT_SUBSET = "render-absent/", "render-present/"
+HEADLINE_VOCABULARY_SUBSETS = frozenset({ABSENT_SUBSET + "shape", PRESENT_SUBSET + "shape"})
+
+
 @dataclass(frozen=True)
 class ScoreRecord:
     study: str
@@ -42,8 +48,13 @@ class ScoreRecord:
 
     @property
     def headline(self) -> bool:
-        """Shown in the terminal summary: top-level subsets, and the real renders' top level."""
-        return "/" not in self.subset or (self.subset.count("/") == 1 and self.subset.startswith("render/"))
+        """Shown in the terminal summary: top-level subsets, the real renders' top level, and the open
+        vocabulary's shape words on real renders (absent from the prompt and present in it)."""
+        return (
+            "/" not in self.subset
+            or (self.subset.count("/") == 1 and self.subset.startswith("render/"))
+            or self.subset in HEADLINE_VOCABULARY_SUBSETS
+        )
 
     def has_interval(self) -> bool:
         return self.ci_low is not None and self.ci_high is not None

@@ -48,13 +48,15 @@ def ablation_ious(
     *,
     tau: float = ABLATION_TAU,
     fit: Callable[[np.ndarray, tuple[int, int]], np.ndarray] | None = None,
+    source: str | None = None,
 ) -> dict | None:
     """IoU at ``tau`` (averaged over ``truths``, e.g. several raters) for every point of each curve.
 
     Returns None when ``maps`` has no per-step detail. ``fit(soft, size)`` resizes a soft map to a
     truth's size when they differ (the segmentation scorer's resizer). The result holds one list
     per curve of ``CURVES`` plus ``full`` (every step and layer), ``steps`` (the cuts) and
-    ``resolutions`` (as "HxW").
+    ``resolutions`` (as "HxW"). ``source`` goes to ``word_map`` ("prompt" where the word is also a
+    vocabulary entry of the trace).
     """
     if not has_step_detail(maps):
         return None
@@ -65,7 +67,7 @@ def ablation_ious(
     resolutions = sorted(maps.sums)
 
     def score(**selection) -> float:
-        soft = maps.word_map(word, occurrence, **selection).soft.numpy()
+        soft = maps.word_map(word, occurrence, source=source, **selection).soft.numpy()
         values = []
         for truth in truths:
             s = soft if fit is None or soft.shape == truth.shape else fit(soft, truth.shape)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 # Stored method names as the paper and the methods' own papers write them
 METHOD_NAMES = {
     "daam": "DAAM",
+    "vocab": "OVAM",  # open-vocabulary maps (daam vocabulary=), after Marcos-Manchon et al. 2024
     "clipseg": "CLIPSeg",
     "stego": "STEGO",
     "mask2former": "Mask2Former",

@@ -14,6 +14,7 @@ from benchmark.report.labels import method_name
 from benchmark.report.plots import bar_series, named
 from benchmark.report.stored import StoredResults
 from benchmark.report.tables import direction_of, distinct, pivot, subset_order
+from benchmark.results import ABSENT_SUBSET, PRESENT_SUBSET
 from db import Score
 
 TABLE1_METRICS = ("mIoU80", "mIoU-all")
@@ -106,22 +107,45 @@ def shapes(results: StoredResults) -> Section:
     key, title = "shapes", "Toy world leaderboard"
     intro = (
         "mIoU of word maps against the toy renderer's exact masks, per subset of words (shape, colour, "
-        "held-out pairs, object counts; render/... are real renders attributed through img2img)."
+        "held-out pairs, object counts; render/... are real renders attributed through img2img); open-vocabulary "
+        "maps on real renders, of words left out of the caption and of words in it, in their own table."
     )
     scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "toy-world mIoU scores")
-    table = pivot(
-        "toy-leaderboard",
-        "Toy world: methods x subsets, mIoU with 95% intervals",
-        "method",
-        scores,
-        row_of=lambda s: s.method,
-        column_of=lambda s: Column(s.subset, results.label(s.run_id)),
-        higher_is_better=direction_of(scores),
-        order=lambda s: (results.run_order(s.run_id), subset_order(s.subset)),
-    )
-    return Section(key, title, intro, tables=(table,))
+    is_vocabulary = lambda s: s.subset.startswith((ABSENT_SUBSET, PRESENT_SUBSET))  # noqa: E731
+    vocabulary = [s for s in scores if is_vocabulary(s)]
+    leaderboard = [s for s in scores if not is_vocabulary(s)]
+
+    def by_subset(table_key: str, table_title: str, chosen: Sequence[Score], note: str = "") -> Table:
+        return pivot(
+            table_key,
+            table_title,
+            "method",
+            chosen,
+            row_of=lambda s: s.method,
+            column_of=lambda s: Column(s.subset, results.label(s.run_id)),
+            higher_is_better=direction_of(chosen),
+            order=lambda s: (results.run_order(s.run_id), subset_order(s.subset)),
+            note=note,
+        )
+
+    tables = [by_subset("toy-leaderboard", "Toy world: methods x subsets, mIoU with 95% intervals", leaderboard)]
+    if vocabulary:
+        tables.append(
+            by_subset(
+                "toy-open-vocabulary",
+                "Open vocabulary on real renders: mIoU with 95% intervals",
+                vocabulary,
+                note=(
+                    "vocab-render: open-vocabulary (OVAM) maps of a shape or colour word, from the word's own text "
+                    f"encoding. {ABSENT_SUBSET}...: the render's caption leaves that object out, so the word is not in "
+                    f"the prompt; {PRESENT_SUBSET}...: the full caption, with daam-render the prompt's own map of the "
+                    "same word. Same objects and renders in both; whole image and centre disc are the floor."
+                ),
+            )
+        )
+    return Section(key, title, intro, tables=tuple(tables))
 
 
 def generation_accuracy(results: StoredResults) -> Section:

@@ -19,6 +19,7 @@ from benchmark.toy.accuracy import DAAM_TAU
 
 TEMPLATE = Path(__file__).parent / "MODEL_CARD.template.md"
 _DAAM = f"DAAM-{DAAM_TAU:g}"
+_OVAM = f"OVAM-{DAAM_TAU:g}"  # DAAM's open-vocabulary maps (vocabulary=), binarised at the same tau
 
 TARGETS = (
     ("generation accuracy, single objects", ("model", "generation-accuracy", "1-object"), ">= 0.9"),
@@ -40,6 +41,23 @@ TARGETS = (
     ("centre disc, shape word (generated)", ("centre-disc", "mIoU", "shape"), "reference"),
     ("whole image, shape word (real renders)", ("whole-image", "mIoU", "render/shape"), "reference"),
     ("centre disc, shape word (real renders)", ("centre-disc", "mIoU", "render/shape"), "reference"),
+    # open vocabulary (benchmark.scorers.shapes): one object per multi-object render left out of the caption
+    (
+        f"{_OVAM} mIoU, shape word left out of the caption (real renders)",
+        (f"vocab-render@{DAAM_TAU}", "mIoU", "render-absent/shape"),
+        "reported",
+    ),
+    (
+        f"{_OVAM} mIoU, the same shape words named in the caption",
+        (f"vocab-render@{DAAM_TAU}", "mIoU", "render-present/shape"),
+        "reported",
+    ),
+    (
+        f"{_DAAM} mIoU, the same shape words, the prompt's own maps",
+        (f"daam-render@{DAAM_TAU}", "mIoU", "render-present/shape"),
+        "reported",
+    ),
+    ("whole image, the same shape words", ("whole-image", "mIoU", "render-absent/shape"), "reference"),
 )
 
 

@@ -133,6 +133,24 @@ def compose_caption(objects, relation: str | None = None):
     return text, tuple(spans)
 
 
+def without_object(scene: Scene, index: int) -> Scene:
+    """``scene`` less object ``index``, captioned by the same grammar (``compose_caption``).
+
+    Its caption names every other object and not this one: the prompt under which a render of the
+    whole ``scene`` is attributed when the object's words must be absent from the prompt (open
+    vocabulary). A spatial relation joins two objects, so it goes with either of them.
+    """
+    n = len(scene.objects)
+    if n < 2:
+        raise ValueError(f"a scene of {n} object(s) has no caption without one of them: it needs at least 2")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < n:
+        raise ValueError(f"object index must be an integer in [0, {n}), got {index!r}")
+    objects = tuple(o for i, o in enumerate(scene.objects) if i != index)
+    relation = scene.relation if len(objects) >= 2 else None
+    caption, spans = compose_caption(objects, relation)
+    return Scene(objects, caption, spans, relation, scene.texture_seed, scene.size)
+
+
 @dataclass
 class SceneSampler:
     """Samples scenes; ``allowed`` restricts the colour-shape combinations used."""

@@ -38,6 +38,22 @@ def test_bench_run_shapes_end_to_end(tmp_path, capsys):
             steps["details"]["x"] == sorted(steps["details"]["x"])
             and abs(steps["details"]["miou"][-1] - steps["value"]) < 1e-9
         )
+        # open vocabulary on the real renders (the first 4 items all have 2-3 objects): the left-out
+        # object's shape word as a vocabulary entry, absent from the caption and present in it
+        # (beside the prompt's own map), on the same objects, with the trivial references
+        by = {(s["method"], s["metric"], s["subset"]): s for s in out["scores"]}
+        absent = by[("vocab-render@0.4", "mIoU", "render-absent/shape")]
+        assert absent["n"] == 4 and 0 <= absent["value"] <= 1
+        for method in ("vocab-render@0.4", "daam-render@0.4"):
+            assert by[(method, "mIoU", "render-present/shape")]["n"] == absent["n"]
+        for method in ("whole-image", "centre-disc"):
+            assert by[(method, "mIoU", "render-absent/shape")]["n"] == absent["n"]
+            assert (
+                by[(method, "mIoU", "render-absent/shape")]["value"]
+                == by[(method, "mIoU", "render-present/shape")]["value"]
+            )
+        assert by[("vocab-render@0.4", "mIoU", "render-absent/colour")]["n"] == 4
+        assert "Open vocabulary on real renders" in (ws / "report" / out["run"] / "report.html").read_text()
     html = (ws / "report" / out["run"] / "report.html").read_text()
     assert "ablation over steps" in html
     assert "No scores of the selected runs store example items" not in html

@@ -117,3 +117,45 @@ def test_same_seed_renders_the_same_pixels():
     c = [render(s)[0] for s in _scenes(20, 7)]
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+
+
+def _scene(*objects, relation=None):
+    from benchmark.toy.world import Scene, SceneObject, compose_caption
+
+    objs = tuple(SceneObject(c, s, 6.0 + 10 * i, 8.0, 6.0) for i, (c, s) in enumerate(objects))
+    caption, spans = compose_caption(objs, relation)
+    return Scene(objs, caption, spans, relation, 7, SIZE)
+
+
+def test_without_object_captions_the_rest_by_the_same_grammar():
+    from benchmark.toy.world import without_object
+
+    three = _scene(("orange", "square"), ("yellow", "triangle"), ("green", "circle"))
+    assert three.caption == "an orange square, a yellow triangle and a green circle"
+    assert [without_object(three, i).caption for i in range(3)] == [
+        "a yellow triangle and a green circle",
+        "an orange square and a green circle",
+        "an orange square and a yellow triangle",
+    ]
+    rest = without_object(three, 1)
+    assert rest.words() == [("orange", "square"), ("green", "circle")]
+    assert [(rest.caption[slice(*c)], rest.caption[slice(*s)]) for c, s in rest.spans] == rest.words()
+    assert (rest.texture_seed, rest.size) == (three.texture_seed, three.size)
+    assert three.caption == "an orange square, a yellow triangle and a green circle"  # unchanged
+
+    # a relation joins two objects: it goes with either of them
+    pair = _scene(("red", "circle"), ("blue", "square"), relation="to the left of")
+    assert pair.caption == "a red circle to the left of a blue square"
+    assert (without_object(pair, 0).caption, without_object(pair, 0).relation) == ("a blue square", None)
+    assert without_object(pair, 1).caption == "a red circle"
+
+
+def test_without_object_names_what_is_wrong():
+    from benchmark.toy.world import without_object
+
+    with pytest.raises(ValueError, match="at least 2"):
+        without_object(_scene(("red", "star")), 0)
+    pair = _scene(("red", "circle"), ("blue", "square"))
+    for bad in (2, -1, True, 1.0):
+        with pytest.raises(ValueError, match=r"object index must be an integer in \[0, 2\)"):
+            without_object(pair, bad)
