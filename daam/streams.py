@@ -76,6 +76,11 @@ class _State:
 
     hidden: torch.Tensor | None  # [images * groups, tokens, dim]; None once a context_pre_only block ended it
     groups: int
+    # the side text before ``context_embedder``: embedded at the first joint block, where the
+    # denoiser's weights are on their device (model/sequential offload moves them only after the
+    # denoiser's pre-hooks have run)
+    pending: torch.Tensor | None = None
+    images: int = 1
     temb: dict[int, torch.Tensor] = field(default_factory=dict)
     rotary: dict[int, tuple[torch.Tensor, torch.Tensor] | None] = field(default_factory=dict)
 
@@ -185,8 +190,8 @@ def side_update(block, attn, hidden, out, mod) -> torch.Tensor | None:
     else:
         ff = block.ff_context(normed)
     hidden = hidden + c_gate_mlp.unsqueeze(1) * ff
-    if hidden.dtype == torch.float16:
-        hidden = hidden.clip(-65504, 65504)
+    if hidden.dtype == torch.float16 and type(block).__name__ != "JointTransformerBlock":
+        hidden = hidden.clip(-65504, 65504)  # as FLUX's block clips its text stream (SD3's does not)
     return hidden
 
 
@@ -246,27 +251,31 @@ class SideStreams:
         if not active:
             self._state = None
             return
+        self._state = _State(None, side.embeddings.shape[0], pending=side.embeddings, images=len(rows))
+
+    def _embed(self, state: _State, device: torch.device) -> None:
+        """The side tokens enter through ``context_embedder`` (once per denoiser call)."""
         embedder = self.adapter.denoiser().context_embedder
-        with torch.no_grad():
-            w = embedder.weight
-            x = embedder(side.embeddings.to(w.device, w.dtype))  # [groups, tokens, dim]
-        groups = x.shape[0]
-        self._state = _State(x.repeat(len(rows), 1, 1), groups)
+        x = embedder(state.pending.to(device, embedder.weight.dtype))  # [groups, tokens, dim]
+        state.hidden, state.pending = x.repeat(state.images, 1, 1), None
 
     def stop(self) -> None:
         self._state = None
 
     @property
     def running(self) -> bool:
-        return self._state is not None and self._state.hidden is not None
+        return self._state is not None and (self._state.hidden is not None or self._state.pending is not None)
 
     def step(self, name: str, attn, captured, rows, text_len: int, columns, heads=None) -> torch.Tensor | None:
         """Carry the side stream through joint layer ``name``; return its maps when recorded there,
         ``[images, heads or 1, image tokens, groups]`` in float32."""
         state = self._state
-        if state is None or state.hidden is None or name not in self.joint:
+        if state is None or name not in self.joint or (state.hidden is None and state.pending is None):
             return None
         q, k, v, out, mask, scale = captured
+        if state.pending is not None:
+            with torch.no_grad():
+                self._embed(state, q.device)
         if mask is not None:
             raise NotImplementedError(f"layer {name}: side streams do not support attention masks")
         index = self.block_index[name]

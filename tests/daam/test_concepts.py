@@ -209,3 +209,29 @@ def test_attribute_with_concepts_and_vocabulary(pipes, family):
     assert vocab.vocabulary_method == "ovam-joint" and vocab.word_map("hat").soft.shape == (64, 64)
     with pytest.raises(ValueError, match="not both"):
         daam.attribute(pipe, image, "a dog", concepts=["dog"], vocabulary=["hat"], **kw)
+
+
+def test_sd3_skip_layer_guidance_passes_are_not_steps(pipes):
+    """SD3's skip-layer guidance runs the conditional prompt again with blocks left out: that pass is
+    not a step of the trajectory, so neither the prompt's nor the concepts' maps take it in."""
+    pipe = pipes["sd35"]
+    kw = _kw("sd35", num_inference_steps=3, guidance_scale=5.0)
+    with daam.trace(pipe) as plain:
+        pipe(PROMPT, **kw)
+
+    def skip():
+        return _kw(
+            "sd35", num_inference_steps=3, guidance_scale=5.0, skip_guidance_layers=[0], skip_layer_guidance_start=0.0
+        )
+
+    with daam.concept_attention(pipe, ["giraffe", "sky"]) as ca:
+        pipe(PROMPT, **skip())
+    maps = ca.results()[0]
+    assert maps.n_steps == plain.results()[0].n_steps == 3
+    # the prompt's maps are those of the trajectory's own passes (skip-layer guidance changes the
+    # latents only through the guided prediction, so the first step's maps agree exactly)
+    with daam.trace(pipe, steps=[0]) as first_plain:
+        pipe(PROMPT, **_kw("sd35", num_inference_steps=3, guidance_scale=5.0))
+    with daam.trace(pipe, steps=[0]) as first_skip:
+        pipe(PROMPT, **skip())
+    assert torch.equal(first_plain.results()[0].word_map("zebra").raw, first_skip.results()[0].word_map("zebra").raw)
