@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "baseline",
         help="run a baseline over a run's images and store its maps beside DAAM's (resumable)",
-        description="Methods: whole-image, centre-disc, random, clipseg, mask2former, stego, daam.",
+        description="Methods: whole-image, centre-disc, random, clipseg, mask2former, stego; and the maps a run's "
+        "generation-time methods stored: daam, daam-vocabulary, conceptattention, conceptattention-cross.",
     )
     p.add_argument("--run", required=True, help="run name (see `bench runs`)")
     p.add_argument("--method", required=True, help="baseline name, e.g. clipseg")
