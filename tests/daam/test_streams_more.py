@@ -3,7 +3,8 @@
 The same two guarantees as on SD3/FLUX.1 (tests/daam/test_concepts.py): the generation is left
 alone (image and prompt maps bitwise unchanged), and the side stream is the block's own text
 stream: side tokens equal to the prompt reproduce the prompt's text keys at every joint block
-(Chroma: under its padding mask; Qwen-Image and FLUX.2: at the prompt's text positions) and the
+(Chroma: under its padding mask; Qwen-Image and FLUX.2 [dev]/[klein]: at the prompt's text
+positions) and the
 entry's map equals the prompt's DAAM map. Z-Image, single-stream only, is refused clearly.
 """
 
@@ -21,7 +22,10 @@ FAMILIES = {  # pipeline class, call options (image size: Chroma 64, Qwen-Image 
     "chroma": ("ChromaPipeline", {"max_sequence_length": 32, "height": 64, "width": 64}),
     "qwen": ("QwenImagePipeline", {"height": 32, "width": 32}),
     "flux2": ("Flux2Pipeline", {"max_sequence_length": 64, "height": 8, "width": 8}),
+    "klein": ("Flux2KleinPipeline", {"max_sequence_length": 64, "height": 8, "width": 8}),
 }
+# the negative prompt's calls of their own (Chroma's and [klein]'s CFG by default), where side streams stay out
+GUIDED = {"qwen": {"negative_prompt": "blurry", "true_cfg_scale": 2.0}}
 PROMPT = "a giraffe and a zebra on a sofa"
 
 
@@ -34,9 +38,10 @@ def pipes(dit_paths, tmp_path_factory):
         "chroma": dit_paths["chroma"],
         "qwen": b.build_qwen_image(root / "qwen"),
         "flux2": b.build_flux2(root / "flux2"),
+        "klein": b.build_flux2_klein(root / "klein"),
     }
     pipes = {name: load(cls, paths[name]) for name, (cls, _) in FAMILIES.items()}
-    for name in ("chroma", "flux2"):  # the tiny builders have one double-stream block: take two
+    for name in ("chroma", "flux2", "klein"):  # the tiny builders have one double-stream block: take two
         old = pipes[name].transformer
         torch.manual_seed(1)
         pipes[name].transformer = type(old).from_config({**old.config, "num_layers": 2}).eval()
@@ -115,11 +120,11 @@ def test_side_tokens_equal_to_the_prompt_reproduce_its_text_stream(pipes, family
 
     monkeypatch.setattr(streams, "side_qkv", spy)
     with daam.trace(pipe, vocabulary=[prompt], layers=joint) as tc:
-        pipe(prompt=prompt, **_kw(family))
+        pipe(prompt=prompt, **_kw(family, **GUIDED.get(family, {})))
     assert len(joint) == 2 and len(seen) == 2 * len(joint)  # every joint block of both steps (conditional calls)
     for side_k, kernel_k in seen:
         n = side_k.shape[2]
-        assert kernel_k.shape[0] == 1  # the negative (Chroma's CFG) runs in calls of its own
+        assert kernel_k.shape[0] == 1  # the negative runs in calls of its own
         assert torch.allclose(side_k, kernel_k[:, :, :n], rtol=1e-4, atol=1e-5)
     maps = tc.results()[0]
     prompt_map = maps.word_map(prompt, source="prompt").raw
@@ -217,3 +222,55 @@ def test_z_image_is_refused_clearly(tmp_path):
     with pytest.raises(NotImplementedError, match="Chroma, Qwen-Image and FLUX.2.*no double-stream blocks"):
         with daam.trace(pipe, vocabulary=["hat"]):
             pass
+
+
+@pytest.mark.parametrize("family", ["flux2", "klein"])
+def test_flux2_reference_image_tokens_are_keys_not_map_pixels(pipes, family):
+    """FLUX.2 edits append the reference image's tokens to the image part: side tokens attend to
+    them (as the prompt's text does), but maps cover the generated image's tokens only."""
+    from PIL import Image
+
+    pipe = pipes[family]
+    ref_image = Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8))
+    ref = pipe(prompt=PROMPT, **_kw(family, image=[ref_image])).images
+    with daam.concept_attention(pipe, ["giraffe", "sky"]) as ca:
+        out = pipe(prompt=PROMPT, **_kw(family, image=[ref_image])).images
+    assert np.array_equal(ref, out)
+    maps = ca.results()[0]
+    assert list(maps.vocabulary_sums) == [(4, 4)] and maps.word_map("sky").soft.shape == (8, 8)
+    total = maps.vocabulary_sums[(4, 4)].sum(0)  # one default layer, two steps: 2 at every pixel
+    assert torch.allclose(total, torch.full_like(total, 2.0), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("family", "variant"), [("qwen", "QwenImageImg2ImgPipeline"), ("chroma", "ChromaImg2ImgPipeline")]
+)
+def test_img2img_variants(pipes, family, variant):
+    import diffusers
+    from PIL import Image
+
+    pipe = getattr(diffusers, variant)(**pipes[family].components)
+    pipe.set_progress_bar_config(disable=True)
+    size = _size(family)
+    image = Image.fromarray((np.random.default_rng(0).random((size, size, 3)) * 255).astype(np.uint8))
+    kw = _kw(family, num_inference_steps=4, image=image, strength=0.75)
+    ref = pipe(prompt=PROMPT, **kw).images
+    with daam.trace(pipe, vocabulary=["hat"]) as tc:
+        out = pipe(prompt=PROMPT, **_kw(family, num_inference_steps=4, image=image, strength=0.75)).images
+    assert np.array_equal(ref, out)
+    (r,) = tc.results()
+    assert r.n_steps == 3 and r.word_map("hat").soft.shape == (size, size)
+
+
+@pytest.mark.parametrize("family", ["chroma", "qwen"])
+def test_attribute_with_concepts_and_vocabulary(pipes, family):
+    pipe = pipes[family]
+    size = _size(family)
+    image = (np.random.default_rng(0).random((size, size, 3)) * 255).astype(np.uint8)
+    options = {k: v for k, v in FAMILIES[family][1].items() if k not in ("height", "width")}
+    kw = dict(strength=0.75, steps=4, seed=1, pipeline_kwargs=options)
+    maps = daam.attribute(pipe, image, "a dog", ["dog", "grass"], concepts=["dog", "grass"], **kw)
+    assert maps.vocabulary_method == "conceptattention-output" and maps.n_steps == 3
+    assert maps.word_map("grass").soft.shape == (size, size)
+    vocab = daam.attribute(pipe, image, "a dog", ["hat"], vocabulary=["hat"], **kw)
+    assert vocab.vocabulary_method == "ovam-joint" and vocab.word_map("hat").soft.shape == (size, size)
