@@ -307,6 +307,7 @@ class SideStreams:
         self.joint = {name: spec for name, spec in adapter.layers().items() if spec.kind == "joint"}
         self.block_index = {name: i for i, name in enumerate(self.joint)}
         self._state: _State | None = None
+        self._call: tuple = ((), {})  # the current denoiser call's (args, kwargs)
 
     @property
     def method(self) -> str:
@@ -402,7 +403,7 @@ class SideStreams:
             ki, vi = k[:, :, img].repeat_interleave(g, 0), v[:, :, img].repeat_interleave(g, 0)
             keys, values = torch.cat([ki, ks.to(ki.dtype)], 2), torch.cat([vi, vs.to(vi.dtype)], 2)
             side_mask, image_mask = (
-                self._masks(state, index, rows, text_len, ki.shape[2], ki.dtype) if masked else (None, None)
+                self._masks(state, index, rows, text_len, ki.shape[2], ki.dtype, ki.device) if masked else (None, None)
             )
             o = _SDPA(qs.to(ki.dtype), keys, values, attn_mask=side_mask, scale=scale)  # [N, heads, L, head dim]
             merged = o.transpose(1, 2).flatten(2).to(state.hidden.dtype)
@@ -414,7 +415,7 @@ class SideStreams:
                 image_mask = image_mask[:, :, : own.stop - own.start]
             return self._maps(q[:, :, own], keys, o, out[:, :, own], g, ki.shape[2], columns, scale, heads, image_mask)
 
-    def _masks(self, state: _State, index: int, rows, text_len: int, n_keys: int, dtype):
+    def _masks(self, state: _State, index: int, rows, text_len: int, n_keys: int, dtype, device):
         """(side queries' mask [N, 1, L, image keys + L], image queries' mask [N, 1, 1 or image
         queries, image keys + L]) as the block masks the prompt's text, with the side tokens' own
         padding in the prompt's place; (None, None) where nothing is masked.
@@ -429,8 +430,8 @@ class SideStreams:
         if type(self.adapter) is QwenImageAdapter:
             if own is None:
                 return None, None
-            own = own.to(torch.bool).repeat(images, 1)  # [N, L]
-            image = torch.ones(own.shape[0], n_keys, dtype=torch.bool, device=own.device)
+            own = own.to(device, torch.bool).repeat(images, 1)  # [N, L]
+            image = torch.ones(own.shape[0], n_keys, dtype=torch.bool, device=device)
             keys = torch.cat([image, own], 1)[:, None, None, :]
             return keys, keys
         seq = state.block_mask.get(index)  # Chroma
