@@ -1,6 +1,7 @@
 """ConceptAttention (Helbling et al., ICML 2025) as methods of the benchmark: ``conceptattention``
 (the paper's output space, o_x o_c^T) and ``conceptattention-cross`` (its cross-attention variant,
-q_x k_c^T), both from ``daam.concept_attention`` on SD3/SD3.5 and FLUX.1.
+q_x k_c^T), both from ``daam.concept_attention`` on the joint DiTs with side streams (SD3/SD3.5,
+FLUX.1, Chroma, Qwen-Image, FLUX.2).
 
 The concepts are the words asked for plus *background concepts* (default ``("background",)``):
 a concept's map is a softmax over the concepts at each pixel, so a single word would get 1

@@ -74,7 +74,7 @@ def attribute(
     ``vocabulary``), so a typo fails here rather than later. ``trace_options`` go to
     ``daam.trace`` (``keep_steps``, ``layers``, ...). ``image`` is not modified.
 
-    ``concepts`` (SD3, FLUX.1): trace with ``daam.concept_attention`` instead, ``space=concept_space``,
+    ``concepts`` (SD3, FLUX.1, Chroma, Qwen-Image): trace with ``daam.concept_attention`` instead, ``space=concept_space``,
     ``layers=concept_layers``, ``steps=concept_steps``; the concepts' maps are the result's
     vocabulary (``maps.word_map(concept, source="concepts")``). Not together with ``vocabulary``.
     """

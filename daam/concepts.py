@@ -3,7 +3,8 @@
 ConceptAttention asks a joint-attention DiT where each of a set of *concepts* (words that need
 not be in the prompt: "dog", "grass", "sky") lies in the image. The concepts travel through the
 joint blocks as one side stream (``daam.streams``): one token per concept (the first token of
-its own T5 encoding, as the paper's code takes it), passed through ``context_embedder`` and then
+its own T5 encoding, as the paper's code takes it; the LLM encoding's on Qwen-Image and FLUX.2),
+passed through the text embedder (``context_embedder``) and then
 each joint block's text-side weights, attending to the image's keys and to each other (never to
 the prompt), while the image attends to the prompt only and is unchanged. Its maps at a layer:
 
@@ -53,7 +54,9 @@ class concept_attention(trace):
     summed (indices from 0 or a predicate; all by default). The concepts' side stream runs through
     every joint block either way. ``prompt_layers``/``prompt_steps`` select the prompt's DAAM maps
     (``daam.trace``'s ``layers``/``steps``); other ``trace_options`` go to ``daam.trace``.
-    Supported: SD3/SD3.5 and FLUX.1; other families raise NotImplementedError.
+    Supported: the families with side streams (:func:`daam.streams.supported_families`: SD3/SD3.5,
+    FLUX.1, Chroma, Qwen-Image, FLUX.2 [dev]/[klein]); others (Z-Image: no double-stream blocks)
+    raise NotImplementedError.
     """
 
     def __init__(

@@ -1,19 +1,25 @@
 """Side streams: extra text tokens carried through a joint DiT's double-stream blocks.
 
-In a joint-attention DiT (SD3's MMDiT, FLUX.1's double-stream blocks) the text has a residual
+In a joint-attention DiT (SD3's MMDiT; the double-stream blocks of FLUX.1, Chroma, Qwen-Image and
+FLUX.2) the text has a residual
 stream of its own that changes block by block, because it attends to the image. A word's keys at
 block l are therefore not a projection of a fixed encoding, as they are in a UNet's
 cross-attention. To ask what the image says about a text that is not the prompt, we carry that
 text through the blocks beside the generation, as a *side stream*:
 
 * it starts as the text encoded by the pipeline's own prompt encoder (with the prompt call's
-  own settings) and passed through the transformer's ``context_embedder``, as the prompt is;
-* in each joint block it gets the text stream's own modulation (``norm1_context`` with the
-  block's ``temb``), the text projections (``add_q_proj``/``add_k_proj``/``add_v_proj``,
-  ``norm_added_q``/``norm_added_k``), FLUX's rotary embedding at text positions (its text ids are
-  zeros), attends to [the image's keys; its own keys] with the image's values beside its own,
-  and goes through ``to_add_out``, the gates, ``norm2_context`` and ``ff_context`` exactly as the
-  block treats the prompt's text (SD3's last block, ``context_pre_only``, ends it);
+  own settings, template included) and passed through the transformer's text embedder
+  (``context_embedder``; Qwen-Image's ``txt_norm`` and ``txt_in``), as the prompt is;
+* in each joint block it gets the text stream's own modulation (SD3/FLUX.1: ``norm1_context``
+  with the block's ``temb``; Chroma: the text half of its precomputed, pruned modulation;
+  Qwen-Image: ``txt_mod``; FLUX.2: the text modulation computed once outside the blocks), the text
+  projections (``add_q_proj``/``add_k_proj``/``add_v_proj``, ``norm_added_q``/``norm_added_k``),
+  the rotary embedding of the text positions the prompt's tokens have (FLUX.1/Chroma: text ids
+  are zeros; FLUX.2 and Qwen-Image: side token i gets the prompt's text position i), attends to
+  [the image's keys; its own keys] with the image's values beside its own, masked as the block
+  masks the prompt's text (its own padding: Chroma, Qwen-Image), and goes through ``to_add_out``,
+  the gates, the second norm and the text feed-forward exactly as the block treats the prompt's
+  text (SD3's last block, ``context_pre_only``, ends it);
 * the image's q/k/v (and its attention output) are what the block computed anyway, read at the
   attention kernel: the side stream never attends to the prompt's text and the image never
   attends to it, so the generation is bit-for-bit the one without it.
@@ -31,10 +37,27 @@ from dataclasses import dataclass, field
 
 import torch
 
-from daam.adapters import _SDPA, Adapter, FluxAdapter, SD3Adapter, _bind, kernel_text_probs
+from daam.adapters import (
+    _SDPA,
+    Adapter,
+    ChromaAdapter,
+    Flux2Adapter,
+    FluxAdapter,
+    QwenImageAdapter,
+    SD3Adapter,
+    _bind,
+    kernel_text_probs,
+)
 
-# families whose joint blocks are mirrored here (exact types: Chroma's and Qwen-Image's blocks differ)
-SIDE_STREAM_ADAPTERS: tuple[type[Adapter], ...] = (SD3Adapter, FluxAdapter)
+# families whose joint blocks are mirrored here (exact types: each family's blocks differ)
+SIDE_STREAM_ADAPTERS: tuple[type[Adapter], ...] = (
+    SD3Adapter,
+    FluxAdapter,
+    ChromaAdapter,
+    QwenImageAdapter,
+    Flux2Adapter,
+)
+FAMILY_NAMES = "SD3/SD3.5, FLUX.1, Chroma, Qwen-Image and FLUX.2"
 SPACES = ("output", "cross")
 
 
@@ -49,8 +72,13 @@ def supported_families() -> list[str]:
 def check_supported(adapter: Adapter, what: str) -> None:
     if not supports(adapter):
         raise NotImplementedError(
-            f"{what} on diffusion transformers needs side streams through joint blocks, implemented for "
-            f"SD3/SD3.5 and FLUX.1 ({', '.join(supported_families())}), not {adapter.family}"
+            f"{what} on diffusion transformers needs side streams through joint (double-stream) blocks, "
+            f"implemented for {FAMILY_NAMES} ({', '.join(supported_families())}), not {adapter.family}"
+            + (
+                " (Z-Image has no double-stream blocks: text and image share every layer's weights)"
+                if adapter.family.startswith("ZImage")
+                else ""
+            )
         )
 
 
@@ -66,8 +94,11 @@ def default_concept_layers(n_blocks: int) -> list[int]:
 class SideText:
     """A side stream's start for one pipeline call: its text encodings and token columns."""
 
-    embeddings: torch.Tensor  # [groups, tokens, encoder dim]: what the denoiser's context_embedder takes
+    embeddings: torch.Tensor  # [groups, tokens, encoder dim]: what the denoiser's text embedder takes
     columns: tuple[tuple[int, ...], ...] = ()  # per group: its own tokens' positions (vocabulary)
+    # [groups, tokens]: the encoder's padding mask for the denoiser (Chroma, Qwen-Image), as the
+    # pipeline hands the prompt's to its transformer; None: no padding to mask
+    mask: torch.Tensor | None = None
 
 
 @dataclass
@@ -81,8 +112,11 @@ class _State:
     # denoiser's pre-hooks have run)
     pending: torch.Tensor | None = None
     images: int = 1
-    temb: dict[int, torch.Tensor] = field(default_factory=dict)
-    rotary: dict[int, tuple[torch.Tensor, torch.Tensor] | None] = field(default_factory=dict)
+    mask: torch.Tensor | None = None  # the side text's own padding mask, [groups, tokens]
+    temb: dict[int, torch.Tensor] = field(default_factory=dict)  # per block: the text stream's modulation input
+    rotary: dict[int, object] = field(default_factory=dict)  # per block: its rotary embedding argument
+    block_mask: dict[int, torch.Tensor | None] = field(default_factory=dict)  # per block: its text mask argument
+    side_rotary: object = None  # the side tokens' rotary embedding (computed once per call)
 
 
 def _encode_like_the_prompt(encode, args, kwargs, texts: list[str]) -> dict:
@@ -90,7 +124,7 @@ def _encode_like_the_prompt(encode, args, kwargs, texts: list[str]) -> dict:
     device, clip skip and LoRA scale; one image each, no guidance, no negatives."""
     a = _bind(encode, args, kwargs)
     for name in list(a):
-        if name.startswith("negative_") or name.endswith("_embeds"):
+        if name.startswith("negative_") or name.endswith(("_embeds", "_mask")):
             a[name] = None
     a["prompt"] = list(texts)
     for name in ("prompt_2", "prompt_3"):
@@ -115,6 +149,7 @@ def encode_side_text(adapter: Adapter, encode, args, kwargs, texts: tuple[str, .
         result = encode(**a)
     enc = adapter.read_encode_call(encode, (), a, result)
     emb = enc.cond.detach()
+    mask = _encoded_mask(adapter, result)
     per_text = []
     for text in texts:
         cols = []
@@ -126,14 +161,40 @@ def encode_side_text(adapter: Adapter, encode, args, kwargs, texts: tuple[str, .
         per_text.append(cols)
     if how == "entries":
         columns = tuple(tuple(sorted({c for seg_cols in cols for c in seg_cols})) for cols in per_text)
-        return SideText(emb, columns)
+        return SideText(emb, columns, mask)
     names = [seg.name for seg in enc.segments]
     which = names.index("t5") if "t5" in names else len(names) - 1
     picks = []
     for i, cols in enumerate(per_text):
         seg_cols = cols[which] or next(c for c in cols if c)
         picks.append(emb[i, seg_cols[0]])
-    return SideText(torch.stack(picks)[None])
+    return SideText(torch.stack(picks)[None])  # one token per concept: nothing to mask
+
+
+def _encoded_mask(adapter: Adapter, result) -> torch.Tensor | None:
+    """The padding mask an encode call returns beside the embeddings, for the transformer."""
+    if type(adapter) is ChromaAdapter:  # (embeds, text ids, mask, negative embeds, negative ids, negative mask)
+        mask = result[2]
+    elif type(adapter) is QwenImageAdapter:  # (embeds, mask); None when nothing is padded
+        mask = result[1]
+    else:
+        return None
+    return mask.detach() if torch.is_tensor(mask) else None
+
+
+def _text_temb(block, bound: dict) -> torch.Tensor | None:
+    """What a joint block modulates its text stream with, from its call's arguments."""
+    kind = type(block).__name__
+    if kind == "Flux2TransformerBlock":  # computed once outside the blocks
+        return bound.get("temb_mod_txt")
+    temb = bound.get("temb")
+    if temb is None:
+        return None
+    if kind == "ChromaTransformerBlock":  # [B, 12, dim]: image's 6 then text's 6 pruned modulations
+        return temb[:, 6:]
+    if kind == "QwenImageTransformerBlock" and getattr(block, "zero_cond_t", False):
+        return temb.chunk(2, dim=0)[0]  # as the block's txt_mod takes it
+    return temb
 
 
 def _block_of(denoiser: torch.nn.Module, layer: str) -> torch.nn.Module:
@@ -155,43 +216,74 @@ def _text_projections(attn, x: torch.Tensor):
     return q, k, v
 
 
+def _rope(x: torch.Tensor, rotary) -> torch.Tensor:
+    """``x`` [N, L, heads, head dim] with the side tokens' rotary embedding: a (cos, sin) pair of
+    [L, head dim] (FLUX.1, Chroma, FLUX.2) or Qwen-Image's complex frequencies [L, head dim / 2]."""
+    if torch.is_tensor(rotary):
+        from diffusers.models.transformers.transformer_qwenimage import apply_rotary_emb_qwen
+
+        return apply_rotary_emb_qwen(x, rotary, use_real=False)
+    from diffusers.models.embeddings import apply_rotary_emb
+
+    return apply_rotary_emb(x, rotary, sequence_dim=1)
+
+
 def side_qkv(block, attn, hidden, temb, rotary):
-    """The text stream's first half of a joint block for side tokens ``hidden`` [N, L, dim]:
+    """The text stream's first half of a joint block for side tokens ``hidden`` [N, L, dim], with
+    ``temb`` the block's text modulation input and ``rotary`` the side tokens' rotary embedding:
     (q, k, v as [N, heads, L, head dim], the modulation left for the second half)."""
-    if getattr(block, "context_pre_only", False):
+    kind = type(block).__name__
+    if kind == "QwenImageTransformerBlock":
+        mod1, mod2 = block.txt_mod(temb).chunk(2, dim=-1)
+        normed, gate1 = block._modulate(block.txt_norm1(hidden), mod1)
+        mod = (gate1, mod2)
+    elif kind == "Flux2TransformerBlock":
+        from diffusers.models.transformers.transformer_flux2 import Flux2Modulation
+
+        (shift, scale, gate), rest = Flux2Modulation.split(temb, 2)
+        normed = (1 + scale) * block.norm1_context(hidden) + shift
+        mod = (gate, *rest)
+    elif getattr(block, "context_pre_only", False):
         normed, mod = block.norm1_context(hidden, temb), None
-    else:
+    else:  # SD3's JointTransformerBlock, FLUX.1's and Chroma's (pruned modulation passed in as temb)
         normed, *mod = block.norm1_context(hidden, emb=temb)
     q, k, v = _text_projections(attn, normed)
     if rotary is not None:
-        from diffusers.models.embeddings import apply_rotary_emb
-
-        cos, sin = rotary
-        n = hidden.shape[1]
-        q = apply_rotary_emb(q, (cos.expand(n, -1), sin.expand(n, -1)), sequence_dim=1)
-        k = apply_rotary_emb(k, (cos.expand(n, -1), sin.expand(n, -1)), sequence_dim=1)
+        q, k = _rope(q, rotary), _rope(k, rotary)
     return q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), mod
 
 
 def side_update(block, attn, hidden, out, mod) -> torch.Tensor | None:
-    """The text stream's second half of a joint block: output projection, gates, norm2_context,
-    ff_context, for side tokens ``hidden`` with attention output ``out`` [N, L, heads * head dim]."""
+    """The text stream's second half of a joint block: output projection, gates, second norm and
+    text feed-forward, for side tokens ``hidden`` with attention output ``out`` [N, L, heads * head dim]."""
     if mod is None:  # SD3's last block: the text stream ends here
         return None
-    c_gate_msa, c_shift_mlp, c_scale_mlp, c_gate_mlp = mod
+    kind = type(block).__name__
     ctx = attn.to_add_out(out)
-    hidden = hidden + c_gate_msa.unsqueeze(1) * ctx
-    normed = block.norm2_context(hidden) * (1 + c_scale_mlp[:, None]) + c_shift_mlp[:, None]
-    chunk = getattr(block, "_chunk_size", None)
-    if chunk is not None:
-        from diffusers.models.attention import _chunked_feed_forward
-
-        ff = _chunked_feed_forward(block.ff_context, normed, block._chunk_dim, chunk)
+    if kind == "QwenImageTransformerBlock":
+        gate1, mod2 = mod
+        hidden = hidden + gate1 * ctx
+        normed, gate2 = block._modulate(block.txt_norm2(hidden), mod2)
+        hidden = hidden + gate2 * block.txt_mlp(normed)
+    elif kind == "Flux2TransformerBlock":
+        c_gate_msa, c_shift_mlp, c_scale_mlp, c_gate_mlp = mod  # each [N or 1, 1, dim]
+        hidden = hidden + c_gate_msa * ctx
+        normed = block.norm2_context(hidden) * (1 + c_scale_mlp) + c_shift_mlp
+        hidden = hidden + c_gate_mlp * block.ff_context(normed)
     else:
-        ff = block.ff_context(normed)
-    hidden = hidden + c_gate_mlp.unsqueeze(1) * ff
-    if hidden.dtype == torch.float16 and type(block).__name__ != "JointTransformerBlock":
-        hidden = hidden.clip(-65504, 65504)  # as FLUX's block clips its text stream (SD3's does not)
+        c_gate_msa, c_shift_mlp, c_scale_mlp, c_gate_mlp = mod
+        hidden = hidden + c_gate_msa.unsqueeze(1) * ctx
+        normed = block.norm2_context(hidden) * (1 + c_scale_mlp[:, None]) + c_shift_mlp[:, None]
+        chunk = getattr(block, "_chunk_size", None)
+        if chunk is not None:
+            from diffusers.models.attention import _chunked_feed_forward
+
+            ff = _chunked_feed_forward(block.ff_context, normed, block._chunk_dim, chunk)
+        else:
+            ff = block.ff_context(normed)
+        hidden = hidden + c_gate_mlp.unsqueeze(1) * ff
+    if hidden.dtype == torch.float16 and kind != "JointTransformerBlock":
+        hidden = hidden.clip(-65504, 65504)  # as FLUX's, Chroma's, Qwen-Image's and FLUX.2's blocks clip text
     return hidden
 
 
@@ -215,13 +307,15 @@ class SideStreams:
         self.joint = {name: spec for name, spec in adapter.layers().items() if spec.kind == "joint"}
         self.block_index = {name: i for i, name in enumerate(self.joint)}
         self._state: _State | None = None
+        self._call: tuple = ((), {})  # the current denoiser call's (args, kwargs)
 
     @property
     def method(self) -> str:
         return "ovam-joint" if self.mode == "vocabulary" else f"conceptattention-{self.mode}"
 
     def install(self) -> list:
-        """Pre-hooks on the joint blocks that note each block's ``temb`` and rotary embedding."""
+        """Pre-hooks on the joint blocks that note what each block gets for its text stream: the
+        text modulation input, the rotary embedding and the text mask."""
         denoiser = self.adapter.denoiser()
         undo = []
         for name in self.joint:
@@ -235,8 +329,9 @@ class SideStreams:
                     return None
                 bound = dict(zip(params, args))
                 bound.update(kwargs)
-                state.temb[index] = bound.get("temb")
+                state.temb[index] = _text_temb(module, bound)
                 state.rotary[index] = bound.get("image_rotary_emb")
+                state.block_mask[index] = bound.get("attention_mask", bound.get("encoder_hidden_states_mask"))
                 return None
 
             undo.append(block.register_forward_pre_hook(hook, with_kwargs=True).remove)
@@ -246,17 +341,22 @@ class SideStreams:
         how = "entries" if self.mode == "vocabulary" else "concepts"
         return encode_side_text(self.adapter, encode, args, kwargs, self.texts, how)
 
-    def start(self, side: SideText, rows: torch.Tensor, active: bool) -> None:
-        """A conditional denoiser call begins: the side tokens enter through ``context_embedder``."""
+    def start(self, side: SideText, rows: torch.Tensor, active: bool, args=(), kwargs=None) -> None:
+        """A conditional denoiser call (``args``/``kwargs``) begins: the side tokens will enter
+        through the text embedder at the first joint block."""
         if not active:
             self._state = None
             return
-        self._state = _State(None, side.embeddings.shape[0], pending=side.embeddings, images=len(rows))
+        self._state = _State(None, side.embeddings.shape[0], pending=side.embeddings, images=len(rows), mask=side.mask)
+        self._call = (args, kwargs or {})
 
     def _embed(self, state: _State, device: torch.device) -> None:
-        """The side tokens enter through ``context_embedder`` (once per denoiser call)."""
-        embedder = self.adapter.denoiser().context_embedder
-        x = embedder(state.pending.to(device, embedder.weight.dtype))  # [groups, tokens, dim]
+        """The side tokens enter through the denoiser's text embedder (once per denoiser call)."""
+        t = self.adapter.denoiser()
+        if type(self.adapter) is QwenImageAdapter:
+            x = t.txt_in(t.txt_norm(state.pending.to(device, t.txt_in.weight.dtype)))
+        else:
+            x = t.context_embedder(state.pending.to(device, t.context_embedder.weight.dtype))  # [groups, tokens, dim]
         state.hidden, state.pending = x.repeat(state.images, 1, 1), None
 
     def stop(self) -> None:
@@ -266,9 +366,12 @@ class SideStreams:
     def running(self) -> bool:
         return self._state is not None and (self._state.hidden is not None or self._state.pending is not None)
 
-    def step(self, name: str, attn, captured, rows, text_len: int, columns, heads=None) -> torch.Tensor | None:
+    def step(
+        self, name: str, attn, captured, rows, text_len: int, columns, heads=None, n_image=None
+    ) -> torch.Tensor | None:
         """Carry the side stream through joint layer ``name``; return its maps when recorded there,
-        ``[images, heads or 1, image tokens, groups]`` in float32."""
+        ``[images, heads or 1, image tokens, groups]`` in float32 (``n_image``: the generated image's
+        tokens, the first of the image part; None: all)."""
         state = self._state
         if state is None or name not in self.joint or (state.hidden is None and state.pending is None):
             return None
@@ -276,8 +379,12 @@ class SideStreams:
         if state.pending is not None:
             with torch.no_grad():
                 self._embed(state, q.device)
-        if mask is not None:
-            raise NotImplementedError(f"layer {name}: side streams do not support attention masks")
+        masked = type(self.adapter) in (ChromaAdapter, QwenImageAdapter)
+        if mask is not None and not masked:
+            raise NotImplementedError(
+                f"layer {name}: an attention mask reached the kernel, which side streams through "
+                f"{type(_block_of(self.adapter.denoiser(), name)).__name__} do not mirror"
+            )
         index = self.block_index[name]
         block = _block_of(self.adapter.denoiser(), name)
         spec = self.joint[name]
@@ -288,33 +395,111 @@ class SideStreams:
             g = state.groups
             temb = state.temb.get(index)
             if temb is None:
-                raise RuntimeError(f"block of {name} was called without temb: side streams cannot follow it")
+                raise RuntimeError(f"block of {name} was called without its modulation: side streams cannot follow it")
             n = state.hidden.shape[0]
-            temb = temb[rows].repeat_interleave(g, 0) if temb.shape[0] > 1 else temb.expand(n, -1)
-            rotary = self._text_rotary(name, state.rotary.get(index), text_len)
+            temb = temb[rows].repeat_interleave(g, 0) if temb.shape[0] > 1 else temb.expand(n, *temb.shape[1:])
+            rotary = self._side_rotary(name, state, index, text_len, q.device)
             qs, ks, vs, mod = side_qkv(block, attn, state.hidden, temb, rotary)
             ki, vi = k[:, :, img].repeat_interleave(g, 0), v[:, :, img].repeat_interleave(g, 0)
             keys, values = torch.cat([ki, ks.to(ki.dtype)], 2), torch.cat([vi, vs.to(vi.dtype)], 2)
-            o = _SDPA(qs.to(ki.dtype), keys, values, scale=scale)  # [N, heads, L, head dim]
+            side_mask, image_mask = (
+                self._masks(state, index, rows, text_len, ki.shape[2], ki.dtype, ki.device) if masked else (None, None)
+            )
+            o = _SDPA(qs.to(ki.dtype), keys, values, attn_mask=side_mask, scale=scale)  # [N, heads, L, head dim]
             merged = o.transpose(1, 2).flatten(2).to(state.hidden.dtype)
             state.hidden = side_update(block, attn, state.hidden, merged, mod)
             if self.layers is not None and name not in self.layers:
                 return None
-            return self._maps(q[:, :, img], keys, o, out[:, :, img], g, ki.shape[2], columns, scale, heads)
+            own = slice(img.start, img.start + n_image) if n_image is not None else img
+            if image_mask is not None and image_mask.shape[2] > 1:
+                image_mask = image_mask[:, :, : own.stop - own.start]
+            return self._maps(q[:, :, own], keys, o, out[:, :, own], g, ki.shape[2], columns, scale, heads, image_mask)
 
-    def _text_rotary(self, name, rotary, text_len):
-        """FLUX's rotary embedding at text positions (the same for every text position: ids are zeros)."""
+    def _masks(self, state: _State, index: int, rows, text_len: int, n_keys: int, dtype, device):
+        """(side queries' mask [N, 1, L, image keys + L], image queries' mask [N, 1, 1 or image
+        queries, image keys + L]) as the block masks the prompt's text, with the side tokens' own
+        padding in the prompt's place; (None, None) where nothing is masked.
+
+        Chroma: the block gets a sequence mask [B, text + image] and attends with its outer
+        product (queries x keys), in the mask's own dtype (the pipeline's is 0/1 float, which the
+        kernel adds to the scores); a call without a mask is mirrored without one. Qwen-Image: a
+        boolean key mask [text; image] (the pipeline passes none when no prompt is padded; the
+        side text's own padding is masked either way, as it would be were it the prompt)."""
+        own = state.mask
+        g, images = state.groups, state.images
+        if type(self.adapter) is QwenImageAdapter:
+            if own is None:
+                return None, None
+            own = own.to(device, torch.bool).repeat(images, 1)  # [N, L]
+            image = torch.ones(own.shape[0], n_keys, dtype=torch.bool, device=device)
+            keys = torch.cat([image, own], 1)[:, None, None, :]
+            return keys, keys
+        seq = state.block_mask.get(index)  # Chroma
+        if seq is None:
+            return None, None
+        image = seq[rows][:, text_len : text_len + n_keys].repeat_interleave(g, 0)  # [N, image keys]
+        if own is None:
+            own = torch.ones(g, state.hidden.shape[1], dtype=seq.dtype, device=seq.device)
+        own = own.to(seq.device, seq.dtype).repeat(images, 1)  # [N, L]
+        keys = torch.cat([image, own], 1)
+        side = own[:, None, :, None] * keys[:, None, None, :]
+        if bool((image == 1).all()):
+            image_q = keys[:, None, None, :]  # 1 * keys: the image rows of the block's outer product
+        else:
+            image_q = image[:, None, :, None] * keys[:, None, None, :]
+        fix = (lambda m: m) if seq.dtype == torch.bool else (lambda m: m.to(dtype))
+        return fix(side), fix(image_q)
+
+    def _side_rotary(self, name, state: _State, index: int, text_len: int, device):
+        """The side tokens' rotary embedding: token i at the prompt's text position i."""
+        rotary = state.rotary.get(index)
         if rotary is None:
             return None
-        cos, sin = rotary
-        same = all(torch.equal(t[:text_len], t[:1].expand(text_len, -1)) for t in (cos, sin))
-        if not same:
+        length = state.hidden.shape[1]
+        kind = type(self.adapter)
+        if kind in (FluxAdapter, ChromaAdapter):
+            cos, sin = rotary
+            same = all(torch.equal(t[:text_len], t[:1].expand(text_len, -1)) for t in (cos, sin))
+            if not same:
+                raise NotImplementedError(
+                    f"layer {name}: text positions carry different rotary embeddings; side tokens have no position"
+                )
+            return cos[:1].expand(length, -1), sin[:1].expand(length, -1)
+        if state.side_rotary is None:
+            state.side_rotary = self._positions(name, length, device)
+        side = state.side_rotary
+        # the prompt's text positions and the side tokens' agree where both exist
+        text = rotary[1] if kind is QwenImageAdapter else tuple(t[:text_len] for t in rotary)
+        m = min(length, text_len)
+        pairs = [(side, text)] if torch.is_tensor(side) else list(zip(side, text))
+        if not all(torch.equal(a[:m], b[:m].to(a.device)) for a, b in pairs):
             raise NotImplementedError(
-                f"layer {name}: text positions carry different rotary embeddings; side tokens have no position"
+                f"layer {name}: the block's text rotary embedding is not the one of text positions 0..{text_len - 1}"
             )
-        return cos[:1], sin[:1]
+        return side
 
-    def _maps(self, qi, keys, o, oi, groups, n_keys, columns, scale, heads) -> torch.Tensor:
+    def _positions(self, name: str, length: int, device):
+        """Rotary embedding of text positions 0..length-1, computed by the denoiser's own ``pos_embed``."""
+        t = self.adapter.denoiser()
+        a = _bind(t.forward, *self._call)
+        if type(self.adapter) is QwenImageAdapter:
+            shapes = a.get("img_shapes")
+            if shapes is None:
+                raise RuntimeError(f"layer {name}: the Qwen-Image transformer was called without img_shapes")
+            return t.pos_embed(shapes, max_txt_seq_len=length, device=device)[1]
+        ids = a.get("txt_ids")  # FLUX.2: (t, h, w, l) per text token, l = its index
+        if ids is None:
+            raise RuntimeError(f"layer {name}: the FLUX.2 transformer was called without txt_ids")
+        ids = ids[0] if ids.ndim == 3 else ids
+        if not torch.equal(ids[:, -1], torch.arange(len(ids), device=ids.device).to(ids.dtype)) or not torch.equal(
+            ids[:, :-1], ids[:1, :-1].expand(len(ids), -1)
+        ):
+            raise NotImplementedError(f"layer {name}: txt_ids are not FLUX.2's text positions (0, 0, 0, 0..L-1)")
+        side = ids[:1].repeat(length, 1)
+        side[:, -1] = torch.arange(length, device=ids.device).to(ids.dtype)
+        return t.pos_embed(side)
+
+    def _maps(self, qi, keys, o, oi, groups, n_keys, columns, scale, heads, mask=None) -> torch.Tensor:
         b = qi.shape[0]
         if heads is not None:
             qi, keys, o, oi = qi[:, heads], keys[:, heads], o[:, heads], oi[:, heads]
@@ -322,8 +507,9 @@ class SideStreams:
             per = []
             for j, cols in enumerate(columns):
                 kj = keys[j::groups]  # entry j's rows, one per image
+                mj = mask[j::groups] if mask is not None else None
                 cols_t = torch.tensor(cols, device=qi.device) + n_keys
-                per.append(kernel_text_probs(qi, kj, slice(None), cols_t, scale).sum(-1, keepdim=True))
+                per.append(kernel_text_probs(qi, kj, slice(None), cols_t, scale, mj).sum(-1, keepdim=True))
             return torch.cat(per, -1)
         if self.mode == "cross":  # softmax over concepts of q_x k_c^T, per head
             kc = keys[:, :, n_keys:].float()

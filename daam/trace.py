@@ -463,7 +463,7 @@ class trace:
         call.acc.n_steps = call.step + 1
         call.active = _accepts(self.steps, call.step)
         if self._side is not None:
-            self._side.start(call.side, rows, _accepts(self._side.steps, call.step))
+            self._side.start(call.side, rows, _accepts(self._side.steps, call.step), args, kwargs)
         return None
 
     @staticmethod
@@ -572,7 +572,7 @@ class trace:
             )
         q, k, mask, scale = captured
         probs = self._side.step(
-            name, attn, (q, k, *vo, mask, scale), call.rows, call.text_len, call.side.columns, self.heads
+            name, attn, (q, k, *vo, mask, scale), call.rows, call.text_len, call.side.columns, self.heads, call.n_image
         )
         if probs is not None:
             call.vocab_acc.add(name, call.step, probs, layer_resolution(probs.shape[2], call.latent_hw))

@@ -1,4 +1,5 @@
-"""Side streams through joint DiT blocks: ConceptAttention and open vocabulary on SD3/SD3.5/FLUX.1.
+"""Side streams through joint DiT blocks: ConceptAttention and open vocabulary on SD3/SD3.5/FLUX.1
+(Chroma, Qwen-Image, FLUX.2: tests/daam/test_streams_more.py).
 
 The side stream must leave the generation alone (image and prompt maps bitwise unchanged), and
 it must be the block's own text stream: side tokens equal to the prompt's own encoding reproduce
@@ -178,12 +179,9 @@ def test_bad_requests_are_refused_clearly(pipes, dit_paths):
         daam.concept_attention(pipe, [])
     with pytest.raises(TypeError, match="vocabulary"):
         daam.concept_attention(pipe, ["sky"], vocabulary=["hat"])
-    chroma = load("ChromaPipeline", dit_paths["chroma"])
-    with pytest.raises(NotImplementedError, match="FluxPipeline.*StableDiffusion3Pipeline.*not ChromaPipeline"):
-        daam.concept_attention(chroma, ["sky"])
-    with pytest.raises(NotImplementedError, match="SD3 and FLUX"):
-        with daam.trace(chroma, vocabulary=["hat"]):
-            pass
+    pixart = load("PixArtSigmaPipeline", dit_paths["pixart"])  # cross-attention: no joint blocks
+    with pytest.raises(NotImplementedError, match="FluxPipeline.*StableDiffusion3Pipeline.*not PixArtSigmaPipeline"):
+        daam.concept_attention(pixart, ["sky"])
     with pytest.raises(daam.TraceError):
         with daam.concept_attention(pipe, ["sky"]):
             raise daam.TraceError("boom")  # restored after an exception
