@@ -36,6 +36,7 @@ class MethodCost:
     ratio_spread: tuple[float, float] | None = None
     state_bytes_by_steps: dict[int, int] = field(default_factory=dict)  # steps -> trace state per image
     image_unchanged: bool | None = None  # the output equals the plain run's, bit for bit
+    max_abs_diff: float | None = None  # largest |output - plain output| over rounds (0 when bitwise equal)
     unsupported: str | None = None
 
 
@@ -48,6 +49,9 @@ class MethodsPerf:
     threads: int
     plain_cpu_s: list[float]
     methods: list[MethodCost]
+    # the plain runs against the first plain run: 0 when the machine's kernels are bitwise repeatable
+    # (at large widths a BLAS may not be, e.g. with memory alignment; then compare methods to this)
+    plain_max_abs_diff: float = 0.0
     attribute_cpu_s: list[float] = field(default_factory=list)  # daam.attribute per image
     attribute_plain_cpu_s: list[float] = field(default_factory=list)  # plain generation, same steps
     attribute_strength: float = 0.5
@@ -113,6 +117,7 @@ def measure_methods(
     costs = {m: MethodCost(m) for m in methods}
     plain: list[float] = []
     reference = None
+    plain_drift = 0.0
 
     def run(method: str, n_steps: int = steps):
         t0 = time.process_time()
@@ -139,19 +144,27 @@ def measure_methods(
                 seconds, out, _ = run(m)
                 if m == "plain":
                     plain.append(round(seconds, 3))
-                    reference = out if reference is None else reference
+                    if reference is None:
+                        reference = out
+                    else:
+                        plain_drift = max(plain_drift, float((out.float() - reference.float()).abs().max()))
                 else:
                     costs[m].cpu_s.append(round(seconds, 3))
                     same = reference is not None and bool(torch.equal(out, reference))
                     prev = costs[m].image_unchanged
                     costs[m].image_unchanged = same if prev is None else prev and same
+                    if reference is not None:
+                        diff = float((out.float() - reference.float()).abs().max())
+                        costs[m].max_abs_diff = max(costs[m].max_abs_diff or 0.0, diff)
                 progress(f"{arch} round {r + 1}/{rounds} {m}: {seconds:.1f} s CPU")
         for c in costs.values():
             if c.cpu_s and len(plain) == len(c.cpu_s):
                 pairs = [t / p for t, p in zip(c.cpu_s, plain)]
                 c.ratio_median = round(statistics.median(pairs), 4)
                 c.ratio_spread = (round(min(pairs), 4), round(max(pairs), 4))
-        result = MethodsPerf(arch, what, steps, rounds, torch.get_num_threads(), plain, list(costs.values()))
+        result = MethodsPerf(
+            arch, what, steps, rounds, torch.get_num_threads(), plain, list(costs.values()), plain_drift
+        )
         result.attribute_strength = strength
         try:  # daam.attribute per image, beside a plain generation of the same step count
             i2i = daam.img2img_pipeline(pipe)
@@ -189,7 +202,8 @@ def format_methods(result: MethodsPerf) -> str:
     lines = [
         f"{result.arch} ({result.denoiser}), {result.steps} step(s), {result.rounds} rotating rounds, "
         f"{result.threads} thread(s); plain: {', '.join(f'{s:.1f}' for s in result.plain_cpu_s)} s CPU",
-        "method | CPU s | / plain, median (spread) | image unchanged | state per image after 1 / 2 steps",
+        f"plain runs against the first plain run: max |difference| {result.plain_max_abs_diff:.3g}",
+        "method | CPU s | / plain, median (spread) | image unchanged (max abs diff) | state per image after 1 / 2 steps",
     ]
     for c in result.methods:
         if c.unsupported:
@@ -202,7 +216,7 @@ def format_methods(result: MethodsPerf) -> str:
         )
         lines.append(
             f"{c.method} | {', '.join(f'{s:.1f}' for s in c.cpu_s)} | {c.ratio_median:.3f} ({lo:.3f}-{hi:.3f}) | "
-            f"{'yes' if c.image_unchanged else 'NO'} | {states}"
+            f"{'yes' if c.image_unchanged else 'no'} ({c.max_abs_diff or 0:.3g}) | {states}"
         )
     if result.attribute_error:
         lines.append(f"daam.attribute: not supported: {result.attribute_error}")
