@@ -56,6 +56,7 @@ class MethodsPerf:
     attribute_plain_cpu_s: list[float] = field(default_factory=list)  # plain generation, same steps
     attribute_strength: float = 0.5
     attribute_steps: int = 0  # inference steps of the schedule (the plain run's too)
+    attribute_image: tuple[int, int] | None = None  # (H, W) of the attributed image
     attribute_denoised_steps: int = 0
     attribute_error: str | None = None
 
@@ -169,8 +170,13 @@ def measure_methods(
         try:  # daam.attribute per image, beside a plain generation of the same step count
             i2i = daam.img2img_pipeline(pipe)
             i2i.set_progress_bar_config(disable=True)
-            h, w = kw["height"], kw["width"]
+            # an image whose latents, by the VAE's own downsampling, have the generation's latent grid
+            # (the harness's stand-in VAEs downsample less than the factor the pipeline claims)
+            own = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
+            claimed = int(getattr(pipe, "vae_scale_factor", own))
+            h, w = kw["height"] // claimed * own, kw["width"] // claimed * own
             image = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+            result.attribute_image = (h, w)
             extra = {k: v for k, v in kw.items() if k in ("max_sequence_length",)}
             a_steps = max(steps, round(1 / strength))  # at least one denoised step
             result.attribute_steps = a_steps
