@@ -532,7 +532,8 @@ def _splits(args) -> int:
                 (
                     name + (" (default)" if name == default_split() else ""),
                     s.info.study,
-                    s.generation.mode,
+                    s.generation.mode
+                    + (f" (strength {s.generation.strength})" if s.generation.strength is not None else ""),
                     s.scorer or "-",
                     f"{d.model} ({bound})" if bound else str(d.model),
                     f"steps {d.steps}, guidance {d.guidance}",

@@ -176,3 +176,12 @@ def test_user_errors_share_one_base():
         assert issubclass(error, SplitError)
     with pytest.raises(SplitError, match="--seed must be a non-negative integer"):
         build_split("adjective", SplitOptions(seed=-3))
+
+
+def test_bench_splits_defaults_shows_each_generation_mode(capsys):
+    from benchmark.cli import main
+
+    assert main(["splits", "--defaults"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert "real-image (strength 0.6)" in rows["coco-real"]
+    assert "fixed-layout" in rows["adjective"] and "strength" not in rows["adjective"]
