@@ -43,6 +43,33 @@ def model_side(pipe, config) -> int:
     return default * factor
 
 
+def generation_spec_of(config):
+    from benchmark.splits import spec
+
+    return spec(config.split)
+
+
+def method_options(split_spec, name: str, method) -> dict:
+    """The options the split's spec gives ``name`` (``method_options``), checked against the
+    parameters of the method's ``attribute`` so a typo in the spec is an error naming it."""
+    import inspect
+
+    options = dict(split_spec.method_options.get(name, {}))
+    # named parameters only: what ``**settings`` would swallow could fail late, deep in the method
+    named = {
+        p.name
+        for p in inspect.signature(method.attribute).parameters.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    } - {"pipe", "image", "prompt", "words"}
+    unknown = sorted(set(options) - named)
+    if unknown:
+        raise ValueError(
+            f"split {split_spec.info.name!r} gives method {name!r} option(s) {unknown} that its attribute() "
+            f"does not name (it takes {sorted(named) or 'none'}; benchmark/splits/data/splits.yaml, method_options)"
+        )
+    return options
+
+
 def _setup(pipe, store, config, generation) -> dict:
     """What every item of the run shares: the img2img pipeline, the samples, the methods, the rater."""
     import baselines  # noqa: F401  (registers the methods)
@@ -60,10 +87,12 @@ def _setup(pipe, store, config, generation) -> dict:
         cls = BASELINES.get(name)
         if cls.stage == "generation" and name not in dict(methods):
             methods.append((name, cls))
+    options = {name: method_options(generation_spec_of(config), name, cls) for name, cls in methods}
     return {
         "i2i": i2i,
         "samples": generation.hook("samples")(split_options(config)),
         "methods": methods,
+        "options": options,
         "rater": store.get_or_create_rater(DATASET_RATER, kind=TRUTH_SOURCE),
         "side": model_side(pipe, config),
         "factor": pipeline_factor(pipe) or 8,
@@ -136,7 +165,10 @@ def _attribute_one(store, run, config, g, prompt, workspace: Path, shared: dict)
         own = name == config.generation_method
         # --keep-detail: the run's own method keeps per-step sums for the time-step ablation
         detail = {"keep_steps": True} if own and config.keep_detail else {}
-        maps = method.attribute(shared["i2i"], image, prompt.text, list(prompt.words), **settings, **detail)
+        own_options = shared["options"].get(name, {})
+        maps = method.attribute(
+            shared["i2i"], image, prompt.text, list(prompt.words), **settings, **detail, **own_options
+        )
         if detail:
             maps = maps.trim_detail()  # the prompt's own tokens only, as the plain mode keeps them
         store_maps(store, run, g, prompt, maps, workspace, name, "" if own else f".{name}", every_word=not own)

@@ -25,7 +25,18 @@ SPLITS_FILE = DATA_DIR / "splits.yaml"
 STUDIES_FILE = DATA_DIR / "studies.yaml"
 FORMATS = (1, 2)  # format 1 files (no run defaults, no generation mode) still load
 _REQUIRED = ("name", "version", "study", "description", "builder")
-_OPTIONAL = ("needs", "default_size", "unit", "params", "generation", "scorer", "model", "settings", "compare")
+_OPTIONAL = (
+    "needs",
+    "default_size",
+    "unit",
+    "params",
+    "generation",
+    "scorer",
+    "model",
+    "settings",
+    "compare",
+    "method_options",
+)
 _MODEL_KEYS = {"name": str, "scheduler": str, "height": int, "width": int, "batch_size": int}
 _SETTING_KEYS = {"steps": int, "guidance": (int, float)}
 GENERATION_MODES = ("plain", "fixed-layout", "real-image")
@@ -97,6 +108,9 @@ class SplitSpec:
     # models `bench run` also runs on the same items and settings when no --model is given, so the
     # report shows them side by side (named models that are not shipped are skipped with a note)
     compare: tuple[str, ...] = ()
+    # options the split gives a method wherever it runs on the split's items, e.g. the background
+    # concepts ConceptAttention's own ImageNet-Segmentation evaluation uses: method -> {option: value}
+    method_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
 
 def load_data(filename: str) -> Any:
@@ -213,6 +227,12 @@ def _spec(entry: Any, where: str) -> SplitSpec:
     compare = entry.get("compare") or []
     if not isinstance(compare, list) or not all(isinstance(c, str) and c.strip() for c in compare):
         raise SplitDataError(f"{where} ({name}): compare must list model names")
+    options = entry.get("method_options") or {}
+    if not isinstance(options, dict) or not all(
+        isinstance(m, str) and m.strip() and isinstance(o, dict) and all(isinstance(k, str) for k in o)
+        for m, o in options.items()
+    ):
+        raise SplitDataError(f"{where} ({name}): method_options must map method names to {{option: value}}")
     return SplitSpec(
         info,
         entry["builder"],
@@ -222,6 +242,7 @@ def _spec(entry: Any, where: str) -> SplitSpec:
         scorer,
         defaults,
         tuple(compare),
+        MappingProxyType({m: MappingProxyType(dict(o)) for m, o in options.items()}),
     )
 
 

@@ -327,3 +327,44 @@ def test_coco_real_on_a_dit_puts_concept_attention_beside_daam(tmp_path, coco, d
         assert s.n == 5 and 0 <= s.ci_low <= s.value <= s.ci_high <= 1, method
     md = (ws / "report" / out["run"] / "report.md").read_text()
     assert all(m in md for m in methods)
+
+
+def test_imagenet_seg_gives_concept_attention_its_background_concepts(tmp_path, dit_paths, capsys):
+    """The split's method_options reach the method: ConceptAttention on imagenet-seg attends over the
+    class word and the reference's background concepts (splits.yaml)."""
+    import daam
+    from benchmark.splits import spec
+    from benchmark.splits.datasets.imagenet_seg import BACKGROUND_CONCEPTS
+
+    mat = write_imagenet_seg_fixture(tmp_path / "gtsegs_ijcv.mat", n=2)
+    names = tmp_path / "names.json"
+    names.write_text(json.dumps(IMAGENET_FIXTURE_NAMES))
+    ws = tmp_path / "ws"
+    args = ["run", "--split", "imagenet-seg", "--model", str(dit_paths["flux"]), "--steps", "2"]
+    args += ["--height", "64", "--width", "64", "--imagenet-seg", str(mat), "--imagenet-names", str(names)]
+    args += ["--methods", "conceptattention", "--workspace", str(ws), "--no-report", "--json", "--threads", "1"]
+    assert main(args) == 0, capsys.readouterr().err
+    out = json.loads(capsys.readouterr().out)
+    assert out["done"] == 2 and out["failed"] == 0
+    assert tuple(spec("imagenet-seg").method_options["conceptattention"]["background"]) == BACKGROUND_CONCEPTS
+    with db.connect(None, workspace=ws) as store:
+        for g in store.generations(store.get_run(out["run"]).id):
+            (row,) = store.word_maps(g.id, method="conceptattention")
+            maps = daam.load(ws / row.path)
+            word = store.get_prompt(g.prompt_id).words[0]
+            assert [c.lower() for c in maps.vocabulary] == [word, *BACKGROUND_CONCEPTS]
+
+
+def test_a_method_option_the_method_does_not_take_is_named():
+    import dataclasses
+    from types import MappingProxyType
+
+    from baselines.concept_attention import ConceptAttentionBaseline
+    from benchmark.real_image import method_options
+    from benchmark.splits import spec
+
+    s = spec("imagenet-seg")
+    assert method_options(s, "conceptattention", ConceptAttentionBaseline)["background"][0] == "background"
+    bad = dataclasses.replace(s, method_options=MappingProxyType({"conceptattention": {"backgrund": ["sky"]}}))
+    with pytest.raises(ValueError, match="backgrund"):
+        method_options(bad, "conceptattention", ConceptAttentionBaseline)
