@@ -55,7 +55,7 @@ class concept_attention(trace):
     every joint block either way. ``prompt_layers``/``prompt_steps`` select the prompt's DAAM maps
     (``daam.trace``'s ``layers``/``steps``); other ``trace_options`` go to ``daam.trace``.
     Supported: the families with side streams (:func:`daam.streams.supported_families`: SD3/SD3.5,
-    FLUX.1, Chroma, Qwen-Image, FLUX.2 [dev]/[klein]); others (Z-Image: no double-stream blocks)
+    FLUX.1, Chroma, Qwen-Image, FLUX.2 [dev]/[klein], Z-Image's single-stream main layers); others
     raise NotImplementedError.
     """
 

@@ -24,6 +24,11 @@ text through the blocks beside the generation, as a *side stream*:
   attention kernel: the side stream never attends to the prompt's text and the image never
   attends to it, so the generation is bit-for-bit the one without it.
 
+Z-Image has no double-stream blocks: its side text enters as a caption (``cap_embedder``, padded
+to 32 with ``cap_pad_token``, the caption-only ``context_refiner``) and passes through every main
+layer's shared weights with the caption's modulation and caption positions (1 + i, 0, 0),
+attending to [the image's keys (padded to 32); its own keys] (docs/METHOD.md).
+
 Only the conditional rows of a classifier-free-guidance batch carry side streams. A side stream
 holds ``groups`` sequences per image, all in one batch: the open vocabulary gives each entry its
 own sequence (the entry's full encoding), ConceptAttention puts all concepts in one sequence (one
@@ -45,6 +50,7 @@ from daam.adapters import (
     FluxAdapter,
     QwenImageAdapter,
     SD3Adapter,
+    ZImageAdapter,
     _bind,
     kernel_text_probs,
 )
@@ -56,8 +62,9 @@ SIDE_STREAM_ADAPTERS: tuple[type[Adapter], ...] = (
     ChromaAdapter,
     QwenImageAdapter,
     Flux2Adapter,
+    ZImageAdapter,
 )
-FAMILY_NAMES = "SD3/SD3.5, FLUX.1, Chroma, Qwen-Image and FLUX.2"
+FAMILY_NAMES = "SD3/SD3.5, FLUX.1, Chroma, Qwen-Image, FLUX.2 and Z-Image"
 SPACES = ("output", "cross")
 
 
@@ -72,13 +79,9 @@ def supported_families() -> list[str]:
 def check_supported(adapter: Adapter, what: str) -> None:
     if not supports(adapter):
         raise NotImplementedError(
-            f"{what} on diffusion transformers needs side streams through joint (double-stream) blocks, "
-            f"implemented for {FAMILY_NAMES} ({', '.join(supported_families())}), not {adapter.family}"
-            + (
-                " (Z-Image has no double-stream blocks: text and image share every layer's weights)"
-                if adapter.family.startswith("ZImage")
-                else ""
-            )
+            f"{what} on diffusion transformers needs side streams through joint (double-stream) blocks "
+            f"or Z-Image's main layers, implemented for {FAMILY_NAMES} ({', '.join(supported_families())}), "
+            f"not {adapter.family}"
         )
 
 
@@ -117,6 +120,7 @@ class _State:
     rotary: dict[int, object] = field(default_factory=dict)  # per block: its rotary embedding argument
     block_mask: dict[int, torch.Tensor | None] = field(default_factory=dict)  # per block: its text mask argument
     side_rotary: object = None  # the side tokens' rotary embedding (computed once per call)
+    image_keys: int = 0  # Z-Image: the image part's length (padded to 32), where the caption's positions start
 
 
 def _encode_like_the_prompt(encode, args, kwargs, texts: list[str]) -> dict:
@@ -130,7 +134,8 @@ def _encode_like_the_prompt(encode, args, kwargs, texts: list[str]) -> dict:
     for name in ("prompt_2", "prompt_3"):
         if name in a:
             a[name] = None  # defaults to `prompt`
-    a["num_images_per_prompt"] = 1
+    if "num_images_per_prompt" in a:
+        a["num_images_per_prompt"] = 1
     if "do_classifier_free_guidance" in a:
         a["do_classifier_free_guidance"] = False
     return a
@@ -148,8 +153,10 @@ def encode_side_text(adapter: Adapter, encode, args, kwargs, texts: tuple[str, .
     with torch.no_grad():
         result = encode(**a)
     enc = adapter.read_encode_call(encode, (), a, result)
-    emb = enc.cond.detach()
-    mask = _encoded_mask(adapter, result)
+    if torch.is_tensor(enc.cond):
+        emb, mask = enc.cond.detach(), _encoded_mask(adapter, result)
+    else:  # one tensor per text, each its own length (Z-Image): padded to the longest, the rest masked
+        emb, mask = _stack_padded([c.detach() for c in enc.cond])
     per_text = []
     for text in texts:
         cols = []
@@ -167,8 +174,19 @@ def encode_side_text(adapter: Adapter, encode, args, kwargs, texts: tuple[str, .
     picks = []
     for i, cols in enumerate(per_text):
         seg_cols = cols[which] or next(c for c in cols if c)
-        picks.append(emb[i, seg_cols[0]])
+        picks.append(emb[i][seg_cols[0]])
     return SideText(torch.stack(picks)[None])  # one token per concept: nothing to mask
+
+
+def _stack_padded(items: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Per-text encodings ``[L_i, dim]`` as ``[texts, max L, dim]`` (zeros after each text's own
+    tokens) and the mask of its own tokens (None when all have the same length)."""
+    longest = max(len(t) for t in items)
+    emb = items[0].new_zeros(len(items), longest, items[0].shape[-1])
+    mask = torch.zeros(len(items), longest, dtype=torch.bool, device=items[0].device)
+    for i, t in enumerate(items):
+        emb[i, : len(t)], mask[i, : len(t)] = t, True
+    return emb, None if bool(mask.all()) else mask
 
 
 def _encoded_mask(adapter: Adapter, result) -> torch.Tensor | None:
@@ -187,6 +205,8 @@ def _text_temb(block, bound: dict) -> torch.Tensor | None:
     kind = type(block).__name__
     if kind == "Flux2TransformerBlock":  # computed once outside the blocks
         return bound.get("temb_mod_txt")
+    if kind == "ZImageTransformerBlock":  # one modulation for every token (the omni variant's per-token one is not)
+        return bound.get("adaln_input") if bound.get("noise_mask") is None else None
     temb = bound.get("temb")
     if temb is None:
         return None
@@ -233,6 +253,8 @@ def side_qkv(block, attn, hidden, temb, rotary):
     ``temb`` the block's text modulation input and ``rotary`` the side tokens' rotary embedding:
     (q, k, v as [N, heads, L, head dim], the modulation left for the second half)."""
     kind = type(block).__name__
+    if kind == "ZImageTransformerBlock":  # the layer's own weights, modulated as its caption tokens are
+        return _z_image_qkv(block, attn, hidden, temb, rotary)
     if kind == "QwenImageTransformerBlock":
         mod1, mod2 = block.txt_mod(temb).chunk(2, dim=-1)
         normed, gate1 = block._modulate(block.txt_norm1(hidden), mod1)
@@ -259,6 +281,8 @@ def side_update(block, attn, hidden, out, mod) -> torch.Tensor | None:
     if mod is None:  # SD3's last block: the text stream ends here
         return None
     kind = type(block).__name__
+    if kind == "ZImageTransformerBlock":
+        return _z_image_update(block, attn, hidden, out, mod)
     ctx = attn.to_add_out(out)
     if kind == "QwenImageTransformerBlock":
         gate1, mod2 = mod
@@ -282,9 +306,44 @@ def side_update(block, attn, hidden, out, mod) -> torch.Tensor | None:
         else:
             ff = block.ff_context(normed)
         hidden = hidden + c_gate_mlp.unsqueeze(1) * ff
-    if hidden.dtype == torch.float16 and kind != "JointTransformerBlock":
+    if hidden.dtype == torch.float16 and kind != "JointTransformerBlock":  # (Z-Image returned above)
         hidden = hidden.clip(-65504, 65504)  # as FLUX's, Chroma's, Qwen-Image's and FLUX.2's blocks clip text
     return hidden
+
+
+def _z_image_rope(x: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
+    """``x`` [N, L, heads, head dim] rotated by complex frequencies [N or 1, L, head dim / 2], as
+    Z-Image's attention processor rotates its queries and keys."""
+    z = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
+    return torch.view_as_real(z * freqs.unsqueeze(2)).flatten(3).type_as(x)
+
+
+def _z_image_qkv(block, attn, hidden, adaln, rotary):
+    """A Z-Image main layer's first half for side tokens: its global modulation (``adaLN_modulation``
+    of the layer's ``adaln_input``), ``attention_norm1``, ``to_q``/``to_k``/``to_v``, the q/k
+    norms and the rotary embedding ``rotary`` [1, L, head dim / 2] of the side tokens' positions."""
+    mod = block.adaLN_modulation(adaln)
+    scale_msa, gate_msa, scale_mlp, gate_mlp = mod.unsqueeze(1).chunk(4, dim=2)
+    normed = block.attention_norm1(hidden) * (1.0 + scale_msa)
+    q, k, v = (proj(normed).unflatten(-1, (attn.heads, -1)) for proj in (attn.to_q, attn.to_k, attn.to_v))
+    if attn.norm_q is not None:
+        q = attn.norm_q(q)
+    if attn.norm_k is not None:
+        k = attn.norm_k(k)
+    if rotary is not None:
+        q, k = _z_image_rope(q, rotary), _z_image_rope(k, rotary)
+    return q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), (gate_msa.tanh(), 1.0 + scale_mlp, gate_mlp.tanh())
+
+
+def _z_image_update(block, attn, hidden, out, mod) -> torch.Tensor:
+    """A Z-Image main layer's second half: ``to_out``, the gated ``attention_norm2`` residual, then
+    the gated feed-forward between ``ffn_norm1`` and ``ffn_norm2``."""
+    gate_msa, scale_mlp, gate_mlp = mod
+    attn_out = attn.to_out[0](out)
+    if len(attn.to_out) > 1:
+        attn_out = attn.to_out[1](attn_out)
+    hidden = hidden + gate_msa * block.attention_norm2(attn_out)
+    return hidden + gate_mlp * block.ffn_norm2(block.feed_forward(block.ffn_norm1(hidden) * scale_mlp))
 
 
 class SideStreams:
@@ -304,7 +363,9 @@ class SideStreams:
         self.mode = mode
         self.layers = layers  # layer names whose maps are recorded (None: all joint layers)
         self.steps = steps  # step selector (None: all)
-        self.joint = {name: spec for name, spec in adapter.layers().items() if spec.kind == "joint"}
+        # the joint layers; Z-Image's main layers, single-stream, where image and caption meet
+        z_image = type(adapter) is ZImageAdapter
+        self.joint = {name: spec for name, spec in adapter.layers().items() if spec.kind == "joint" or z_image}
         self.block_index = {name: i for i, name in enumerate(self.joint)}
         self._state: _State | None = None
         self._call: tuple = ((), {})  # the current denoiser call's (args, kwargs)
@@ -330,7 +391,7 @@ class SideStreams:
                 bound = dict(zip(params, args))
                 bound.update(kwargs)
                 state.temb[index] = _text_temb(module, bound)
-                state.rotary[index] = bound.get("image_rotary_emb")
+                state.rotary[index] = bound.get("image_rotary_emb", bound.get("freqs_cis"))
                 state.block_mask[index] = bound.get("attention_mask", bound.get("encoder_hidden_states_mask"))
                 return None
 
@@ -353,11 +414,45 @@ class SideStreams:
     def _embed(self, state: _State, device: torch.device) -> None:
         """The side tokens enter through the denoiser's text embedder (once per denoiser call)."""
         t = self.adapter.denoiser()
-        if type(self.adapter) is QwenImageAdapter:
+        if type(self.adapter) is ZImageAdapter:
+            x = self._z_image_caption(state, device)
+        elif type(self.adapter) is QwenImageAdapter:
             x = t.txt_in(t.txt_norm(state.pending.to(device, t.txt_in.weight.dtype)))
         else:
             x = t.context_embedder(state.pending.to(device, t.context_embedder.weight.dtype))  # [groups, tokens, dim]
         state.hidden, state.pending = x.repeat(state.images, 1, 1), None
+
+    def _z_image_caption(self, state: _State, device) -> torch.Tensor:
+        """Z-Image: each side text enters as the transformer enters a caption: ``cap_embedder``; an
+        entry's caption padded to a multiple of 32 with ``cap_pad_token`` (concepts, one token each,
+        are not padded); the caption positions (1 + i, 0, 0); ``context_refiner``, which sees the
+        caption alone. Texts of different lengths are batched as the transformer batches
+        captions: padded with zeros that the refiner and every main layer mask out. Sets the side
+        tokens' key mask (None: nothing masked) and their rotary embedding."""
+        from diffusers.models.transformers.transformer_z_image import SEQ_MULTI_OF
+
+        t = self.adapter.denoiser()
+        pending = state.pending.to(device, t.cap_embedder[1].weight.dtype)
+        own = state.mask.to(device) if state.mask is not None else None
+        lengths = [int(m.sum()) for m in own] if own is not None else [pending.shape[1]] * state.groups
+        pad = self.mode == "vocabulary"
+        padded = [n + (-n) % SEQ_MULTI_OF if pad else n for n in lengths]
+        width = max(padded)
+        x = t.cap_embedder(pending)  # per token: the rows past a text's own length are replaced below
+        x = torch.cat([x, x.new_zeros(x.shape[0], max(0, width - x.shape[1]), x.shape[2])], 1)[:, :width]
+        keys = torch.zeros(state.groups, width, dtype=torch.bool, device=device)
+        for i, (n, p) in enumerate(zip(lengths, padded)):
+            x[i, n:p] = t.cap_pad_token.to(x.dtype)
+            x[i, p:] = 0
+            keys[i, :p] = True
+        ids = torch.zeros(width, 3, dtype=torch.int32, device=device)
+        ids[:, 0] = torch.arange(1, width + 1, dtype=torch.int32, device=device)
+        state.side_rotary = t.rope_embedder(ids)[None]  # [1, width, head dim / 2]
+        state.mask = None if bool(keys.all()) else keys
+        freqs = state.side_rotary.expand(state.groups, -1, -1)
+        for layer in t.context_refiner:
+            x = layer(x, state.mask, freqs)
+        return x
 
     def stop(self) -> None:
         self._state = None
@@ -379,7 +474,7 @@ class SideStreams:
         if state.pending is not None:
             with torch.no_grad():
                 self._embed(state, q.device)
-        masked = type(self.adapter) in (ChromaAdapter, QwenImageAdapter)
+        masked = type(self.adapter) in (ChromaAdapter, QwenImageAdapter, ZImageAdapter)
         if mask is not None and not masked:
             raise NotImplementedError(
                 f"layer {name}: an attention mask reached the kernel, which side streams through "
@@ -391,7 +486,11 @@ class SideStreams:
         with torch.no_grad():
             q, k, v, out = q[rows], k[rows], v[rows], out[rows]
             seq = q.shape[2]
-            img = slice(text_len, seq) if spec.text_first else slice(0, seq - text_len)
+            if type(self.adapter) is ZImageAdapter:  # [image padded to 32; caption padded to 32; batch padding]
+                img = slice(0, self.adapter.joint_slices(spec, seq, text_len, n_image)[1])
+                state.image_keys = img.stop
+            else:
+                img = slice(text_len, seq) if spec.text_first else slice(0, seq - text_len)
             g = state.groups
             temb = state.temb.get(index)
             if temb is None:
@@ -427,7 +526,7 @@ class SideStreams:
         side text's own padding is masked either way, as it would be were it the prompt)."""
         own = state.mask
         g, images = state.groups, state.images
-        if type(self.adapter) is QwenImageAdapter:
+        if type(self.adapter) in (QwenImageAdapter, ZImageAdapter):  # Z-Image's: set by _z_image_caption
             if own is None:
                 return None, None
             own = own.to(device, torch.bool).repeat(images, 1)  # [N, L]
@@ -457,6 +556,8 @@ class SideStreams:
             return None
         length = state.hidden.shape[1]
         kind = type(self.adapter)
+        if kind is ZImageAdapter:
+            return self._z_image_rotary(name, state, rotary, text_len)
         if kind in (FluxAdapter, ChromaAdapter):
             cos, sin = rotary
             same = all(torch.equal(t[:text_len], t[:1].expand(text_len, -1)) for t in (cos, sin))
@@ -476,6 +577,23 @@ class SideStreams:
             raise NotImplementedError(
                 f"layer {name}: the block's text rotary embedding is not the one of text positions 0..{text_len - 1}"
             )
+        return side
+
+    def _z_image_rotary(self, name: str, state: _State, rotary: torch.Tensor, text_len: int) -> torch.Tensor:
+        """The side tokens' rotary embedding (set with their caption): it must agree with the block's
+        own at the prompts' caption positions, after the padded image, where both exist."""
+        _, caps = ZImageAdapter.denoiser_inputs(*self._call)
+        side = state.side_rotary
+        first = state.image_keys
+        for r in range(rotary.shape[0]):
+            n = (
+                len(caps[r]) + (-len(caps[r])) % ZImageAdapter.SEQ_MULTIPLE
+            )  # the caption's padded length in the transformer's layout
+            m = min(n, side.shape[1])
+            if not torch.equal(rotary[r, first : first + m], side[0, :m].to(rotary.device)):
+                raise NotImplementedError(
+                    f"layer {name}: the caption's rotary embedding is not the one of caption positions 1..{n}"
+                )
         return side
 
     def _positions(self, name: str, length: int, device):

@@ -56,12 +56,7 @@ def check_supported(adapter) -> None:
         raise NotImplementedError(
             "open-vocabulary maps (vocabulary=...) are implemented for cross-attention pipelines "
             "(SD 1.x/2.x, SDXL, PixArt-Sigma/Alpha, Sana) and, by side streams through joint blocks "
-            f"(daam.streams), for SD3/SD3.5, FLUX.1, Chroma, Qwen-Image and FLUX.2; not for {adapter.family}"
-            + (
-                " (Z-Image has no double-stream blocks: text and image share every layer's weights)"
-                if adapter.family.startswith("ZImage")
-                else ""
-            )
+            f"(daam.streams), for SD3/SD3.5, FLUX.1, Chroma, Qwen-Image, FLUX.2 and Z-Image; not for {adapter.family}"
         )
 
 

@@ -5,7 +5,7 @@ alone (image and prompt maps bitwise unchanged), and the side stream is the bloc
 stream: side tokens equal to the prompt reproduce the prompt's text keys at every joint block
 (Chroma: under its padding mask; Qwen-Image and FLUX.2 [dev]/[klein]: at the prompt's text
 positions) and the
-entry's map equals the prompt's DAAM map. Z-Image, single-stream only, is refused clearly.
+entry's map equals the prompt's DAAM map. Z-Image's single-stream main layers: test_streams_zimage.py.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_supported_families_and_their_names():
     fams = streams.supported_families()
     for name in ("ChromaPipeline", "QwenImagePipeline", "Flux2Pipeline", "Flux2KleinPipeline", "FluxPipeline"):
         assert name in fams
-    assert not any(f.startswith("ZImage") for f in fams)
+    assert "ZImagePipeline" in fams  # its main layers: tests/daam/test_streams_zimage.py
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -211,17 +211,6 @@ def test_a_batch_equals_single_prompts(pipes, family):
                 a = batch.results()[i].word_map(w, source="vocabulary").raw
                 b = single.results()[0].word_map(w, source="vocabulary").raw
                 assert torch.allclose(a, b, rtol=1e-4, atol=1e-5), (i, w)
-
-
-def test_z_image_is_refused_clearly(tmp_path):
-    from tests.dit_pipelines_more import build_z_image
-
-    pipe = load("ZImagePipeline", build_z_image(tmp_path / "zimage"))
-    with pytest.raises(NotImplementedError, match="not ZImagePipeline.*no double-stream blocks"):
-        daam.concept_attention(pipe, ["sky"])
-    with pytest.raises(NotImplementedError, match="Chroma, Qwen-Image and FLUX.2.*no double-stream blocks"):
-        with daam.trace(pipe, vocabulary=["hat"]):
-            pass
 
 
 @pytest.mark.parametrize("family", ["flux2", "klein"])
