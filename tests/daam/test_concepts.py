@@ -14,6 +14,7 @@ import torch
 
 import daam
 from daam import streams
+from tests.daam.side_keys import spy_side_keys
 from tests.pipelines import load
 
 FAMILIES = {
@@ -81,20 +82,12 @@ def test_side_tokens_equal_to_the_prompt_reproduce_its_text_stream(pipes, family
     pipe = pipes[family]
     prompt = "giraffe"
     joint = _joint(pipe)
-    seen = []
-    original = streams.side_qkv
-
-    def spy(block, attn, hidden, temb, rotary):
-        q, k, v, mod = original(block, attn, hidden, temb, rotary)
-        seen.append((k, tc._capture_slot["kernel"][1]))
-        return q, k, v, mod
-
-    monkeypatch.setattr(streams, "side_qkv", spy)
+    seen = spy_side_keys(monkeypatch, pipe)
     with daam.trace(pipe, vocabulary=[prompt], layers=joint) as tc:
         pipe(prompt, **_kw(family))
     assert len(seen) == 2 * len(joint)  # every joint block of both steps
     rows = slice(1, 2) if family != "flux" else slice(0, 1)  # SD3 guides: [uncond; cond]
-    for side_k, kernel_k in seen:
+    for side_k, kernel_k, _ in seen:
         n = side_k.shape[2]
         text_k = kernel_k[rows, :, :n] if family == "flux" else kernel_k[rows, :, -n:]
         assert torch.allclose(side_k, text_k, rtol=1e-4, atol=1e-5)

@@ -16,6 +16,7 @@ import torch
 
 import daam
 from daam import streams
+from tests.daam.side_keys import spy_side_keys
 from tests.pipelines import load
 
 FAMILIES = {  # pipeline class, call options (image size: Chroma 64, Qwen-Image 32, FLUX.2 8)
@@ -110,19 +111,11 @@ def test_side_tokens_equal_to_the_prompt_reproduce_its_text_stream(pipes, family
     pipe = pipes[family]
     prompt = "giraffe"
     joint = _joint(pipe)
-    seen = []
-    original = streams.side_qkv
-
-    def spy(block, attn, hidden, temb, rotary):
-        q, k, v, mod = original(block, attn, hidden, temb, rotary)
-        seen.append((k, tc._capture_slot["kernel"][1]))
-        return q, k, v, mod
-
-    monkeypatch.setattr(streams, "side_qkv", spy)
+    seen = spy_side_keys(monkeypatch, pipe)
     with daam.trace(pipe, vocabulary=[prompt], layers=joint) as tc:
         pipe(prompt=prompt, **_kw(family, **GUIDED.get(family, {})))
     assert len(joint) == 2 and len(seen) == 2 * len(joint)  # every joint block of both steps (conditional calls)
-    for side_k, kernel_k in seen:
+    for side_k, kernel_k, _ in seen:
         n = side_k.shape[2]
         assert kernel_k.shape[0] == 1  # the negative runs in calls of its own
         assert torch.allclose(side_k, kernel_k[:, :, :n], rtol=1e-4, atol=1e-5)
@@ -138,15 +131,7 @@ def test_chroma_side_stream_is_masked_as_the_prompt(pipes, monkeypatch):
     stream (keys after the first block) and the entry's map is no longer the prompt's."""
     pipe = pipes["chroma"]
     joint = _joint(pipe)
-    seen = []
-    original = streams.side_qkv
-
-    def spy(block, attn, hidden, temb, rotary):
-        q, k, v, mod = original(block, attn, hidden, temb, rotary)
-        seen.append((k, tc._capture_slot["kernel"][1], tc._capture_slot["kernel"][2]))
-        return q, k, v, mod
-
-    monkeypatch.setattr(streams, "side_qkv", spy)
+    seen = spy_side_keys(monkeypatch, pipe)
     monkeypatch.setattr(streams.SideStreams, "_masks", lambda self, *a: (None, None))
     with daam.trace(pipe, vocabulary=["giraffe"], layers=joint) as tc:
         pipe(prompt="giraffe", **_kw("chroma"))

@@ -16,6 +16,7 @@ import torch
 
 import daam
 from daam import streams
+from tests.daam.side_keys import spy_side_keys
 from tests.pipelines import load
 
 PROMPT = "a giraffe and a zebra on a sofa"
@@ -86,15 +87,7 @@ def test_side_tokens_equal_to_the_prompt_reproduce_its_caption(pipe, prompt, mon
     norms, rotary embedding at the caption's positions, after the image padded to 32), and the
     entry's map is the prompt's map. LONG: caption padded to 64, the kernel masks the negative's
     shorter row."""
-    seen = []
-    original = streams.side_qkv
-
-    def spy(block, attn, hidden, temb, rotary):
-        q, k, v, mod = original(block, attn, hidden, temb, rotary)
-        seen.append((k, tc._capture_slot["kernel"][1], tc._capture_slot["kernel"][2]))
-        return q, k, v, mod
-
-    monkeypatch.setattr(streams, "side_qkv", spy)
+    seen = spy_side_keys(monkeypatch, pipe)
     with daam.trace(pipe, vocabulary=[prompt], layers=LAYERS) as tc:
         pipe(prompt=prompt, **_kw())
     assert len(seen) == 2 * len(LAYERS)  # every main layer of both steps
