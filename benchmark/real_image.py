@@ -18,7 +18,6 @@ Order within one item, for resumption: image file, then the generation row's pat
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 STUDY = "real-image"  # the study whose annotations hold the truth
@@ -129,18 +128,9 @@ def _attribute_one(store, run, config, g, prompt, workspace: Path, shared: dict)
     if image.size != (w, h):
         image = image.resize((w, h), Image.Resampling.LANCZOS)
     truth, ignore = sample_truth(sample, prompt.provenance, prompt.words, (h, w))
-    rel_img, data = write_image(workspace, run, g, image)
-    store.record_generation(  # path and size first: the truth masks are checked against the size
-        run.id,
-        g.prompt_id,
-        g.image_index,
-        seed=g.seed,
-        image_path=rel_img,
-        image_sha256=hashlib.sha256(data).hexdigest(),
-        height=h,
-        width=w,
-        status="claimed",
-    )
+    fields = write_image(workspace, run, g, image)
+    # path and size first: the truth masks are checked against the size
+    store.record_generation(run.id, g.prompt_id, g.image_index, status="claimed", **fields)
     masks = dict(truth)
     if ignore is not None and ignore.any():
         masks[VOID_WORD] = ignore

@@ -310,14 +310,21 @@ def generation_method(config: RunConfig):
     return method
 
 
-def write_image(workspace: Path, run, g, image) -> tuple[str, bytes]:
-    """The generation's PNG, written atomically; its path relative to the workspace and its bytes."""
+def write_image(workspace: Path, run, g, image) -> dict:
+    """The generation's PNG, written atomically; the generation row's image fields (seed, path
+    relative to the workspace, content hash, size) for ``store.record_generation``."""
     rel_img = Path("images") / run.name / f"{g.id}.png"
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     data = buf.getvalue()
     write_atomic(workspace / rel_img, data)  # a temporary name of this writer only
-    return str(rel_img), data
+    return dict(
+        seed=g.seed,
+        image_path=str(rel_img),
+        image_sha256=hashlib.sha256(data).hexdigest(),
+        height=image.height,
+        width=image.width,
+    )
 
 
 def store_maps(
@@ -352,19 +359,9 @@ def store_maps(
 
 def _store_generation(store, run, g, prompt, image, maps, workspace: Path, method: str = "daam") -> None:
     """Files first (atomic), then the word-map rows, then the generation marked done."""
-    rel_img, data = write_image(workspace, run, g, image)
+    fields = write_image(workspace, run, g, image)
     store_maps(store, run, g, prompt, maps, workspace, method)
-    store.record_generation(
-        run.id,
-        g.prompt_id,
-        g.image_index,
-        seed=g.seed,
-        image_path=rel_img,
-        image_sha256=hashlib.sha256(data).hexdigest(),
-        height=image.height,
-        width=image.width,
-        status="done",
-    )
+    store.record_generation(run.id, g.prompt_id, g.image_index, status="done", **fields)
 
 
 def generate_fixed_layout(
