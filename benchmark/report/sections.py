@@ -60,10 +60,16 @@ def segmentation(results: StoredResults) -> Section:
     scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "mIoU80 / mIoU-all scores")
+    table = _miou_table("table-1", "Table 1: methods x splits, mIoU80 and mIoU-all with 95% intervals", scores, results)
+    return Section(key, title, intro, tables=(table,))
+
+
+def _miou_table(table_id: str, caption: str, scores, results: StoredResults):
+    """Methods x runs, mIoU80 and mIoU-all (per subset where not "all"), in table 1's order."""
     metric_rank = _in_order(TABLE1_METRICS)
-    table = pivot(
-        "table-1",
-        "Table 1: methods x splits, mIoU80 and mIoU-all with 95% intervals",
+    return pivot(
+        table_id,
+        caption,
         "method",
         scores,
         row_of=lambda s: s.method,
@@ -73,7 +79,6 @@ def segmentation(results: StoredResults) -> Section:
         higher_is_better=direction_of(scores),
         order=lambda s: (results.run_order(s.run_id), subset_order(s.subset), metric_rank(s.metric)),
     )
-    return Section(key, title, intro, tables=(table,))
 
 
 def real_image(results: StoredResults) -> Section:
@@ -87,18 +92,8 @@ def real_image(results: StoredResults) -> Section:
     scores = results.for_section(key)
     if not scores:
         return _empty(key, title, intro, "real-image mIoU scores")
-    metric_rank = _in_order(TABLE1_METRICS)
-    table = pivot(
-        "real-image",
-        "Real images: methods x splits, mIoU80 and mIoU-all with 95% intervals and n",
-        "method",
-        scores,
-        row_of=lambda s: s.method,
-        column_of=lambda s: Column(
-            s.metric if s.subset == "all" else f"{s.metric} ({s.subset})", results.label(s.run_id)
-        ),
-        higher_is_better=direction_of(scores),
-        order=lambda s: (results.run_order(s.run_id), subset_order(s.subset), metric_rank(s.metric)),
+    table = _miou_table(
+        "real-image", "Real images: methods x splits, mIoU80 and mIoU-all with 95% intervals and n", scores, results
     )
     return Section(key, title, intro, tables=(table,))
 
