@@ -147,6 +147,11 @@ class Adapter:
         ehs = kwargs.get("encoder_hidden_states", args[2] if len(args) > 2 else None)
         return sample, ehs
 
+    def extra_pass(self, args, kwargs) -> bool:
+        """Whether a denoiser call is an extra pass beside the step's own (its maps are not the
+        step's), although its text may be the conditional prompt's."""
+        return False
+
     def image_tokens(self, args, kwargs, sample) -> int | None:
         """How many of a joint sequence's image tokens belong to the generated image (None: all);
         edit pipelines append conditioning-image tokens after them."""
@@ -237,6 +242,10 @@ class SD3Adapter(Adapter):
             f"transformer_blocks.{i}.attn": LayerSpec(block.attn, "joint", text_first=False)
             for i, block in enumerate(self.denoiser().transformer_blocks)
         }
+
+    def extra_pass(self, args, kwargs) -> bool:
+        # skip-layer guidance (SD3.5 medium) runs the conditional prompt again with blocks left out
+        return kwargs.get("skip_layers") is not None
 
     def read_encode_call(self, method, args, kwargs, result) -> EncodeCall:
         a = _bind(method, args, kwargs)

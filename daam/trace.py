@@ -440,8 +440,8 @@ class trace:
             return None
         if call.step < 0 and not torch.is_tensor(ehs):
             self._expand_images_per_prompt(call, ehs)
-        if kwargs.get("skip_layers") is not None:
-            return None  # SD3's skip-layer guidance: an extra pass with blocks left out, not the step's
+        if self.adapter.extra_pass(args, kwargs):
+            return None  # not a pass of the trajectory's step (SD3's skip-layer guidance)
         rows = self._conditional_rows(ehs, call.cond, call.negatives)
         if rows is None:
             return None  # the negative prompt's separate call
